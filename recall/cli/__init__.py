@@ -1,0 +1,65 @@
+"""The `recall` command. Every sub-command group lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from recall.cli import admin_cmds, backfill_cmds, batch_cmds, report_cmds, setup_cmds
+from recall.cli.common import DbOption
+from recall.services.database import DatabaseError
+from recall.services.errors import RecallError
+
+app = typer.Typer(
+    name="recall",
+    help="Long-term-condition review invitations: monthly 1st/2nd/3rd batches with QOF codes.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback(invoke_without_command=True)
+def _root(ctx: typer.Context, db: DbOption = None) -> None:
+    """Open the terminal UI when no command is given."""
+    ctx.obj = {"db": db}
+    if ctx.invoked_subcommand is None:
+        from recall.tui.app import run_app
+
+        run_app(db)
+
+
+setup_cmds.register(app)
+batch_cmds.register(app)
+backfill_cmds.register(app)
+report_cmds.register(app)
+admin_cmds.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; expected failures become one line on stderr and exit code 2."""
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("recall: cancelled", err=True)
+        return 1
+    except RecallError as exc:
+        typer.echo(f"recall: {exc}", err=True)
+        return 2
+    except DatabaseError as exc:
+        typer.echo(f"recall: database problem: {exc}", err=True)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    return int(result) if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

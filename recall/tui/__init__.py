@@ -1,0 +1,1 @@
+"""The Textual terminal UI: presentation only, over the services layer."""

@@ -1,0 +1,129 @@
+"""Shared fixtures: a real database per test, on SQLite and (when reachable) PostgreSQL.
+
+Set RECALL_TEST_BACKENDS=sqlite or =pg to run one backend only; by default tests that take
+the `db` fixture run on SQLite and again on PostgreSQL when the server answers (or when
+RECALL_TEST_PG_URL names one). When PostgreSQL is not reachable those runs are skipped with
+the reason shown.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from recall.store.db import Database
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+_pg_state: dict[str, object] = {}
+
+
+def pg_admin_url() -> str:
+    return os.environ.get("RECALL_TEST_PG_URL", PG_DEFAULT)
+
+
+def pg_available() -> tuple[bool, str]:
+    """Whether the PostgreSQL server answers (checked once per session)."""
+    if "ok" not in _pg_state:
+        try:
+            eng = create_engine(pg_admin_url(), connect_args={"connect_timeout": 3})
+            with eng.connect() as conn:
+                conn.execute(text("select 1"))
+            eng.dispose()
+            _pg_state["ok"], _pg_state["why"] = True, ""
+        except Exception as exc:  # any failure means "not available", shown as the skip reason
+            _pg_state["ok"] = False
+            _pg_state["why"] = f"PostgreSQL not reachable at {pg_admin_url()}: {type(exc).__name__}"
+    return bool(_pg_state["ok"]), str(_pg_state["why"])
+
+
+def _backends() -> list[str]:
+    wanted = os.environ.get("RECALL_TEST_BACKENDS", "sqlite,pg")
+    return [b.strip() for b in wanted.split(",") if b.strip()]
+
+
+def _pg_template() -> str:
+    """A migrated template database, made once per test session; tests clone it."""
+    if "template" not in _pg_state:
+        admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+        name = f"recall_tmpl_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+        Database(url).dispose()
+        _pg_state["template"] = name
+    return str(_pg_state["template"])
+
+
+def new_pg_database() -> str:
+    """A fresh, migrated PostgreSQL database for one test; dropped at session end."""
+    template = _pg_template()
+    name = f"recall_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    created = _pg_state.setdefault("created", [])
+    assert isinstance(created, list)
+    created.append(name)
+    return make_url(pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    names = list(_pg_state.get("created", []))  # type: ignore[call-overload]
+    if "template" in _pg_state:
+        names.append(_pg_state["template"])
+    if not names:
+        return
+    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for an empty, migrated database on each backend."""
+    backend = request.param
+    if backend not in _backends():
+        pytest.skip(f"backend {backend} not selected (RECALL_TEST_BACKENDS)")
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'recall.db'}"
+    ok, why = pg_available()
+    if not ok:
+        pytest.skip(why)
+    return new_pg_database()
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    """SQLite only, for tests about file handling."""
+    database = Database(f"sqlite:///{tmp_path / 'recall.db'}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep the user's real data folder and database out of every test."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.delenv("RECALL_DATABASE_URL", raising=False)
+    monkeypatch.setenv("RECALL_OPERATOR", "test-operator")
