@@ -7,7 +7,14 @@ import sys
 import click
 import typer
 
-from recall.cli import admin_cmds, backfill_cmds, batch_cmds, report_cmds, setup_cmds
+from recall.cli import (
+    admin_cmds,
+    backfill_cmds,
+    batch_cmds,
+    letters_cmds,
+    report_cmds,
+    setup_cmds,
+)
 from recall.cli.common import DbOption
 from recall.services.database import DatabaseError
 from recall.services.errors import RecallError
@@ -33,6 +40,7 @@ def _root(ctx: typer.Context, db: DbOption = None) -> None:
 
 setup_cmds.register(app)
 batch_cmds.register(app)
+letters_cmds.register(app)
 backfill_cmds.register(app)
 report_cmds.register(app)
 admin_cmds.register(app)

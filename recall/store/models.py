@@ -14,7 +14,6 @@ from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
-
 def utcnow() -> dt.datetime:
     """Timestamps are stored timezone-aware, in UTC."""
     return dt.datetime.now(dt.UTC)

@@ -1,0 +1,75 @@
+"""The coded journal as the rules see it: imported events plus live codes this tool recorded.
+
+Both the PCA rule and the backfill planner read "which of these codes does each patient have
+on which dates"; this is the one place that query lives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterator
+from typing import NamedTuple
+
+from sqlalchemy import and_, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from recall.store.models import event_t, patient_t, recorded_code_t
+
+
+class CodedEntry(NamedTuple):
+    patient_id: int
+    date: dt.date
+    code: str
+    origin: str  # import | send | backfill
+
+
+def iter_coded_entries(
+    session: Session,
+    *,
+    practice_id: int,
+    codes: Collection[str],
+    start: dt.date,
+    end: dt.date,
+    patient_ids: Collection[int] | None = None,
+) -> Iterator[CodedEntry]:
+    """Entries with one of `codes` dated start..end, imported or recorded (voided excluded).
+
+    The same (patient, date, code) may come back twice (imported and recorded): callers
+    work with sets of dates.
+    """
+    if not codes:
+        return
+    code_list = sorted(set(codes))
+    e, r, p = event_t, recorded_code_t, patient_t
+    ev = (
+        select(e.c.patient_id, e.c.date, e.c.code, literal("import").label("origin"))
+        .join(p, p.c.id == e.c.patient_id)
+        .where(
+            and_(
+                p.c.practice_id == practice_id,
+                e.c.code.in_(code_list),
+                e.c.date >= start,
+                e.c.date <= end,
+            )
+        )
+    )
+    rc = (
+        select(r.c.patient_id, r.c.date, r.c.code, r.c.origin)
+        .join(p, p.c.id == r.c.patient_id)
+        .where(
+            and_(
+                p.c.practice_id == practice_id,
+                r.c.code.in_(code_list),
+                r.c.date >= start,
+                r.c.date <= end,
+                r.c.voided.is_(False),
+            )
+        )
+    )
+    if patient_ids is not None:
+        ids = sorted(set(patient_ids))
+        ev = ev.where(e.c.patient_id.in_(ids))
+        rc = rc.where(r.c.patient_id.in_(ids))
+    result = session.execute(union_all(ev, rc).execution_options(yield_per=20_000))
+    for row in result:
+        yield CodedEntry(row[0], row[1], row[2], row[3])
