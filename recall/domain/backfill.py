@@ -1,0 +1,437 @@
+"""The backfill planner: which codes to add, on which historic dates, to repair invite coding.
+
+Practices that coded invitations with only the generic QOF invite code, or with LTC stage codes
+but no condition-specific codes, lose their non-responder exceptions. The clean-up has two
+steps, both keyed on the original invitation date (a date is never moved):
+
+1. a generic invite with no LTC stage code on that date gets the stage code for its position
+   in the QOF year (the n-th distinct invitation date, generic or stage code, counted from
+   1 April, capped at 3);
+2. every LTC stage code (existing or planned by step 1) with no condition-specific invite code
+   on that date gets the record code of each condition the patient was on the register for
+   on that date; conditions without a ready record code are reported as blocked.
+
+Pure: the services layer loads the journal and the catalogue and writes the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+
+from recall.domain.pca import MIN_GAP_DAYS, PcaResult, PcaStatus, evaluate
+from recall.domain.qof_year import QofYear, qof_year_of
+
+MAX_STAGE = 3
+# How far before 1 April to look for invitations that belong to the previous QOF year.
+LOOKBACK_DAYS = 90
+
+
+class Reason(StrEnum):
+    GENERIC_WITHOUT_LTC = "generic_without_ltc"
+    LTC_WITHOUT_CONDITION_CODE = "ltc_without_condition_code"
+
+
+class Problem(StrEnum):
+    """What backfill cannot fix, only report."""
+
+    TOO_CLOSE = "too_close"  # two invites < 7 days apart
+    BEFORE_REVIEW = "before_review"  # invites dated before the latest review
+    OUTSIDE_YEAR = "outside_year"  # an invite in the previous QOF year, just before 1 April
+    BEFORE_REGISTRATION = "before_registration"  # invites before the patient joined
+
+
+@dataclass(frozen=True)
+class RegisterSpan:
+    """Time on one condition register: from diagnosis (unknown = always) until resolved."""
+
+    condition: str
+    start: date | None = None
+    end: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
+
+
+@dataclass(frozen=True)
+class PatientJournal:
+    """One patient's invitation-related entries (imported or recorded) and registers."""
+
+    patient_id: int
+    generic: frozenset[date] = frozenset()
+    stages: Mapping[date, frozenset[int]] = field(default_factory=dict)
+    specific: Mapping[str, frozenset[date]] = field(default_factory=dict)
+    reviews: Mapping[str, frozenset[date]] = field(default_factory=dict)
+    registers: tuple[RegisterSpan, ...] = ()
+    registered_on: date | None = None
+
+    def invitation_dates(self) -> list[date]:
+        """Distinct dates with the generic code or an LTC stage code, oldest first."""
+        return sorted(self.generic | set(self.stages))
+
+
+@dataclass(frozen=True)
+class BackfillRules:
+    """What the catalogue and the clinical system's profile allow the planner to add."""
+
+    stage_codes: Mapping[int, str]
+    record_codes: Mapping[str, Mapping[int, str]]  # ready condition -> stage -> record code
+    blocked: Mapping[str, str] = field(default_factory=dict)  # condition -> why not ready
+    min_gap_days: int = MIN_GAP_DAYS
+
+    def record_code(self, condition: str, stage: int) -> str | None:
+        codes = self.record_codes.get(condition)
+        if not codes:
+            return None
+        return codes.get(stage) or codes.get(1)
+
+    def why_blocked(self, condition: str) -> str:
+        return self.blocked.get(condition, "not a condition in the catalogue")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The dates backfill may add codes on (inclusive)."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    def years(self) -> list[QofYear]:
+        first, last = qof_year_of(self.start), qof_year_of(self.end)
+        return [QofYear(y) for y in range(first.start_year, last.start_year + 1)]
+
+    @property
+    def load_from(self) -> date:
+        """Earliest date the planner needs: 1 April of the first year, less the look-back."""
+        return qof_year_of(self.start).start - timedelta(days=LOOKBACK_DAYS)
+
+
+@dataclass(frozen=True, order=True)
+class PlannedCode:
+    patient_id: int
+    date: date
+    code: str
+    condition: str | None  # None for the LTC stage code
+    stage: int
+    reason: Reason
+
+
+@dataclass(frozen=True, order=True)
+class BlockedCode:
+    """A code backfill would add but may not: the condition (or stage code) is not ready."""
+
+    patient_id: int
+    date: date
+    condition: str | None
+    stage: int
+    why: str
+
+
+@dataclass(frozen=True, order=True)
+class CannotFix:
+    patient_id: int
+    condition: str | None
+    problem: Problem
+    dates: tuple[date, ...]
+    detail: str
+
+
+@dataclass(frozen=True)
+class PatientPlan:
+    patient_id: int
+    items: tuple[PlannedCode, ...] = ()
+    blocked: tuple[BlockedCode, ...] = ()
+    cannot_fix: tuple[CannotFix, ...] = ()
+
+
+def _stage_for(position: int) -> int:
+    return min(position, MAX_STAGE)
+
+
+def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) -> PatientPlan:
+    """Both backfill steps for one patient, plus what backfill cannot fix for them."""
+    pid = journal.patient_id
+    items: list[PlannedCode] = []
+    blocked: list[BlockedCode] = []
+    joined = journal.registered_on
+
+    # Step 1: generic without a stage code on that date -> stage code for its position.
+    by_year: dict[QofYear, list[date]] = {}
+    for day in journal.invitation_dates():
+        by_year.setdefault(qof_year_of(day), []).append(day)
+    stage_on: dict[date, int] = {d: min(s) for d, s in journal.stages.items() if s}
+    for day in sorted(journal.generic):
+        if day not in window or day in stage_on or (joined is not None and day < joined):
+            continue
+        stage = _stage_for(by_year[qof_year_of(day)].index(day) + 1)
+        code = rules.stage_codes.get(stage)
+        if code is None:
+            blocked.append(
+                BlockedCode(pid, day, None, stage, f"no LTC stage code for stage {stage}")
+            )
+            continue
+        items.append(PlannedCode(pid, day, code, None, stage, Reason.GENERIC_WITHOUT_LTC))
+        stage_on[day] = stage
+
+    # Step 2: each stage code without the condition code, for registers held on that date.
+    seen: set[tuple[str, date]] = {(i.code, i.date) for i in items}
+    for day in sorted(stage_on):
+        if day not in window or (joined is not None and day < joined):
+            continue
+        stage = stage_on[day]
+        for condition in sorted({s.condition for s in journal.registers if s.covers(day)}):
+            if day in journal.specific.get(condition, frozenset()):
+                continue
+            code = rules.record_code(condition, stage)
+            if code is None:
+                blocked.append(
+                    BlockedCode(pid, day, condition, stage, rules.why_blocked(condition))
+                )
+                continue
+            if (code, day) in seen:
+                continue
+            seen.add((code, day))
+            items.append(
+                PlannedCode(pid, day, code, condition, stage, Reason.LTC_WITHOUT_CONDITION_CODE)
+            )
+
+    return PatientPlan(
+        pid, tuple(items), tuple(blocked), tuple(_cannot_fix(journal, items, rules, window))
+    )
+
+
+def _cannot_fix(
+    journal: PatientJournal,
+    items: Iterable[PlannedCode],
+    rules: BackfillRules,
+    window: Window,
+) -> list[CannotFix]:
+    pid = journal.patient_id
+    out: list[CannotFix] = []
+    after = specific_after(journal, items)
+    all_invites = set(journal.invitation_dates()).union(*after.values())
+    gap = timedelta(days=rules.min_gap_days)
+    joined = journal.registered_on
+    if joined is not None:
+        early = sorted(d for d in all_invites if d in window and d < joined)
+        if early:
+            out.append(
+                CannotFix(
+                    pid,
+                    None,
+                    Problem.BEFORE_REGISTRATION,
+                    tuple(early),
+                    f"invited before joining the practice on {joined}: no codes added",
+                )
+            )
+    for year in window.years():
+        in_year = sorted(d for d in all_invites if d in year and d <= window.end)
+        if not in_year:
+            continue
+        before = sorted(
+            d for d in all_invites if year.start - timedelta(days=LOOKBACK_DAYS) <= d < year.start
+        )
+        if before and in_year[0] - year.start < timedelta(days=LOOKBACK_DAYS):
+            out.append(
+                CannotFix(
+                    pid,
+                    None,
+                    Problem.OUTSIDE_YEAR,
+                    tuple(before),
+                    f"invited on {before[-1]}, before 1 April: that invitation belongs to the "
+                    f"previous QOF year and does not count for {year.label}",
+                )
+            )
+        for condition in sorted(after):
+            dates = sorted(d for d in after[condition] if d in year and d <= window.end)
+            if len(dates) > 1 and not any(d - dates[0] >= gap for d in dates[1:]):
+                out.append(
+                    CannotFix(
+                        pid,
+                        condition,
+                        Problem.TOO_CLOSE,
+                        tuple(dates),
+                        f"{condition}: invitations less than {rules.min_gap_days} days apart "
+                        f"({', '.join(map(str, dates))}); send another invitation",
+                    )
+                )
+            reviews = [
+                d for d in journal.reviews.get(condition, ()) if d in year and d <= window.end
+            ]
+            if reviews:
+                latest = max(reviews)
+                early = tuple(d for d in dates if d < latest)
+                if early:
+                    out.append(
+                        CannotFix(
+                            pid,
+                            condition,
+                            Problem.BEFORE_REVIEW,
+                            early,
+                            f"{condition}: reviewed on {latest}; invitations before the review "
+                            "do not count",
+                        )
+                    )
+    return out
+
+
+def specific_after(
+    journal: PatientJournal, items: Iterable[PlannedCode]
+) -> dict[str, frozenset[date]]:
+    """Condition -> condition-specific invite dates once the planned codes are added."""
+    out: dict[str, set[date]] = {c: set(d) for c, d in journal.specific.items()}
+    for item in items:
+        if item.condition is not None:
+            out.setdefault(item.condition, set()).add(item.date)
+    return {c: frozenset(d) for c, d in out.items()}
+
+
+def other_after(journal: PatientJournal, items: Iterable[PlannedCode]) -> frozenset[date]:
+    """Generic and stage-code dates once the planned codes are added."""
+    extra = {i.date for i in items if i.condition is None}
+    return frozenset(journal.invitation_dates()) | extra
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    patient_id: int
+    condition: str
+    year: QofYear
+    before: PcaStatus
+    after: PcaStatus
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    @property
+    def becomes_eligible(self) -> bool:
+        return self.after == PcaStatus.PCA_ELIGIBLE and self.before != PcaStatus.PCA_ELIGIBLE
+
+    def describe(self) -> str:
+        return f"{self.condition}: {self.before} -> {self.after}"
+
+
+def status_changes(
+    journal: PatientJournal,
+    items: Iterable[PlannedCode],
+    *,
+    year: QofYear,
+    as_of: date,
+    conditions: Iterable[str],
+    min_gap_days: int = MIN_GAP_DAYS,
+) -> list[StatusChange]:
+    """PCA status before and after the planned codes, for each condition given.
+
+    The caller decides which conditions count (on the register at `as_of`, as the PCA report
+    does); the rule itself is `recall.domain.pca.evaluate`, so prediction and report agree.
+    """
+    items = list(items)
+    after_specific = specific_after(journal, items)
+    before_other = frozenset(journal.invitation_dates())
+    after_other = other_after(journal, items)
+    out: list[StatusChange] = []
+    for condition in conditions:
+        reviews = journal.reviews.get(condition, frozenset())
+        before = _evaluate(
+            year,
+            as_of,
+            journal.specific.get(condition, frozenset()),
+            reviews,
+            before_other,
+            min_gap_days,
+        )
+        after = _evaluate(
+            year,
+            as_of,
+            after_specific.get(condition, frozenset()),
+            reviews,
+            after_other,
+            min_gap_days,
+        )
+        out.append(StatusChange(journal.patient_id, condition, year, before.status, after.status))
+    return out
+
+
+def _evaluate(
+    year: QofYear,
+    as_of: date,
+    invites: Iterable[date],
+    reviews: Iterable[date],
+    other: Iterable[date],
+    min_gap_days: int,
+) -> PcaResult:
+    return evaluate(
+        year=year,
+        as_of=as_of,
+        invite_dates=invites,
+        review_dates=reviews,
+        other_invite_dates=other,
+        min_gap_days=min_gap_days,
+    )
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    window: Window
+    items: tuple[PlannedCode, ...]
+    blocked: tuple[BlockedCode, ...]
+    cannot_fix: tuple[CannotFix, ...]
+    patients: int  # patients looked at
+
+    def groups(self) -> list[tuple[date, str, int]]:
+        """(date, code, count) for the clinical system's bulk-add, by date then code."""
+        counts: dict[tuple[date, str], int] = {}
+        for item in self.items:
+            key = (item.date, item.code)
+            counts[key] = counts.get(key, 0) + 1
+        return [(d, c, n) for (d, c), n in sorted(counts.items())]
+
+    def count_by_reason(self) -> dict[Reason, int]:
+        out = dict.fromkeys(Reason, 0)
+        for item in self.items:
+            out[item.reason] += 1
+        return out
+
+    def count_by_condition(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for item in self.items:
+            if item.condition is not None:
+                out[item.condition] = out.get(item.condition, 0) + 1
+        return dict(sorted(out.items()))
+
+    def blocked_by_condition(self) -> dict[str, tuple[int, str]]:
+        """Condition (or "stage code") -> (how many codes blocked, why)."""
+        out: dict[str, tuple[int, str]] = {}
+        for b in self.blocked:
+            key = b.condition or "stage code"
+            n, _ = out.get(key, (0, b.why))
+            out[key] = (n + 1, b.why)
+        return dict(sorted(out.items()))
+
+
+def plan(journals: Iterable[PatientJournal], rules: BackfillRules, window: Window) -> BackfillPlan:
+    """Plan every patient; items sorted by date, code, patient (the worksheet order)."""
+    items: list[PlannedCode] = []
+    blocked: list[BlockedCode] = []
+    flags: list[CannotFix] = []
+    n = 0
+    for journal in journals:
+        n += 1
+        p = plan_patient(journal, rules, window)
+        items.extend(p.items)
+        blocked.extend(p.blocked)
+        flags.extend(p.cannot_fix)
+    items.sort(key=lambda i: (i.date, i.code, i.patient_id))
+    blocked.sort()
+    flags.sort(key=lambda f: (f.patient_id, f.condition or "", f.problem))
+    return BackfillPlan(window, tuple(items), tuple(blocked), tuple(flags), n)
