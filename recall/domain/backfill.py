@@ -269,14 +269,14 @@ def _cannot_fix(
             ]
             if reviews:
                 latest = max(reviews)
-                early = tuple(d for d in dates if d < latest)
-                if early:
+                pre_review = tuple(d for d in dates if d < latest)
+                if pre_review:
                     out.append(
                         CannotFix(
                             pid,
                             condition,
                             Problem.BEFORE_REVIEW,
-                            early,
+                            pre_review,
                             f"{condition}: reviewed on {latest}; invitations before the review "
                             "do not count",
                         )
