@@ -2,8 +2,133 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from recall.cli.batch_cmds import batch_app
+from recall.cli.common import DbOption, JsonOption, emit, open_database
+from recall.letters import CheckReport, check_template
+from recall.letters.templates import all_template_names, find_template
+from recall.services.errors import RecallError
+from recall.services.letters import LettersResult, render_batch_letters, template_search_path
+
+letters_app = typer.Typer(help="Letter templates: check them before a batch uses them.")
+
+OutOption = Annotated[
+    Path | None,
+    typer.Option("--out", help="Folder for the letters (default: your data folder)."),
+]
+
+
+def _db_url(ctx: typer.Context, db: str | None) -> str | None:
+    if db:
+        return db
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    parent = ctx.parent
+    while not obj and parent is not None:
+        obj = parent.obj if isinstance(parent.obj, dict) else {}
+        parent = parent.parent
+    value = obj.get("db")
+    return value if isinstance(value, str) else None
+
+
+@batch_app.command("letters")
+def batch_letters(
+    ctx: typer.Context,
+    batch_id: Annotated[int, typer.Argument(help="The batch number.")],
+    out: OutOption = None,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Do not make a PDF.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the batch's print file, single letters and SMS list (repeatable)."""
+    database = open_database(_db_url(ctx, db))
+    try:
+        result = render_batch_letters(database, batch_id, out, pdf=not no_pdf)
+    finally:
+        database.dispose()
+
+    def human() -> None:
+        _show(result)
+
+    emit(result.to_json(), as_json, human)
+
+
+def _show(result: LettersResult) -> None:
+    c = result.counts
+    typer.echo(f"Batch {result.batch_id}: letters written to {result.folder}")
+    if result.print_file:
+        typer.echo(
+            f"  print file: {result.print_file} ({c.get('letters', 0)} letters, "
+            f"{c.get('large_print', 0)} large print, {c.get('easy_read', 0)} easy read; "
+            "in postcode order)"
+        )
+    else:
+        typer.echo("  no letters to print")
+    if result.sms_csv:
+        typer.echo(f"  SMS list (Accurx): {result.sms_csv} ({c.get('sms', 0)} patients)")
+        typer.echo(f"  SMS list (GOV.UK Notify): {result.notify_csv}")
+        typer.echo(f"  SMS text to send: {result.sms_message}")
+    typer.echo(f"  {result.pdf_message}" + (f": {result.pdf}" if result.pdf else ""))
+    for note in result.notes:
+        typer.echo(f"  note: {note}")
+
+
+@letters_app.command("check")
+def letters_check(
+    template: Annotated[
+        str | None,
+        typer.Argument(help="A template file or shipped name (default: every template in use)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check templates: syntax errors with their line, unknown variables, a sample render."""
+    search = template_search_path()
+    if template is None:
+        paths = [find_template(name, search) for name in all_template_names()]
+    else:
+        given = Path(template)
+        paths = [given if given.is_file() else _locate(template, search)]
+    reports = [check_template(p) for p in paths]
+
+    def human() -> None:
+        for r in reports:
+            _show_check(r, detail=template is not None)
+
+    emit({"templates": [r.to_json() for r in reports]}, as_json, human)
+    bad = [r for r in reports if not r.ok]
+    if bad:
+        typer.echo(f"recall: {len(bad)} template(s) have problems", err=True)
+        raise typer.Exit(1)
+
+
+def _locate(name: str, search: list[Path]) -> Path:
+    try:
+        return find_template(name, search)
+    except Exception:
+        raise RecallError(f"no template {name!r} (give a file path or a shipped name)") from None
+
+
+def _show_check(report: CheckReport, *, detail: bool) -> None:
+    if report.ok:
+        extra = (
+            f" ({report.sms_characters} characters, {report.sms_fragments} SMS fragment(s))"
+            if report.kind == "sms"
+            else ""
+        )
+        typer.echo(f"ok      {report.path}{extra}")
+        if detail and report.sample:
+            typer.echo("sample:")
+            for line in report.sample.splitlines():
+                typer.echo(f"  {line}")
+        return
+    typer.echo(f"PROBLEM {report.path}")
+    for p in report.problems:
+        typer.echo(f"  {p}")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach this module's commands to the root app (`batch letters` is on batch_app)."""
+    app.add_typer(letters_app, name="letters")

@@ -1,0 +1,461 @@
+"""Render a batch's letters: one print file, single letters, SMS lists and (maybe) a PDF.
+
+Who gets what (the batch engine set each invitation's channel): channel `letter` → a letter
+(large print or easy read when the patient's communication needs say so); channel `sms` with
+a valid UK mobile → the SMS lists (a patient whose mobile is not valid gets a letter instead,
+unless they asked for no letters); email/phone → listed for staff to contact.
+
+Every template the batch needs is compiled and checked before anything is written, and every
+letter is rendered in memory before the first file is replaced, so a broken template or a
+bad value refuses the whole run and leaves the previous output as it was. Re-running writes
+the same file names again (and removes single letters no longer in the batch). Files are
+0600 in a 0700 folder, whatever the umask.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy import select, update
+
+from recall.domain.catalogue import Catalogue
+from recall.letters import (
+    CompiledDocx,
+    ConditionInfo,
+    LetterContext,
+    PatientInfo,
+    PracticeInfo,
+    PrintFile,
+    TemplateProblem,
+    TemplateSet,
+    choose_variant,
+    normalise_mobile,
+    parse_needs,
+    sms_context,
+)
+from recall.letters.check import undeclared
+from recall.letters.context import SMS_VARIABLES
+from recall.resources import templates_dir
+from recall.services.batches import Invitee, get_batch
+from recall.services.catalogue import load_catalogue
+from recall.services.errors import ConfigurationError, NotFound, Refused
+from recall.services.operator import current_operator
+from recall.services.settings import PracticeSettings, get_settings
+from recall.store.audit_repo import append_audit
+from recall.store.db import Database
+from recall.store.models import batch_t
+
+ENV_TEMPLATES = "RECALL_TEMPLATES_DIR"
+ACCURX_COLUMNS = ("NHS Number", "Date of Birth", "Telecom Number", "First Name")
+NOTIFY_COLUMNS = ("phone number", "first name")
+_OUR_FILES = re.compile(
+    r"^(letter-\d{4}-\d+\.docx|batch-\d+-print\.(docx|pdf)|sms-(accurx|notify|message)-.*)$"
+)
+_CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class LettersResult:
+    batch_id: int
+    folder: str
+    print_file: str | None
+    letters: list[str]
+    sms_csv: str | None
+    notify_csv: str | None = None
+    sms_message: str | None = None
+    pdf: str | None = None
+    pdf_message: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "batch_id": self.batch_id,
+            "folder": self.folder,
+            "print_file": self.print_file,
+            "letters": self.letters,
+            "sms_csv": self.sms_csv,
+            "notify_csv": self.notify_csv,
+            "sms_message": self.sms_message,
+            "pdf": self.pdf,
+            "pdf_message": self.pdf_message,
+            "counts": self.counts,
+            "notes": self.notes,
+        }
+
+
+# ----------------------------------------------------------------------------- locations
+
+
+def template_search_path(extra: Path | None = None) -> list[Path]:
+    """Practice copies first (RECALL_TEMPLATES_DIR, then the user data folder), then shipped."""
+    out: list[Path] = []
+    if extra is not None:
+        out.append(extra)
+    env = os.environ.get(ENV_TEMPLATES, "").strip()
+    if env:
+        out.append(Path(env))
+    user = Path(platformdirs.user_data_dir("recall", appauthor=False)) / "letter_templates"
+    if user.is_dir():
+        out.append(user)
+    out.append(templates_dir())
+    return out
+
+
+def default_letters_dir(batch_id: int) -> Path:
+    return (
+        Path(platformdirs.user_data_dir("recall", appauthor=False))
+        / "letters"
+        / f"batch-{batch_id}"
+    )
+
+
+def private_dir(path: Path) -> Path:
+    """Create (or tighten) a folder to 0700, and any folders we create above it."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)
+    if not path.is_dir():
+        raise ConfigurationError(f"{path} is not a folder")
+    os.chmod(path, 0o700)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file as 0600 (umask-independent), replacing any old one in one step."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb", closefd=False) as fh:
+            fh.write(data)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- building contexts
+
+
+def practice_info(settings: PracticeSettings) -> PracticeInfo:
+    return PracticeInfo(
+        name=settings.practice_name,
+        address_lines=tuple(settings.address),
+        phone=settings.phone,
+        email=settings.email,
+        booking_url=settings.booking_url,
+    )
+
+
+def _conditions(keys: Iterable[str], catalogue: Catalogue) -> tuple[ConditionInfo, ...]:
+    out = []
+    for key in keys:
+        cond = catalogue.get(key)
+        if cond is None:
+            out.append(ConditionInfo(key, key, key, "a list of the medicines you take"))
+        else:
+            out.append(ConditionInfo(cond.key, cond.name, cond.plain_name, cond.bring))
+    return tuple(out)
+
+
+def _patient(inv: Invitee, needs: tuple[str, ...]) -> PatientInfo:
+    return PatientInfo(
+        first_name=inv.given_name,
+        last_name=inv.family_name,
+        nhs_number=inv.nhs_number,
+        date_of_birth=inv.date_of_birth,
+        title=inv.title or "",
+        address_lines=inv.address,
+        postcode=inv.postcode or "",
+        needs=needs,
+    )
+
+
+def _postcode_key(inv: Invitee) -> tuple[int, str, str, str, int]:
+    """Franking order: by postcode (no postcode last), then name, then invitation."""
+    pc = re.sub(r"\s+", "", (inv.postcode or "").upper())
+    return (
+        0 if pc else 1,
+        pc,
+        inv.family_name.casefold(),
+        inv.given_name.casefold(),
+        inv.invitation_id,
+    )
+
+
+def _csv_cell(value: str) -> str:
+    return "'" + value if value.startswith(_CSV_RISKY) else value
+
+
+def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+# ----------------------------------------------------------------------------- the use-case
+
+
+@dataclass
+class _Plan:
+    letters: list[tuple[Invitee, str]]  # (invitee, variant), franking order
+    sms: list[tuple[Invitee, str]]  # (invitee, normalised mobile)
+    other: list[Invitee]  # email / phone / no channel
+    notes: list[str]
+
+
+def _who_gets_what(invitations: Sequence[Invitee]) -> _Plan:
+    letters: list[tuple[Invitee, str]] = []
+    sms: list[tuple[Invitee, str]] = []
+    other: list[Invitee] = []
+    braille = 0
+    for inv in invitations:
+        if inv.status == "void":
+            continue
+        needs = parse_needs(inv.needs)
+        mobile = normalise_mobile(inv.mobile) if "no_sms" not in needs else None
+        if inv.channel == "sms" and mobile:
+            sms.append((inv, mobile))
+        elif "no_letter" in needs:
+            other.append(inv)
+        elif inv.channel in ("letter", "sms"):
+            letters.append((inv, choose_variant(needs)))
+            braille += "braille" in needs
+        else:
+            other.append(inv)
+    letters.sort(key=lambda pair: _postcode_key(pair[0]))
+    notes = []
+    if braille:
+        notes.append(f"{braille} letter(s) for patients who read braille: arrange a braille copy")
+    if other:
+        notes.append(f"{len(other)} patient(s) get no letter or SMS: contact them another way")
+    return _Plan(letters, sms, other, notes)
+
+
+def _refuse(problem: TemplateProblem) -> Refused:
+    where = f" line {problem.line}" if problem.line is not None else ""
+    return Refused(
+        f"letter template {problem.template}{where}: {problem.message} — fix it "
+        f"(recall letters check {problem.template}) and run the letters again",
+        [
+            {
+                "template": problem.template,
+                "line": str(problem.line or ""),
+                "reason": problem.message,
+            }
+        ],
+    )
+
+
+def _checked(templates: TemplateSet, stage: int, variant: str) -> CompiledDocx:
+    compiled = templates.letter(stage, variant)
+    found = undeclared(compiled.source)
+    if found:
+        first = found[0]
+        raise TemplateProblem(compiled.name, first.message, first.line, first.near)
+    return compiled
+
+
+def render_batch_letters(
+    db: Database,
+    batch_id: int,
+    out_dir: Path | str | None = None,
+    today: dt.date | None = None,
+    *,
+    operator: str | None = None,
+    templates: Path | None = None,
+    pdf: bool = True,
+) -> LettersResult:
+    """Write the batch's print file, single letters, SMS CSVs and PDF; record the folder."""
+    operator = operator or current_operator()
+    plan_ = get_batch(db, batch_id)
+    batch = plan_.batch
+    if batch.status == "void":
+        raise Refused(f"batch {batch_id} is void: there is nothing to send")
+    with db.read() as session:
+        row = session.execute(select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)).first()
+        if row is None:
+            raise NotFound(f"no batch {batch_id}")
+        settings = get_settings(session, row.practice_id)
+        catalogue = load_catalogue(session, row.practice_id)
+    practice = practice_info(settings)
+    letter_date = batch.sent_on or batch.planned_send_date or today or dt.date.today()
+    who = _who_gets_what(plan_.invitations)
+
+    # 1. Compile and check every template this batch needs, before anything is written.
+    search = template_search_path(templates)
+    ts = TemplateSet(search)
+    try:
+        needed = sorted({variant for _inv, variant in who.letters})
+        compiled = {v: _checked(ts, batch.stage, v) for v in needed}
+        sms_text = None
+        if who.sms:
+            sms_t = ts.sms()
+            found = undeclared(sms_t.source, SMS_VARIABLES)
+            if found:
+                raise TemplateProblem(sms_t.name, found[0].message, found[0].line, found[0].near)
+            sms_text = sms_t.render_checked(sms_context(practice, batch.stage, letter_date))
+        # 2. Render every letter in memory (a bad value stops the run before any file changes).
+        base = compiled.get("standard") or (next(iter(compiled.values())) if compiled else None)
+        printed = PrintFile(base) if base is not None else None
+        singles: list[bytes] = []
+        for inv, variant in who.letters:
+            tpl = compiled[variant]
+            ctx = LetterContext(
+                practice=practice,
+                patient=_patient(inv, parse_needs(inv.needs)),
+                conditions=_conditions(inv.conditions, catalogue),
+                stage=batch.stage,
+                letter_date=letter_date,
+                variant=variant,
+            )
+            body = tpl.render_body(ctx.as_context())
+            buf = io.BytesIO()
+            tpl.write(buf, body)
+            singles.append(buf.getvalue())
+            assert printed is not None
+            printed.add(tpl, body)
+        print_bytes = printed.to_bytes() if printed is not None and printed.count else None
+    except TemplateProblem as exc:
+        raise _refuse(exc) from None
+
+    # 3. Write the files.
+    folder = private_dir(Path(out_dir) if out_dir is not None else default_letters_dir(batch_id))
+    written: set[str] = set()
+
+    def put(name: str, data: bytes) -> str:
+        write_private(folder / name, data)
+        written.add(name)
+        return str(folder / name)
+
+    letter_paths = [
+        put(f"letter-{n:04d}-{inv.invitation_id}.docx", data)
+        for n, ((inv, _v), data) in enumerate(zip(who.letters, singles, strict=True), start=1)
+    ]
+    print_path = put(f"batch-{batch_id}-print.docx", print_bytes) if print_bytes else None
+    sms_csv = notify_csv = message_path = None
+    if who.sms and sms_text is not None:
+        tag = f"stage{batch.stage}"
+        sms_csv = put(
+            f"sms-accurx-{tag}.csv",
+            _csv_bytes(
+                ACCURX_COLUMNS,
+                (
+                    (
+                        inv.nhs_number,
+                        f"{inv.date_of_birth:%d/%m/%Y}",
+                        mobile,
+                        _csv_cell(inv.given_name),
+                    )
+                    for inv, mobile in who.sms
+                ),
+            ),
+        )
+        notify_csv = put(
+            f"sms-notify-{tag}.csv",
+            _csv_bytes(NOTIFY_COLUMNS, ((m, _csv_cell(inv.given_name)) for inv, m in who.sms)),
+        )
+        message_path = put(f"sms-message-{tag}.txt", (sms_text + "\n").encode("utf-8"))
+    pdf_path, pdf_message = None, "no letters to print"
+    if print_path is not None:
+        if pdf:
+            pdf_path, pdf_message = make_pdf(Path(print_path))
+            if pdf_path is not None:
+                written.add(Path(pdf_path).name)
+        else:
+            pdf_message = "PDF not asked for"
+    for old in folder.iterdir():
+        if old.is_file() and _OUR_FILES.match(old.name) and old.name not in written:
+            old.unlink()
+
+    counts = {
+        "letters": len(who.letters),
+        "large_print": sum(1 for _i, v in who.letters if v == "large_print"),
+        "easy_read": sum(1 for _i, v in who.letters if v == "easy_read"),
+        "sms": len(who.sms),
+        "other": len(who.other),
+    }
+    with db.write() as session:
+        session.execute(
+            update(batch_t).where(batch_t.c.id == batch_id).values(letters_dir=str(folder))
+        )
+        append_audit(
+            session,
+            operator=operator,
+            action="batch.letters",
+            practice_id=row.practice_id,
+            batch_id=batch_id,
+            details={**counts, "folder": str(folder), "pdf": pdf_path is not None},
+        )
+    return LettersResult(
+        batch_id=batch_id,
+        folder=str(folder),
+        print_file=print_path,
+        letters=letter_paths,
+        sms_csv=sms_csv,
+        notify_csv=notify_csv,
+        sms_message=message_path,
+        pdf=pdf_path,
+        pdf_message=pdf_message,
+        counts=counts,
+        notes=who.notes,
+    )
+
+
+def find_soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def make_pdf(docx_path: Path, timeout: int = 900) -> tuple[str | None, str]:
+    """Convert with LibreOffice when it is installed; otherwise say why there is no PDF."""
+    soffice = find_soffice()
+    if soffice is None:
+        return None, "PDF skipped: LibreOffice (soffice) is not installed"
+    target = docx_path.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory(prefix="recall-pdf-") as tmp:
+        os.chmod(tmp, 0o700)
+        try:
+            subprocess.run(
+                [
+                    soffice,
+                    f"-env:UserInstallation=file://{Path(tmp) / 'profile'}",
+                    "--headless",
+                    "--convert-to",
+                    "pdf",
+                    "--outdir",
+                    tmp,
+                    str(docx_path),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=timeout,
+            )
+        except (subprocess.SubprocessError, OSError) as exc:
+            return (
+                None,
+                f"PDF skipped: LibreOffice could not convert the print file ({type(exc).__name__})",
+            )
+        made = Path(tmp) / target.name
+        if not made.is_file():
+            return None, "PDF skipped: LibreOffice produced no file"
+        write_private(target, made.read_bytes())
+    return str(target), "PDF made with LibreOffice"

@@ -1,0 +1,269 @@
+"""`render_batch_letters` and the CLI on a real database: files, order, SMS, refusals, modes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from sqlalchemy import insert, select
+
+from recall.cli import main
+from recall.letters.check import docx_text
+from recall.services.batches import plan_batch
+from recall.services.errors import Refused
+from recall.services.letters import render_batch_letters
+from recall.services.settings import get_settings, save_settings
+from recall.store.db import Database
+from recall.store.models import audit_log_t, batch_t, patient_t, register_t
+from recall.store.practice_repo import get_or_create_practice
+
+D = dt.date
+TODAY = D(2026, 11, 27)
+SEND = D(2026, 11, 30)
+
+PATIENTS: list[dict[str, Any]] = [
+    # Deliberately out of postcode order; the print file must be in postcode order.
+    dict(
+        nhs_number="9434765919",
+        given_name="Zoë",
+        family_name="O'Brien & <Sons>",
+        title="Mrs",
+        address_line1="10 Mill Lane",
+        address_line2="Leeds",
+        postcode="LS9 7TF",
+        communication_needs="large_print",
+        conditions=("HYP", "DM"),
+    ),
+    dict(
+        nhs_number="9434765870",
+        given_name="Arthur",
+        family_name="Able",
+        address_line1="1 High Street",
+        postcode="LS1 4AP",
+        communication_needs="easy_read;interpreter:Polish",
+        conditions=("AST",),
+    ),
+    dict(
+        nhs_number="9434765846",
+        given_name="Bea",
+        family_name="Baker",
+        address_line1="2 Low Road",
+        postcode="BD1 1AA",
+        mobile="07700 900123",
+        communication_needs="",
+        conditions=("COPD",),
+    ),
+    dict(
+        nhs_number="9434765838",
+        given_name="Cal",
+        family_name="Cole",
+        address_line1="3 Side Street",
+        postcode="LS2 8BB",
+        mobile="07700 900456",
+        communication_needs="no_sms",
+        conditions=("DM",),
+    ),
+    dict(
+        nhs_number="9434765811",
+        given_name="Dee",
+        family_name="Dunn",
+        address_line1="4 Back Lane",
+        postcode="LS3 1CC",
+        communication_needs="no_letter",
+        conditions=("HYP",),
+    ),
+]
+PLAIN = {"HYP": "High blood pressure", "DM": "Diabetes", "AST": "Asthma", "COPD": "COPD"}
+
+
+def seed(db: Database, *, sms: bool = True) -> int:
+    with db.write() as s:
+        pid = get_or_create_practice(s).id
+        assert pid is not None
+        st = get_settings(s, pid)
+        st.practice_name = "Oak & Ash Surgery"
+        st.address = ["1 Surgery Road", "Leeds"]
+        st.phone = "0113 496 0000"
+        st.booking_url = "https://oak.example.nhs.uk/book"
+        st.sms_enabled = sms
+        save_settings(s, st, operator="test", practice_id=pid)
+        for p in PATIENTS:
+            row = {k: v for k, v in p.items() if k != "conditions"}
+            res: Any = s.execute(
+                insert(patient_t).values(practice_id=pid, date_of_birth=D(1950, 11, 3), **row)
+            )
+            for cond in p["conditions"]:
+                s.execute(
+                    insert(register_t).values(
+                        patient_id=res.inserted_primary_key[0], condition=cond
+                    )
+                )
+    plan = plan_batch(db, 1, "2026-11", SEND, today=TODAY)
+    assert len(plan.invitations) == len(PATIENTS), plan.excluded
+    return plan.batch.id
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _text(path: Path | str) -> str:
+    return "\n".join(docx_text(docx.Document(str(path))))
+
+
+def test_batch_letters_print_file_singles_and_sms(db: Database, tmp_path: Path) -> None:
+    batch_id = seed(db)
+    out = tmp_path / "out" / "batch"
+    old_umask = os.umask(0o022)
+    try:
+        result = render_batch_letters(db, batch_id, out, today=TODAY, pdf=False)
+    finally:
+        os.umask(old_umask)
+    # Letters: everyone except the SMS patient (Baker) and the no_letter patient (Dunn).
+    assert result.counts == {"letters": 3, "large_print": 1, "easy_read": 1, "sms": 1, "other": 1}
+    assert len(result.letters) == 3
+    assert result.print_file is not None
+    # Folder 0700 (the parent we created too), files 0600, whatever the umask.
+    assert _mode(out) == 0o700 and _mode(out.parent) == 0o700
+    for f in out.iterdir():
+        assert _mode(f) == 0o600, f
+    # Single letters, in postcode order: LS1 (Able), LS2 (Cole), LS9 (O'Brien).
+    expected = [("Arthur Able", "AST"), ("Cal Cole", "DM"), ("Zoë O'Brien & <Sons>", "HYP")]
+    for path, (name, cond) in zip(result.letters, expected, strict=True):
+        text = _text(path)
+        assert name in text and PLAIN[cond] in text
+        assert "30 November 2026" in text
+    assert "Diabetes" in _text(result.letters[2])
+    # The print file holds all three, in the same order, one section each.
+    doc = docx.Document(result.print_file)
+    assert len(doc.sections) == 3
+    text = "\n".join(docx_text(doc))
+    at = [text.index(name) for name, _ in expected]
+    assert at == sorted(at)
+    assert "It is time for your yearly health check" in text  # easy read (Able)
+    assert "We can get someone to help you in Polish" in text
+    assert text.count("Time for your yearly health review") == 2
+    # Large print letter: every run at least 20 pt.
+    lp = docx.Document(result.letters[2])
+    sizes = [
+        r.font.size.pt for p in lp.paragraphs for r in p.runs if r.text.strip() and r.font.size
+    ]
+    assert sizes and min(sizes) >= 20
+    # SMS: Accurx layout, only the patient with a mobile and no no_sms need.
+    assert result.sms_csv is not None
+    with open(result.sms_csv, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows == [
+        ["NHS Number", "Date of Birth", "Telecom Number", "First Name"],
+        ["9434765846", "03/11/1950", "07700900123", "Bea"],
+    ]
+    assert result.notify_csv is not None and result.sms_message is not None
+    message = Path(result.sms_message).read_text(encoding="utf-8").strip()
+    assert "long-term condition review" in message and "0113 496 0000" in message
+    assert len(message) <= 306
+    assert result.pdf is None and result.pdf_message
+    assert any("another way" in n for n in result.notes)
+    # Recorded on the batch and audited without names or NHS numbers.
+    with db.read() as s:
+        assert s.scalar(select(batch_t.c.letters_dir).where(batch_t.c.id == batch_id)) == str(out)
+        audit = s.execute(
+            select(audit_log_t.c.details).where(
+                audit_log_t.c.action == "batch.letters", audit_log_t.c.batch_id == batch_id
+            )
+        ).scalar_one()
+    details = json.loads(audit)
+    assert details["letters"] == 3 and details["sms"] == 1
+    for p in PATIENTS:
+        assert p["nhs_number"] not in audit and p["family_name"] not in audit
+
+
+def test_rerun_rewrites_the_same_files(db: Database, tmp_path: Path) -> None:
+    batch_id = seed(db)
+    first = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir()}
+    (tmp_path / "o" / "letter-0099-12345.docx").write_bytes(b"stale")
+    second = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir()}
+    assert first.letters == second.letters and first.print_file == second.print_file
+    assert before == after  # same names, same bytes; the stale letter is gone
+
+
+def test_broken_template_refuses_the_batch_with_its_line(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch_id = seed(db, sms=False)
+    practice_dir = tmp_path / "templates"
+    practice_dir.mkdir()
+    d = docx.Document()
+    d.add_paragraph("Dear {{ patient.first_name }},")
+    d.add_paragraph("Your review is due.")
+    d.add_paragraph("Please bring {{ c.bring for c in conditions }}")
+    d.save(str(practice_dir / "stage1.docx"))
+    monkeypatch.setenv("RECALL_TEMPLATES_DIR", str(practice_dir))
+    out = tmp_path / "o"
+    with pytest.raises(Refused, match=r"stage1\.docx line 3"):
+        render_batch_letters(db, batch_id, out, pdf=False)
+    assert not out.exists()  # nothing written
+    # An unknown field is refused the same way, before anything is written.
+    d = docx.Document()
+    d.add_paragraph("Dear {{ patient.frist_name }},")
+    d.save(str(practice_dir / "stage1.docx"))
+    with pytest.raises(Refused, match=r"line 1: unknown field 'patient.frist_name'"):
+        render_batch_letters(db, batch_id, out, pdf=False)
+    assert not out.exists()
+
+
+def test_without_sms_everyone_with_a_letter_channel_gets_a_letter(
+    db: Database, tmp_path: Path
+) -> None:
+    batch_id = seed(db, sms=False)
+    result = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
+    assert result.sms_csv is None
+    # Dunn asked for no letters and has no mobile: listed for another way, not printed.
+    names = [_text(p) for p in result.letters]
+    assert len(names) == 4
+    assert not any("Dunn" in t for t in names)
+    assert any("Bea Baker" in t for t in names)
+
+
+def test_cli_batch_letters_json_and_check(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch_id = seed(db)
+    out = tmp_path / "cli"
+    code = main(["batch", "letters", str(batch_id), "--out", str(out), "--json", "--db", db.url])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    doc = json.loads(captured.out)
+    assert {"print_file", "letters", "sms_csv"} <= set(doc)
+    assert Path(doc["print_file"]).is_file() and len(doc["letters"]) == 3
+    assert Path(doc["sms_csv"]).is_file()
+
+    assert main(["letters", "check", "--json"]) == 0
+    reports = json.loads(capsys.readouterr().out)["templates"]
+    assert len(reports) == 10 and all(r["ok"] for r in reports)
+
+    bad = tmp_path / "bad.docx"
+    d = docx.Document()
+    d.add_paragraph("fine")
+    d.add_paragraph("{% if letter.is_last %}")
+    d.save(str(bad))
+    assert main(["letters", "check", str(bad)]) != 0
+    captured = capsys.readouterr()
+    assert "line 2" in captured.out and "problems" in captured.err
+
+
+def test_void_batch_is_refused(db: Database, tmp_path: Path) -> None:
+    from recall.services.batches import void_batch
+
+    batch_id = seed(db)
+    void_batch(db, batch_id, "mistake")
+    with pytest.raises(Refused, match="void"):
+        render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
