@@ -350,14 +350,16 @@ def status_changes(
             before_other,
             min_gap_days,
         )
-        after = _evaluate(
-            year,
-            as_of,
-            after_specific.get(condition, frozenset()),
-            reviews,
-            after_other,
-            min_gap_days,
-        )
+        after = before
+        if items:
+            after = _evaluate(
+                year,
+                as_of,
+                after_specific.get(condition, frozenset()),
+                reviews,
+                after_other,
+                min_gap_days,
+            )
         out.append(StatusChange(journal.patient_id, condition, year, before.status, after.status))
     return out
 

@@ -1,0 +1,538 @@
+"""Backfill: plan (dry run) and apply the retrospective clean-up of invitation coding.
+
+The plan reads the whole practice in a few set-based queries (patients, registers, and the
+coded journal through `journal_repo`), hands each patient to the pure planner in
+`recall.domain.backfill`, and predicts the PCA status change with the same rule the PCA report
+uses. Apply recomputes the plan inside one write transaction, so it records exactly what is
+still missing: a second apply finds nothing to add.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from recall.domain.backfill import (
+    BackfillPlan,
+    BackfillRules,
+    PatientJournal,
+    PlannedCode,
+    Problem,
+    Reason,
+    RegisterSpan,
+    StatusChange,
+    Window,
+    plan,
+    status_changes,
+)
+from recall.domain.catalogue import Catalogue
+from recall.domain.pca import PcaStatus
+from recall.domain.qof_year import QofYear, qof_year_of
+from recall.services.catalogue import load_catalogue
+from recall.services.errors import RecallError
+from recall.services.history import alive_and_registered_clause, code_roles, load_registers
+from recall.services.operator import current_operator
+from recall.store.audit_repo import append_audit
+from recall.store.db import Database
+from recall.store.journal_repo import iter_coded_entries
+from recall.store.models import backfill_run_t, patient_t, recorded_code_t, utcnow
+from recall.store.practice_repo import get_or_create_practice
+
+REASON_TEXT = {
+    Reason.GENERIC_WITHOUT_LTC: "generic QOF invite without an LTC stage code",
+    Reason.LTC_WITHOUT_CONDITION_CODE: "LTC stage code without the condition's invite code",
+}
+PROBLEM_TEXT = {
+    Problem.TOO_CLOSE: "invited twice but less than 7 days apart: send another invitation",
+    Problem.BEFORE_REVIEW: "invited before the latest review: those invitations do not count",
+    Problem.OUTSIDE_YEAR: "invited just before 1 April: that invitation counts for last year",
+    Problem.BEFORE_REGISTRATION: "invited before joining the practice: no codes added",
+}
+
+
+@dataclass(frozen=True)
+class BackfillItem:
+    patient_id: int
+    nhs_number: str
+    code: str
+    term: str
+    date: dt.date
+    condition: str | None
+    stage: int
+    reason: str
+    change: str | None = None  # e.g. "HF: invited_once -> pca_eligible"
+
+
+@dataclass(frozen=True)
+class BackfillGroup:
+    """One bulk-add in the clinical system: this code, dated this day, for `count` patients."""
+
+    date: dt.date
+    code: str
+    term: str
+    count: int
+
+
+@dataclass(frozen=True)
+class BlockedItem:
+    nhs_number: str
+    date: dt.date
+    condition: str | None
+    stage: int
+    why: str
+
+
+@dataclass(frozen=True)
+class BlockedCondition:
+    condition: str | None  # None: the LTC stage code itself is missing from the profile
+    name: str
+    codes: int
+    patients: int
+    why: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class CannotFixItem:
+    nhs_number: str
+    condition: str | None
+    problem: str
+    dates: tuple[dt.date, ...]
+    detail: str
+
+
+@dataclass(frozen=True)
+class EligibleChange:
+    nhs_number: str
+    condition: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class BackfillSummary:
+    patients_checked: int
+    patients_with_items: int
+    items: int
+    stage_codes: int  # step 1
+    condition_codes: int  # step 2
+    by_condition: dict[str, int]
+    groups: int
+    blocked: int
+    blocked_by_condition: dict[str, int]
+    cannot_fix: dict[str, int]
+    becomes_eligible: int  # (patient, condition) pairs that turn pca_eligible
+    becomes_eligible_patients: int
+    becomes_eligible_by_condition: dict[str, int]
+    eligible_before: dict[str, int]  # PCA-eligible now, per condition (year of as_of)
+    eligible_after: dict[str, int]  # predicted after apply
+
+
+@dataclass(frozen=True)
+class BackfillPlanResult:
+    date_from: dt.date
+    date_to: dt.date
+    as_of: dt.date
+    qof_year: str
+    summary: BackfillSummary
+    items: list[BackfillItem]
+    groups: list[BackfillGroup]
+    blocked: list[BlockedCondition]
+    blocked_items: list[BlockedItem]
+    cannot_fix: list[CannotFixItem]
+    becomes_eligible: list[EligibleChange]
+
+
+@dataclass(frozen=True)
+class BackfillApplyResult:
+    plan: BackfillPlanResult
+    run_id: int | None  # None when there was nothing to add
+    recorded: int
+    worksheet: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """Everything the plan needs, read in a few set-based queries."""
+
+    catalogue: Catalogue
+    journals: list[PatientJournal]
+    nhs: dict[int, str]
+    active_on_as_of: dict[int, set[str]]  # patient -> registers active at as_of (known ones)
+
+
+def resolve_window(
+    date_from: dt.date | None, date_to: dt.date | None, as_of: dt.date | None, today: dt.date
+) -> tuple[Window, dt.date]:
+    """The window and as-of date; the default is the current QOF year up to today."""
+    if as_of is None:
+        as_of = min(today, date_to) if date_to is not None else today
+    if date_from is None:
+        date_from = qof_year_of(date_to or as_of).start
+    if date_to is None:
+        date_to = max(min(as_of, qof_year_of(date_from).end), date_from)
+    if date_to < date_from:
+        raise RecallError(f"--to {date_to} is before --from {date_from}")
+    return Window(date_from, date_to), as_of
+
+
+def _rules(catalogue: Catalogue) -> BackfillRules:
+    profile = catalogue.profile
+    record: dict[str, dict[int, str]] = {}
+    blocked: dict[str, str] = {}
+    for cond in catalogue:
+        ready = cond.readiness(profile)
+        if ready.ready:
+            record[cond.key] = {
+                s: code for s in (1, 2, 3) if (code := cond.record_code_for(s)) is not None
+            }
+        else:
+            blocked[cond.key] = ready.reason
+    return BackfillRules(
+        stage_codes={n: sc.code for n, sc in profile.stage_codes.items()},
+        record_codes=record,
+        blocked=blocked,
+    )
+
+
+def _load(session: Session, practice_id: int, window: Window, as_of: dt.date) -> _Loaded:
+    catalogue = load_catalogue(session, practice_id)
+    roles = code_roles(catalogue)
+    p = patient_t
+    live: dict[int, dt.date | None] = {}
+    nhs: dict[int, str] = {}
+    rows = session.execute(
+        select(p.c.id, p.c.nhs_number, p.c.registered_on).where(
+            p.c.practice_id == practice_id, alive_and_registered_clause(as_of)
+        )
+    )
+    for pid, number, joined in rows:
+        live[pid] = joined
+        nhs[pid] = number
+    known = set(catalogue.conditions)
+    spans: dict[int, tuple[RegisterSpan, ...]] = {}
+    active: dict[int, set[str]] = {}
+    for pid, entries in load_registers(session, practice_id=practice_id).items():
+        if pid not in live:
+            continue
+        spans[pid] = tuple(
+            RegisterSpan(e.condition, e.diagnosed_on, e.resolved_on) for e in entries
+        )
+        on_now = {e.condition for e in entries if e.condition in known and e.active_on(as_of)}
+        if on_now:
+            active[pid] = on_now
+
+    generic: dict[int, set[dt.date]] = defaultdict(set)
+    stages: dict[int, dict[dt.date, set[int]]] = defaultdict(lambda: defaultdict(set))
+    specific: dict[int, dict[str, set[dt.date]]] = defaultdict(lambda: defaultdict(set))
+    reviews: dict[int, dict[str, set[dt.date]]] = defaultdict(lambda: defaultdict(set))
+    codes = {*roles.specific, *roles.review, *roles.stage, *roles.generic}
+    for pid, day, code, _origin in iter_coded_entries(
+        session, practice_id=practice_id, codes=codes, start=window.load_from, end=window.end
+    ):
+        if pid not in live:
+            continue
+        if code in roles.generic:
+            generic[pid].add(day)
+        number = roles.stage.get(code)
+        if number is not None:
+            stages[pid][day].add(number)
+        for cond in roles.specific.get(code, ()):
+            specific[pid][cond].add(day)
+        for cond in roles.review.get(code, ()):
+            reviews[pid][cond].add(day)
+
+    journals = [
+        PatientJournal(
+            patient_id=pid,
+            generic=frozenset(generic.get(pid, ())),
+            stages={d: frozenset(s) for d, s in stages[pid].items()} if pid in stages else {},
+            specific={c: frozenset(d) for c, d in specific[pid].items()} if pid in specific else {},
+            reviews={c: frozenset(d) for c, d in reviews[pid].items()} if pid in reviews else {},
+            registers=spans.get(pid, ()),
+            registered_on=live[pid],
+        )
+        for pid in sorted(set(generic) | set(stages) | set(specific) | set(reviews))
+    ]
+    return _Loaded(catalogue, journals, nhs, active)
+
+
+def _changes(
+    loaded: _Loaded, result: BackfillPlan, window: Window, as_of: dt.date
+) -> dict[tuple[int, str, QofYear], StatusChange]:
+    """PCA status before/after for every journal patient on a register at the as-of date."""
+    by_patient: dict[int, list[PlannedCode]] = defaultdict(list)
+    for item in result.items:
+        by_patient[item.patient_id].append(item)
+    out: dict[tuple[int, str, QofYear], StatusChange] = {}
+    years = [y for y in window.years() if min(as_of, y.end) >= y.start]
+    for journal in loaded.journals:
+        conditions = loaded.active_on_as_of.get(journal.patient_id)
+        items = by_patient.get(journal.patient_id, [])
+        if not conditions or not (items or journal.specific):
+            continue  # without condition codes before or after, nobody can be eligible
+        for year in years:
+            for change in status_changes(
+                journal,
+                items,
+                year=year,
+                as_of=min(as_of, year.end),
+                conditions=sorted(conditions),
+            ):
+                out[(journal.patient_id, change.condition, year)] = change
+    return out
+
+
+def _build_result(
+    loaded: _Loaded, result: BackfillPlan, window: Window, as_of: dt.date
+) -> BackfillPlanResult:
+    catalogue = loaded.catalogue
+    profile = catalogue.profile
+    nhs = loaded.nhs
+    changes = _changes(loaded, result, window, as_of)
+
+    def term(code: str, condition: str | None, stage: int) -> str:
+        if condition is None:
+            sc = profile.stage_code(stage)
+            return sc.term if sc is not None else ""
+        cond = catalogue.get(condition)
+        return cond.invite.term(code) if cond is not None else ""
+
+    terms: dict[tuple[str, str | None, int], str] = {}
+    items: list[BackfillItem] = []
+    for i in result.items:
+        key = (i.code, i.condition, i.stage)
+        if key not in terms:
+            terms[key] = term(*key)
+        change = None
+        if i.condition is not None:
+            sc = changes.get((i.patient_id, i.condition, qof_year_of(i.date)))
+            if sc is not None:
+                change = sc.describe() if sc.changed else f"{i.condition}: {sc.after} (no change)"
+        items.append(
+            BackfillItem(
+                patient_id=i.patient_id,
+                nhs_number=nhs[i.patient_id],
+                code=i.code,
+                term=terms[key],
+                date=i.date,
+                condition=i.condition,
+                stage=i.stage,
+                reason=str(i.reason),
+                change=change,
+            )
+        )
+    group_terms = {(i.date, i.code): i.term for i in items}
+    groups = [BackfillGroup(d, c, group_terms[(d, c)], n) for d, c, n in result.groups()]
+
+    blocked_items = [
+        BlockedItem(nhs[b.patient_id], b.date, b.condition, b.stage, b.why) for b in result.blocked
+    ]
+    blocked_patients: dict[str | None, set[int]] = defaultdict(set)
+    blocked_codes: Counter[str | None] = Counter()
+    blocked_why: dict[str | None, str] = {}
+    for b in result.blocked:
+        blocked_patients[b.condition].add(b.patient_id)
+        blocked_codes[b.condition] += 1
+        blocked_why[b.condition] = b.why
+    blocked: list[BlockedCondition] = []
+    for bkey in sorted(blocked_codes, key=lambda k: k or ""):
+        bcond = catalogue.get(bkey) if bkey else None
+        fix = bcond.readiness(profile).fix if bcond is not None else ""
+        if bkey is None:
+            fix = "recall codes stage N CODE --term TEXT"
+        blocked.append(
+            BlockedCondition(
+                condition=bkey,
+                name=bcond.name if bcond is not None else (bkey or "LTC stage code"),
+                codes=blocked_codes[bkey],
+                patients=len(blocked_patients[bkey]),
+                why=blocked_why[bkey],
+                fix=fix,
+            )
+        )
+
+    cannot = [
+        CannotFixItem(nhs[f.patient_id], f.condition, str(f.problem), f.dates, f.detail)
+        for f in result.cannot_fix
+    ]
+
+    year_now = qof_year_of(as_of)
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    eligible: list[EligibleChange] = []
+    for (pid, ckey, year), sc in sorted(changes.items(), key=lambda kv: (kv[0][2], kv[0][:2])):
+        if year == year_now:
+            before[ckey] += sc.before == PcaStatus.PCA_ELIGIBLE
+            after[ckey] += sc.after == PcaStatus.PCA_ELIGIBLE
+        if sc.becomes_eligible:
+            eligible.append(EligibleChange(nhs[pid], ckey, str(sc.before), str(sc.after)))
+    by_reason = result.count_by_reason()
+    summary = BackfillSummary(
+        patients_checked=result.patients,
+        patients_with_items=len({i.patient_id for i in result.items}),
+        items=len(items),
+        stage_codes=by_reason[Reason.GENERIC_WITHOUT_LTC],
+        condition_codes=by_reason[Reason.LTC_WITHOUT_CONDITION_CODE],
+        by_condition=result.count_by_condition(),
+        groups=len(groups),
+        blocked=len(result.blocked),
+        blocked_by_condition={(b.condition or "stage code"): b.codes for b in blocked},
+        cannot_fix=dict(sorted(Counter(str(f.problem) for f in result.cannot_fix).items())),
+        becomes_eligible=len(eligible),
+        becomes_eligible_patients=len({e.nhs_number for e in eligible}),
+        becomes_eligible_by_condition=dict(sorted(Counter(e.condition for e in eligible).items())),
+        eligible_before={c: before[c] for c in sorted(before)},
+        eligible_after={c: after[c] for c in sorted(after)},
+    )
+    return BackfillPlanResult(
+        date_from=window.start,
+        date_to=window.end,
+        as_of=as_of,
+        qof_year=year_now.label,
+        summary=summary,
+        items=items,
+        groups=groups,
+        blocked=blocked,
+        blocked_items=blocked_items,
+        cannot_fix=cannot,
+        becomes_eligible=eligible,
+    )
+
+
+@contextmanager
+def _bulk_objects() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _plan_in_session(
+    session: Session, practice_id: int, window: Window, as_of: dt.date
+) -> tuple[BackfillPlan, BackfillPlanResult]:
+    with _bulk_objects():
+        loaded = _load(session, practice_id, window, as_of)
+        result = plan(loaded.journals, _rules(loaded.catalogue), window)
+        return result, _build_result(loaded, result, window, as_of)
+
+
+def plan_backfill(
+    db: Database,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    as_of: dt.date | None = None,
+    *,
+    today: dt.date | None = None,
+    practice_id: int | None = None,
+) -> BackfillPlanResult:
+    """The dry run: what backfill would add, grouped for the clinical system; changes nothing."""
+    window, as_of = resolve_window(date_from, date_to, as_of, today or dt.date.today())
+    with db.read() as session:
+        pid = practice_id or get_or_create_practice(session).id
+        assert pid is not None
+        return _plan_in_session(session, pid, window, as_of)[1]
+
+
+def _rows(result: BackfillPlanResult, run_id: int, now: dt.datetime) -> Iterator[dict[str, object]]:
+    for i in result.items:
+        yield {
+            "patient_id": i.patient_id,
+            "code": i.code,
+            "term": i.term,
+            "date": i.date,
+            "condition": i.condition,
+            "stage": i.stage,
+            "origin": "backfill",
+            "backfill_run_id": run_id,
+            "reconciled": False,
+            "voided": False,
+            "created_at": now,
+        }
+
+
+def apply_backfill(
+    db: Database,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    as_of: dt.date | None = None,
+    *,
+    today: dt.date | None = None,
+    operator: str | None = None,
+    practice_id: int | None = None,
+    worksheet: Path | None = None,
+) -> BackfillApplyResult:
+    """Record every planned code (origin `backfill`) in one transaction, and audit it.
+
+    The plan is recomputed inside the transaction, and codes already recorded count as
+    existing entries, so applying again adds nothing.
+    """
+    window, as_of = resolve_window(date_from, date_to, as_of, today or dt.date.today())
+    who = operator or current_operator()
+    run_id: int | None = None
+    try:
+        with db.write() as session:
+            pid = practice_id or get_or_create_practice(session).id
+            assert pid is not None
+            _, result = _plan_in_session(session, pid, window, as_of)
+            if result.items:
+                now = utcnow()
+                run_id = session.execute(  # type: ignore[attr-defined]
+                    insert(backfill_run_t).values(
+                        practice_id=pid,
+                        date_from=window.start,
+                        date_to=window.end,
+                        at=now,
+                        operator=who,
+                        items=len(result.items),
+                    )
+                ).inserted_primary_key[0]
+                assert run_id is not None
+                session.execute(insert(recorded_code_t), list(_rows(result, run_id, now)))
+                s = result.summary
+                append_audit(
+                    session,
+                    operator=who,
+                    action="backfill.apply",
+                    practice_id=pid,
+                    details={
+                        "backfill_run_id": run_id,
+                        "from": window.start.isoformat(),
+                        "to": window.end.isoformat(),
+                        "codes": s.items,
+                        "stage_codes": s.stage_codes,
+                        "condition_codes": s.condition_codes,
+                        "by_condition": s.by_condition,
+                        "patients": s.patients_with_items,
+                        "becomes_eligible": s.becomes_eligible,
+                        "blocked": s.blocked,
+                    },
+                )
+    except IntegrityError:
+        raise RecallError(
+            "another terminal recorded backfill codes at the same time; nothing was changed "
+            "here: run the backfill again (it only adds what is still missing)"
+        ) from None
+    notes: list[str] = []
+    if run_id is None:
+        notes.append("nothing to add: every invitation in the window is already coded")
+    else:
+        notes.append(
+            "add these codes in the clinical system (one bulk-add per date and code), then "
+            "re-import its events and run `recall reconcile` to check none are missing"
+        )
+    return BackfillApplyResult(result, run_id, len(result.items) if run_id else 0, None, notes)
