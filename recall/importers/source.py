@@ -1,0 +1,135 @@
+"""Reading a CSV export as text records with their physical line numbers.
+
+Handles what real exports contain: a UTF-8 BOM, UTF-16 (EMIS can save it), Windows line
+ends, quoted fields with commas or line breaks, report metadata above the header (EMIS), and
+refuses clearly what it cannot read: spreadsheets saved as .xlsx, non-UTF-8 text, NUL bytes,
+runaway quoted fields.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from recall.importers.problems import ImportFileError
+
+HEADER_SCAN_ROWS = 50
+
+_NORMALISE = re.compile(r"[\s\-_]+")
+
+
+def normalise_header(text: str) -> str:
+    """Header matching ignores case, spaces, '-' and '_' (as GOV.UK Notify and Mavis do)."""
+    return _NORMALISE.sub("", text.strip().lstrip("\ufeff")).lower()
+
+
+def count_lines(path: Path) -> int:
+    """Physical lines in the file (fast, binary), for a progress total."""
+    n = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (0 if last == b"\n" else 1)
+
+
+def find_bad_utf8(path: Path) -> tuple[int, str]:
+    """The first physical line that is not UTF-8, and the offending byte (for the message)."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, raw[exc.start : exc.start + 1].hex()
+    return 0, ""
+
+
+class CsvRecords:
+    """Iterate a CSV file as (physical line number, cells); use as a context manager."""
+
+    def __init__(
+        self, path: Path, display_name: str | None = None, delimiter: str | None = None
+    ) -> None:
+        self.path = path
+        self.name = display_name or path.name
+        try:
+            self._fh: BinaryIO = path.open("rb")
+        except FileNotFoundError:
+            raise ImportFileError(self.name, "file not found") from None
+        except IsADirectoryError:
+            raise ImportFileError(self.name, "is a folder, not a file") from None
+        except OSError as exc:
+            raise ImportFileError(self.name, f"cannot be opened ({exc.strerror})") from None
+        sample: bytes = self._fh.peek(4096) if hasattr(self._fh, "peek") else b""
+        head = sample[:4]
+        if head.startswith(b"PK\x03\x04"):
+            self.close()
+            raise ImportFileError(
+                self.name, "is an Excel workbook (.xlsx), not CSV: save it as CSV UTF-8 first"
+            )
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            self.close()
+            raise ImportFileError(
+                self.name, "is an old Excel workbook (.xls), not CSV: save it as CSV UTF-8 first"
+            )
+        self._utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        lines = io.TextIOWrapper(
+            self._fh, encoding="utf-16" if self._utf16 else "utf-8-sig", newline=""
+        )
+        if delimiter is None:
+            first = sample.split(b"\n", 1)[0]
+            delimiter = "\t" if b"\t" in first and b"," not in first else ","
+        self._reader = csv.reader(lines, delimiter=delimiter, strict=False)
+        self._last_line = 0
+
+    def _not_utf8(self) -> ImportFileError:
+        if self._utf16:
+            return ImportFileError(self.name, "is not valid UTF-16 text")
+        line, byte = find_bad_utf8(self.path)
+        return ImportFileError(
+            self.name,
+            f"is not UTF-8 text (byte 0x{byte}); in Excel use Save As > "
+            "'CSV UTF-8 (Comma delimited)', or export as UTF-8 from the clinical system",
+            line or None,
+        )
+
+    def __enter__(self) -> CsvRecords:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        reader = self._reader
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                raise self._not_utf8() from None
+            except csv.Error as exc:
+                if "NUL" in str(exc):
+                    raise ImportFileError(
+                        self.name,
+                        "contains NUL bytes: is it really a CSV file?",
+                        self._last_line + 1,
+                    ) from None
+                raise ImportFileError(
+                    self.name,
+                    f'cannot be read as CSV here ({exc}); look for a quote (") that is '
+                    "never closed",
+                    self._last_line + 1,
+                ) from None
+            start = self._last_line + 1
+            self._last_line = reader.line_num
+            yield start, cells

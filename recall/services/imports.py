@@ -1,0 +1,419 @@
+"""Importing the clinical system's exports: patients, registers, events.
+
+One file is one transaction: every row is validated while it streams (so a million-event
+file never sits in memory), good rows are written in chunks, and if any row is bad the whole
+transaction is rolled back, so the database is exactly as it was. Re-importing a file adds
+nothing: patients are matched on NHS number, register entries on patient and condition,
+events on patient, date and code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from recall.importers.mapping import KINDS, ColumnMapping, MappingError, load_mapping
+from recall.importers.problems import ImportFileError, Problem
+from recall.importers.records import (
+    PATIENT_VALUE_FIELDS,
+    EventRow,
+    ImportReader,
+    PatientRow,
+    RegisterRow,
+)
+from recall.importers.source import count_lines
+from recall.services.catalogue import load_catalogue
+from recall.services.errors import RecallError, Refused
+from recall.services.operator import current_operator
+from recall.store.audit_repo import append_audit
+from recall.store.bulk import bulk_load, insert_ignore, upsert
+from recall.store.db import Database
+from recall.store.models import event_t, import_run_t, patient_t, register_t
+from recall.store.patients_repo import (
+    counts,
+    patient_ids_by_nhs,
+    patients_of_practice,
+    register_entries,
+)
+from recall.store.practice_repo import get_or_create_practice
+
+CHUNK = 20_000
+Progress = Callable[[int, int], None]
+EVENT_COLUMNS = ("patient_id", "date", "code", "term", "code_system", "import_id")
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    file: str
+    mapping: str
+    import_id: int | None
+    header_line: int
+    rows_read: int
+    added: int
+    updated: int
+    skipped: int
+    warnings: list[str] = field(default_factory=list)
+    warning_count: int = 0
+
+
+class ImportRefused(Refused):
+    """The file had problems; nothing was written. `lines` lists them for people."""
+
+    def __init__(self, file: str, problems: list[Problem], total: int) -> None:
+        first = str(problems[0]) if problems else "the file could not be imported"
+        more = f" (and {total - 1} more problem{'s' if total > 2 else ''})" if total > 1 else ""
+        super().__init__(
+            f"nothing was imported: {first}{more}",
+            [
+                {
+                    "file": p.file,
+                    "line": str(p.line),
+                    "column": p.column,
+                    "value": p.value,
+                    "message": p.message,
+                }
+                for p in problems
+            ],
+        )
+        self.total = total
+        self.lines = [str(p) for p in problems]
+        if total > len(problems):
+            self.lines.append(f"and {total - len(problems)} more")
+
+
+@dataclass
+class DatabaseCounts:
+    url: str
+    backend: str
+    patients: int
+    registers: int
+    events: int
+    practice: str
+
+
+def database_counts(db: Database) -> DatabaseCounts:
+    """What the database holds (for `recall init` and the demo's safety check)."""
+    with db.read() as session:
+        c = counts(session)
+        practice = get_or_create_practice(session)
+        return DatabaseCounts(
+            url=db.url,
+            backend=db.backend,
+            patients=c["patients"],
+            registers=c["registers"],
+            events=c["events"],
+            practice=practice.ods_code,
+        )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _resolve_mapping(mapping: str | ColumnMapping | None) -> ColumnMapping | None:
+    if mapping is None or isinstance(mapping, ColumnMapping):
+        return mapping
+    try:
+        return load_mapping(mapping)
+    except MappingError as exc:
+        raise RecallError(str(exc)) from None
+
+
+def import_file(
+    db: Database,
+    kind: str,
+    path: str | Path,
+    mapping: str | ColumnMapping | None = None,
+    progress: Progress | None = None,
+    operator: str | None = None,
+    *,
+    today: dt.date | None = None,
+) -> ImportResult:
+    """Import one file of `kind` (patients, registers, events) all-or-nothing."""
+    if kind not in KINDS:
+        raise RecallError(f"unknown import kind {kind!r}: use {', '.join(KINDS)}")
+    path = Path(path)
+    operator = operator or current_operator()
+    today = today or dt.date.today()
+    column_mapping = _resolve_mapping(mapping)
+    if not path.is_file():
+        raise RecallError(
+            f"{path.name}: file not found" if not path.exists() else f"{path.name}: not a file"
+        )
+    total = max(count_lines(path) - 1, 0)
+    digest = _sha256(path)
+    with db.write() as session:
+        practice = get_or_create_practice(session)
+        assert practice.id is not None
+        conditions: dict[str, str] | None = None
+        if kind == "registers":
+            catalogue = load_catalogue(session, practice.id)
+            conditions = {}
+            for cond in catalogue:
+                conditions[cond.name] = cond.key
+                conditions[cond.key] = cond.key
+        try:
+            reader = ImportReader(path, kind, column_mapping, today=today, conditions=conditions)
+        except ImportFileError as exc:
+            raise ImportRefused(
+                exc.file, [Problem(exc.file, exc.line or 0, "", "", exc.reason)], 1
+            ) from None
+        with reader:
+            run_id = session.execute(
+                insert(import_run_t)
+                .values(
+                    practice_id=practice.id,
+                    kind=kind,
+                    file_name=path.name,
+                    sha256=digest,
+                    at=dt.datetime.now(dt.UTC),
+                    operator=operator,
+                )
+                .returning(import_run_t.c.id)
+            ).scalar_one()
+            tick = _ticker(progress, total)
+            added = updated = skipped = 0
+            try:
+                with bulk_load(session):
+                    if kind == "patients":
+                        added, updated, skipped = _patients(session, reader, practice.id, tick)
+                    elif kind == "registers":
+                        added, updated, skipped = _registers(session, reader, tick)
+                    else:
+                        added, updated, skipped = _events(session, reader, run_id, tick)
+            except ImportFileError as exc:
+                reader.add_problem(exc.line or 0, "", "", exc.reason)
+            if reader.problems:
+                raise ImportRefused(reader.name, list(reader.problems), reader.problems.count)
+            session.execute(
+                update(import_run_t)
+                .where(import_run_t.c.id == run_id)
+                .values(rows_read=reader.rows_read, rows_added=added)
+            )
+            result = ImportResult(
+                kind=kind,
+                file=reader.name,
+                mapping=reader.mapping.key,
+                import_id=int(run_id),
+                header_line=reader.header_line,
+                rows_read=reader.rows_read,
+                added=added,
+                updated=updated,
+                skipped=skipped,
+                warnings=reader.warnings.lines(),
+                warning_count=reader.warnings.count,
+            )
+            append_audit(
+                session,
+                operator=operator,
+                action=f"import.{kind}",
+                practice_id=practice.id,
+                details={
+                    "import_id": result.import_id,
+                    "file": path.name,
+                    "sha256": digest,
+                    "mapping": result.mapping,
+                    "rows_read": result.rows_read,
+                    "added": added,
+                    "updated": updated,
+                    "skipped": skipped,
+                    "warnings": result.warning_count,
+                },
+            )
+    if progress is not None:
+        progress(result.rows_read, result.rows_read)
+    return result
+
+
+def _ticker(progress: Progress | None, total: int) -> Callable[[int], None]:
+    def tick(done: int) -> None:
+        if progress is not None:
+            progress(done, max(total, done))
+
+    return tick
+
+
+# -- patients ----------------------------------------------------------------------------
+
+
+def _patients(
+    session: Session, reader: ImportReader, default_practice: int, tick: Callable[[int], None]
+) -> tuple[int, int, int]:
+    present = [f for f in PATIENT_VALUE_FIELDS if f in reader.columns]
+    practices: dict[str, int] = {}
+    existing: dict[int, dict[str, tuple[int, tuple[Any, ...]]]] = {}
+    first_line: dict[tuple[int, str], int] = {}
+    pending: list[dict[str, Any]] = []
+    added = updated = skipped = 0
+
+    for row in reader.rows():
+        assert isinstance(row, PatientRow)
+        pid = default_practice
+        if row.practice:
+            if row.practice not in practices:
+                found = get_or_create_practice(session, row.practice)
+                assert found.id is not None
+                practices[row.practice] = found.id
+            pid = practices[row.practice]
+        key = (pid, row.nhs_number)
+        if key in first_line:
+            reader.add_problem(
+                row.line,
+                "nhs_number",
+                row.nhs_number,
+                f"appears twice in this file (first on line {first_line[key]})",
+            )
+            continue
+        first_line[key] = row.line
+        if reader.problems:
+            continue  # keep validating, stop writing: the transaction will be rolled back
+        if pid not in existing:
+            existing[pid] = patients_of_practice(session, pid, present)
+        values = tuple(getattr(row, f) for f in present)
+        known = existing[pid].get(row.nhs_number)
+        if known is not None and known[1] == values:
+            skipped += 1
+            continue
+        if known is None:
+            added += 1
+        else:
+            updated += 1
+        record = {f: getattr(row, f) for f in present}
+        record.update(practice_id=pid, nhs_number=row.nhs_number)
+        record.setdefault("communication_needs", "")
+        pending.append(record)
+        if len(pending) >= CHUNK:
+            _flush_patients(session, pending, present)
+            tick(reader.rows_read)
+    if not reader.problems:
+        _flush_patients(session, pending, present)
+    return added, updated, skipped
+
+
+def _flush_patients(session: Session, rows: list[dict[str, Any]], present: list[str]) -> None:
+    # Rows with the same set of keys go together: executemany needs one shape.
+    upsert(
+        session,
+        patient_t,
+        rows,
+        conflict=("practice_id", "nhs_number"),
+        update=[f for f in present if f not in ("nhs_number",)],
+    )
+    rows.clear()
+
+
+# -- registers ---------------------------------------------------------------------------
+
+
+def _registers(
+    session: Session, reader: ImportReader, tick: Callable[[int], None]
+) -> tuple[int, int, int]:
+    ids = patient_ids_by_nhs(session)
+    existing = register_entries(session)
+    seen: dict[tuple[int, str], tuple[int, Any, Any]] = {}
+    with_dates = [f for f in ("diagnosed_on", "resolved_on") if f in reader.columns]
+    pending: list[dict[str, Any]] = []
+    added = updated = skipped = 0
+    for row in reader.rows():
+        assert isinstance(row, RegisterRow)
+        pid = ids.get(row.nhs_number)
+        if pid is None:
+            reader.add_problem(
+                row.line,
+                "nhs_number",
+                row.nhs_number,
+                "is not a patient in the database (import the patients file first)",
+            )
+            continue
+        key = (pid, row.condition)
+        if key in seen:
+            line, d, r = seen[key]
+            if (d, r) != (row.diagnosed_on, row.resolved_on):
+                reader.add_problem(
+                    row.line,
+                    "condition",
+                    row.condition,
+                    f"is listed twice for this patient with different dates (line {line})",
+                )
+            else:
+                skipped += 1
+            continue
+        seen[key] = (row.line, row.diagnosed_on, row.resolved_on)
+        if reader.problems:
+            continue
+        old = existing.get(key)
+        new = (row.diagnosed_on, row.resolved_on)
+        if old is not None:
+            compare = tuple(
+                n if f in with_dates else o
+                for f, o, n in zip(("diagnosed_on", "resolved_on"), old, new, strict=True)
+            )
+            if compare == old:
+                skipped += 1
+                continue
+            updated += 1
+        else:
+            added += 1
+        record: dict[str, Any] = {"patient_id": pid, "condition": row.condition}
+        record.update({f: getattr(row, f) for f in with_dates})
+        pending.append(record)
+        if len(pending) >= CHUNK:
+            upsert(
+                session,
+                register_t,
+                pending,
+                conflict=("patient_id", "condition"),
+                update=with_dates,
+            )
+            pending.clear()
+            tick(reader.rows_read)
+    if not reader.problems:
+        upsert(
+            session, register_t, pending, conflict=("patient_id", "condition"), update=with_dates
+        )
+    return added, updated, skipped
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+def _events(
+    session: Session, reader: ImportReader, run_id: int, tick: Callable[[int], None]
+) -> tuple[int, int, int]:
+    ids = patient_ids_by_nhs(session)
+    pending: list[tuple[Any, ...]] = []
+    added = valid = 0
+    problems = reader.problems
+    rows = cast(Iterator[EventRow], reader.rows())
+    for row in rows:
+        pid = ids.get(row.nhs_number)
+        if pid is None or problems.count:
+            if pid is None:
+                reader.add_problem(
+                    row.line,
+                    "nhs_number",
+                    row.nhs_number,
+                    "is not a patient in the database (import the patients file first)",
+                )
+            continue
+        valid += 1
+        pending.append((pid, row[2], row[3], row[4], row[5], run_id))
+        if len(pending) >= CHUNK:
+            added += insert_ignore(session, event_t, EVENT_COLUMNS, pending)
+            pending.clear()
+            tick(reader.rows_read)
+    if not problems.count:
+        added += insert_ignore(session, event_t, EVENT_COLUMNS, pending)
+    return added, 0, valid - added

@@ -1,0 +1,58 @@
+"""Set-based look-ups of patients and registers, for imports and the demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from recall.store.models import event_t, patient_t, register_t
+
+
+def patient_ids_by_nhs(session: Session) -> dict[str, int]:
+    """NHS number -> patient id. With several practices, the currently registered row wins."""
+    p = patient_t
+    rows = session.execute(
+        select(p.c.nhs_number, p.c.id, p.c.deregistered_on).order_by(p.c.id)
+    ).all()
+    out: dict[str, int] = {}
+    current: set[str] = set()
+    for nhs, pid, dereg in rows:
+        if nhs in current:
+            continue
+        out[nhs] = pid
+        if dereg is None:
+            current.add(nhs)
+    return out
+
+
+def patients_of_practice(
+    session: Session, practice_id: int, fields: Sequence[str]
+) -> dict[str, tuple[int, tuple[Any, ...]]]:
+    """NHS number -> (id, values of `fields`) for one practice."""
+    p = patient_t
+    cols = [p.c[f] for f in fields]
+    rows = session.execute(
+        select(p.c.nhs_number, p.c.id, *cols).where(p.c.practice_id == practice_id)
+    )
+    return {row[0]: (row[1], tuple(row[2:])) for row in rows}
+
+
+def register_entries(
+    session: Session,
+) -> dict[tuple[int, str], tuple[dt.date | None, dt.date | None]]:
+    r = register_t
+    rows = session.execute(select(r.c.patient_id, r.c.condition, r.c.diagnosed_on, r.c.resolved_on))
+    return {(pid, cond): (d, res) for pid, cond, d, res in rows}
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many patients, register entries and events the database holds."""
+    return {
+        "patients": session.scalar(select(func.count()).select_from(patient_t)) or 0,
+        "registers": session.scalar(select(func.count()).select_from(register_t)) or 0,
+        "events": session.scalar(select(func.count()).select_from(event_t)) or 0,
+    }
