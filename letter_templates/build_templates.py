@@ -164,8 +164,8 @@ def header_block(doc: object, w: Writer) -> None:
     head = top.cells[1]
     right = WD_ALIGN_PARAGRAPH.RIGHT
     if look.large:
+        # Large type: only the name fits here; the address and phone close the letter.
         w.para(head, "{{ practice.name }}", bold=True, align=right, after=2, first=True)
-        w.para(head, "Phone: {{ practice.phone }}", align=right, after=0)
     else:
         w.para(head, "{{ practice.name }}", size=14, bold=True, align=right, after=2, first=True)
         w.tag(head, "{%p for line in practice.address_lines %}")
@@ -309,6 +309,10 @@ def standard_letter(doc: object, w: Writer, stage: int) -> None:
         w.tag(doc, "{%p for line in practice.address_lines %}")
         w.para(doc, "{{ line }}", after=0)
         w.tag(doc, "{%p endfor %}")
+        w.para(doc, "Phone: {{ practice.phone }}", after=0)
+        w.tag(doc, "{%p if practice.booking_url %}")
+        w.para(doc, "{{ practice.booking_url }}", after=0)
+        w.tag(doc, "{%p endif %}")
 
 
 def easy_letter(doc: object, w: Writer, stage: int) -> None:

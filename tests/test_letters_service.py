@@ -18,7 +18,7 @@ from recall.cli import main
 from recall.letters.check import docx_text
 from recall.services.batches import plan_batch
 from recall.services.errors import Refused
-from recall.services.letters import render_batch_letters
+from recall.services.letters import find_soffice, franking_key, render_batch_letters
 from recall.services.settings import get_settings, save_settings
 from recall.store.db import Database
 from recall.store.models import audit_log_t, batch_t, patient_t, register_t
@@ -245,6 +245,11 @@ def test_cli_batch_letters_json_and_check(
     assert {"print_file", "letters", "sms_csv"} <= set(doc)
     assert Path(doc["print_file"]).is_file() and len(doc["letters"]) == 3
     assert Path(doc["sms_csv"]).is_file()
+    if find_soffice() is None:
+        assert doc["pdf"] is None and "not installed" in doc["pdf_message"]
+    else:
+        pdf = Path(doc["pdf"])
+        assert pdf.read_bytes().startswith(b"%PDF") and _mode(pdf) == 0o600
 
     assert main(["letters", "check", "--json"]) == 0
     reports = json.loads(capsys.readouterr().out)["templates"]
@@ -267,3 +272,18 @@ def test_void_batch_is_refused(db: Database, tmp_path: Path) -> None:
     void_batch(db, batch_id, "mistake")
     with pytest.raises(Refused, match="void"):
         render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
+
+
+def test_franking_order_sorts_districts_by_number() -> None:
+    codes = ["LS10 1AA", "", "LS9 7TF", "BD1 1AA", "ls2 8bb", "weird", "L1 8JQ", "LS1A 1AA"]
+    ordered = sorted(codes, key=franking_key)
+    assert ordered == [
+        "BD1 1AA",
+        "L1 8JQ",
+        "LS1A 1AA",
+        "ls2 8bb",
+        "LS9 7TF",
+        "LS10 1AA",
+        "weird",
+        "",
+    ]

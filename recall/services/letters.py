@@ -188,12 +188,24 @@ def _patient(inv: Invitee, needs: tuple[str, ...]) -> PatientInfo:
     )
 
 
-def _postcode_key(inv: Invitee) -> tuple[int, str, str, str, int]:
-    """Franking order: by postcode (no postcode last), then name, then invitation."""
-    pc = re.sub(r"\s+", "", (inv.postcode or "").upper())
+_POSTCODE_PARTS = re.compile(r"^([A-Z]{1,2})(\d{1,2})([A-Z]?)(\d[A-Z]{2})$")
+
+
+def franking_key(postcode: str | None) -> tuple[int, str, int, str, str]:
+    """Postcode order for franking: area, then district by number (LS9 before LS10)."""
+    compact = re.sub(r"\s+", "", (postcode or "").upper())
+    if not compact:
+        return (2, "", 0, "", "")
+    m = _POSTCODE_PARTS.match(compact)
+    if m is None:
+        return (1, compact, 0, "", "")
+    return (0, m[1], int(m[2]), m[3], m[4])
+
+
+def _order(inv: Invitee) -> tuple[object, ...]:
+    """Franking order, then name, then invitation (stable between runs)."""
     return (
-        0 if pc else 1,
-        pc,
+        franking_key(inv.postcode),
         inv.family_name.casefold(),
         inv.given_name.casefold(),
         inv.invitation_id,
@@ -242,7 +254,7 @@ def _who_gets_what(invitations: Sequence[Invitee]) -> _Plan:
             braille += "braille" in needs
         else:
             other.append(inv)
-    letters.sort(key=lambda pair: _postcode_key(pair[0]))
+    letters.sort(key=lambda pair: _order(pair[0]))
     notes = []
     if braille:
         notes.append(f"{braille} letter(s) for patients who read braille: arrange a braille copy")
@@ -317,7 +329,7 @@ def render_batch_letters(
         # 2. Render every letter in memory (a bad value stops the run before any file changes).
         base = compiled.get("standard") or (next(iter(compiled.values())) if compiled else None)
         printed = PrintFile(base) if base is not None else None
-        singles: list[bytes] = []
+        bodies: list[tuple[CompiledDocx, str]] = []
         for inv, variant in who.letters:
             tpl = compiled[variant]
             ctx = LetterContext(
@@ -329,9 +341,7 @@ def render_batch_letters(
                 variant=variant,
             )
             body = tpl.render_body(ctx.as_context())
-            buf = io.BytesIO()
-            tpl.write(buf, body)
-            singles.append(buf.getvalue())
+            bodies.append((tpl, body))
             assert printed is not None
             printed.add(tpl, body)
         print_bytes = printed.to_bytes() if printed is not None and printed.count else None
@@ -347,10 +357,11 @@ def render_batch_letters(
         written.add(name)
         return str(folder / name)
 
-    letter_paths = [
-        put(f"letter-{n:04d}-{inv.invitation_id}.docx", data)
-        for n, ((inv, _v), data) in enumerate(zip(who.letters, singles, strict=True), start=1)
-    ]
+    letter_paths = []
+    for n, ((inv, _v), (tpl, body)) in enumerate(zip(who.letters, bodies, strict=True), start=1):
+        buf = io.BytesIO()
+        tpl.write(buf, body)
+        letter_paths.append(put(f"letter-{n:04d}-{inv.invitation_id}.docx", buf.getvalue()))
     print_path = put(f"batch-{batch_id}-print.docx", print_bytes) if print_bytes else None
     sms_csv = notify_csv = message_path = None
     if who.sms and sms_text is not None:
