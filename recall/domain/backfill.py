@@ -298,7 +298,7 @@ def specific_after(
 def other_after(journal: PatientJournal, items: Iterable[PlannedCode]) -> frozenset[date]:
     """Generic and stage-code dates once the planned codes are added."""
     extra = {i.date for i in items if i.condition is None}
-    return frozenset(journal.invitation_dates()) | extra
+    return journal.generic.union(journal.stages, extra)
 
 
 @dataclass(frozen=True)
@@ -336,9 +336,9 @@ def status_changes(
     does); the rule itself is `recall.domain.pca.evaluate`, so prediction and report agree.
     """
     items = list(items)
-    after_specific = specific_after(journal, items)
-    before_other = frozenset(journal.invitation_dates())
-    after_other = other_after(journal, items)
+    before_other = journal.generic.union(journal.stages)
+    after_specific = specific_after(journal, items) if items else {}
+    after_other = other_after(journal, items) if items else before_other
     out: list[StatusChange] = []
     for condition in conditions:
         reviews = journal.reviews.get(condition, frozenset())
