@@ -12,7 +12,10 @@ own font and size, so letters keep their look when they are put together in one 
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from docx.text.paragraph import Paragraph
 
 HERE = Path(__file__).resolve().parent
 FONT = "Arial"
+FIXED_TIME = (2026, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -382,6 +386,9 @@ def build(stage: int, variant: str) -> object:
     props.title = f"Health review invitation: letter {stage} ({variant.replace('_', ' ')})"
     props.author = "recall"
     props.comments = "Template: edit the wording freely; see README 'Letter templates'."
+    props.created = props.modified = dt.datetime(*FIXED_TIME)
+    props.last_modified_by = "recall"
+    props.revision = 1
     return doc
 
 
@@ -389,12 +396,28 @@ def file_name(stage: int, variant: str) -> str:
     return f"stage{stage}.docx" if variant == "standard" else f"stage{stage}_{variant}.docx"
 
 
+def reproducible(doc: object) -> bytes:
+    """The .docx bytes with fixed dates, so rebuilding unchanged wording changes nothing."""
+    buf = io.BytesIO()
+    doc.save(buf)  # type: ignore[attr-defined]
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, src.read(info))
+    return out.getvalue()
+
+
 def main(out: Path = HERE) -> list[Path]:
     written = []
     for stage in (1, 2, 3):
         for variant in LOOKS:
             path = out / file_name(stage, variant)
-            build(stage, variant).save(str(path))  # type: ignore[attr-defined]
+            path.write_bytes(reproducible(build(stage, variant)))
             written.append(path)
     return written
 

@@ -343,3 +343,17 @@ def test_patient_context_fields() -> None:
     assert ctx["salutation"] == "Ann Lee"
     assert ctx["address_lines"] == ["1 Road", "LS1 1AA"]
     assert ctx["nhs_number"] == "943 476 5919"
+
+
+def test_shipped_docx_files_are_what_the_build_script_makes(tmp_path: Path) -> None:
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "letter_templates" / "build_templates.py"
+    spec = importlib.util.spec_from_file_location("build_templates", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = module.main(tmp_path)
+    assert len(built) == 9
+    for path in built:
+        assert path.read_bytes() == (script.parent / path.name).read_bytes(), path.name
