@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import io
+import sys
 import zipfile
 from pathlib import Path
 
@@ -352,7 +353,11 @@ def test_shipped_docx_files_are_what_the_build_script_makes(tmp_path: Path) -> N
     spec = importlib.util.spec_from_file_location("build_templates", script)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules["build_templates"] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["build_templates"]
     built = module.main(tmp_path)
     assert len(built) == 9
     for path in built:
