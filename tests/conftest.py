@@ -61,9 +61,9 @@ def _pg_template() -> str:
     return str(_pg_state["template"])
 
 
-def new_pg_database() -> str:
-    """A fresh, migrated PostgreSQL database for one test; dropped at session end."""
-    template = _pg_template()
+def new_pg_database(*, migrated: bool = True) -> str:
+    """A fresh PostgreSQL database for one test (migrated unless told); dropped at session end."""
+    template = _pg_template() if migrated else "template0"
     name = f"recall_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -102,6 +102,20 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return new_pg_database()
 
 
+@pytest.fixture(params=["sqlite", "pg"])
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for an empty database with no schema at all, on each backend (migration tests)."""
+    backend = request.param
+    if backend not in _backends():
+        pytest.skip(f"backend {backend} not selected (RECALL_TEST_BACKENDS)")
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'blank.db'}"
+    ok, why = pg_available()
+    if not ok:
+        pytest.skip(why)
+    return new_pg_database(migrated=False)
+
+
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
@@ -125,5 +139,9 @@ def _isolated_user_dirs(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))  # the log folder lives here
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.delenv("RECALL_LOG_DIR", raising=False)
+    monkeypatch.delenv("RECALL_LOG_LEVEL", raising=False)
     monkeypatch.delenv("RECALL_DATABASE_URL", raising=False)
     monkeypatch.setenv("RECALL_OPERATOR", "test-operator")

@@ -46,8 +46,19 @@ report_cmds.register(app)
 admin_cmds.register(app)
 
 
+def _start_logging() -> None:
+    """A private, NHS-number-redacting log file; a log problem never stops the command."""
+    from recall.services.logging_setup import configure_logging
+
+    try:
+        configure_logging()
+    except OSError as exc:
+        typer.echo(f"recall: warning: cannot open the log file ({exc.strerror})", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected failures become one line on stderr and exit code 2."""
+    _start_logging()
     try:
         result = app(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -55,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except typer.TyperException as exc:  # typer >= 0.29 bundles its own click (usage errors)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"recall: {exc}", err=True)
+        return int(getattr(exc, "exit_code", 2))
     except click.exceptions.Abort:
         typer.echo("recall: cancelled", err=True)
         return 1

@@ -1,9 +1,98 @@
-"""CLI commands: admin."""
+"""CLI commands: `recall audit`, `recall backup FILE`, `recall restore FILE`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from recall.cli.common import DbOption, JsonOption, emit, open_database
+from recall.services.audit import AuditEntry, list_audit
+from recall.services.backup import backup_database, restore_database
+
+
+def _show_audit(entries: list[AuditEntry]) -> None:
+    if not entries:
+        typer.echo("No audit entries.")
+        return
+    for e in entries:
+        ids = []
+        if e.practice_id is not None:
+            ids.append(f"practice {e.practice_id}")
+        if e.batch_id is not None:
+            ids.append(f"batch {e.batch_id}")
+        details = " ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
+        when = e.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        parts = [f"#{e.id}", when, e.operator, e.action, ", ".join(ids), details]
+        typer.echo("  ".join(p for p in parts if p))
+
+
+def audit(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many entries, newest first.")] = 50,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only this action, e.g. batch_confirm.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the audit log: when, who, what, which ids (newest first)."""
+    database = open_database(db)
+    try:
+        entries = list_audit(database, limit=limit, action=action)
+    finally:
+        database.dispose()
+    emit({"entries": entries}, as_json, lambda: _show_audit(entries))
+
+
+def backup(
+    file: Annotated[Path, typer.Argument(help="New file to write the copy to.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy the database to FILE (SQLite; safe while others are working)."""
+    database = open_database(db)
+    try:
+        result = backup_database(database, file)
+    finally:
+        database.dispose()
+    emit(
+        {"path": str(result.path), "bytes": result.bytes},
+        as_json,
+        lambda: typer.echo(f"Backed up to {result.path} ({result.bytes:,} bytes)."),
+    )
+
+
+def restore(
+    file: Annotated[Path, typer.Argument(help="A backup made by `recall backup`.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the database with FILE; the current one is kept beside it first."""
+    database = open_database(db)
+    try:
+        result = restore_database(database, file)
+    finally:
+        database.dispose()
+
+    def human() -> None:
+        typer.echo(f"Restored {result.path} from {file}.")
+        if result.safety_copy is not None:
+            typer.echo(f"The previous database was kept as {result.safety_copy}.")
+
+    emit(
+        {
+            "path": str(result.path),
+            "restored_revision": result.restored_revision,
+            "safety_copy": str(result.safety_copy) if result.safety_copy else None,
+        },
+        as_json,
+        human,
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
+    app.command("audit")(audit)
+    app.command("backup")(backup)
+    app.command("restore")(restore)

@@ -1,0 +1,56 @@
+"""Reading the audit log for `recall audit` and the UI: when, who, what, which ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from recall.services.errors import RecallError
+from recall.store.audit_repo import read_audit
+from recall.store.db import Database
+
+MAX_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit row as plain data (details hold ids and counts, never patient data)."""
+
+    id: int
+    at: dt.datetime
+    operator: str
+    action: str
+    practice_id: int | None
+    batch_id: int | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _details(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {"raw": raw}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def list_audit(db: Database, *, limit: int = 50, action: str | None = None) -> list[AuditEntry]:
+    """The newest `limit` entries, newest first, optionally for one action only."""
+    if limit < 1 or limit > MAX_LIMIT:
+        raise RecallError(f"--limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    with db.read() as session:
+        rows = read_audit(session, limit=limit, action=(action or None))
+        entries = [
+            AuditEntry(
+                id=int(row.id or 0),
+                at=row.at if row.at.tzinfo else row.at.replace(tzinfo=dt.UTC),
+                operator=row.operator,
+                action=row.action,
+                practice_id=row.practice_id,
+                batch_id=row.batch_id,
+                details=_details(row.details),
+            )
+            for row in rows
+        ]
+    return entries
