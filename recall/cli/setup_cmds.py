@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from recall.cli.common import DbOption, JsonOption, emit, open_database, parse_date
 from recall.services.errors import Refused
+
+if TYPE_CHECKING:
+    from recall.services.codes import ConditionCodes
 
 
 class Kind(StrEnum):
@@ -111,8 +114,170 @@ def import_cmd(
     emit(result, json_out, human)
 
 
+codes_app = typer.Typer(
+    help="Which conditions are ready to record codes for, and how to configure the rest.",
+    invoke_without_command=True,
+)
+
+
+def _show_condition(c: ConditionCodes) -> None:
+    state = "ready  " if c.ready else "blocked"
+    typer.echo(f"{c.key:<5} {c.name:<28} {state}  {c.reason}")
+    if c.ready and c.record_code:
+        extra = "".join(
+            f", stage {s}: {code}" for s, code in sorted(c.record_code_by_stage.items())
+        )
+        typer.echo(f"{'':<5} records {c.record_code} {c.record_term}{extra}".rstrip())
+    if c.fix:
+        typer.echo(f"{'':<5} fix: {c.fix}")
+
+
+@codes_app.callback()
+def codes_list(ctx: typer.Context, db: DbOption = None, json_out: JsonOption = False) -> None:
+    """List every condition: ready or blocked, why, and how to fix it."""
+    if db:
+        ctx.obj = {**(ctx.obj or {}), "db": db}
+    if ctx.invoked_subcommand is not None:
+        return
+    from recall.services.codes import codes_report
+
+    database = open_database(_url(ctx, db))
+    try:
+        report = codes_report(database)
+    finally:
+        database.dispose()
+
+    def human() -> None:
+        stages = ", ".join(
+            f"{s.stage}: {s.code}" if s.code else f"{s.stage}: not set" for s in report.stage_codes
+        )
+        typer.echo(f"Clinical system: {report.profile} (LTC stage codes {stages})")
+        typer.echo(f"Ready: {len(report.ready)}  Blocked: {len(report.blocked)}")
+        typer.echo("")
+        for c in report.conditions:
+            _show_condition(c)
+
+    emit(report, json_out, human)
+
+
+@codes_app.command("import")
+def codes_import(
+    ctx: typer.Context,
+    cluster: Annotated[str, typer.Argument(help="Cluster name (e.g. AFIBINVITE_COD) or key.")],
+    file: Annotated[Path, typer.Argument(help="CSV from OpenCodelists or the refset portal.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Load a cluster file; it replaces the shipped or provisional list of that cluster."""
+    from recall.services.codes import import_cluster
+
+    database = open_database(_url(ctx, db))
+    try:
+        result = import_cluster(database, cluster, file)
+    except Refused as exc:
+        _refused(exc)
+        return
+    finally:
+        database.dispose()
+
+    def human() -> None:
+        what = "replacing" if result.replaced else "new"
+        typer.echo(
+            f"{result.cluster}: {result.codes} codes imported ({what}"
+            f"{f' {result.replaced} codes' if result.replaced else ''}), "
+            f"{result.role} list for {', '.join(result.conditions)}"
+        )
+        for c in result.after:
+            _show_condition(c)
+
+    emit(result, json_out, human)
+
+
+@codes_app.command("set")
+def codes_set(
+    ctx: typer.Context,
+    condition: Annotated[str, typer.Argument(help="Condition key, e.g. AF.")],
+    code: Annotated[str, typer.Argument(help="A code from the condition's invite cluster.")],
+    stage: Annotated[
+        int | None, typer.Option("--stage", help="Only for this stage (1, 2 or 3).")
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Choose the code the tool records for a condition."""
+    from recall.services.codes import set_record_code
+
+    database = open_database(_url(ctx, db))
+    try:
+        view = set_record_code(database, condition, code, stage)
+    finally:
+        database.dispose()
+    emit(view, json_out, lambda: _show_condition(view))
+
+
+@codes_app.command("enable")
+def codes_enable(
+    ctx: typer.Context,
+    condition: Annotated[str, typer.Argument(help="Condition key, e.g. AF.")],
+    provisional: Annotated[
+        bool,
+        typer.Option("--provisional", help="Accept a code list not yet verified officially."),
+    ] = False,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Turn a condition on for invitations."""
+    from recall.services.codes import enable_condition
+
+    database = open_database(_url(ctx, db))
+    try:
+        view = enable_condition(database, condition, provisional=provisional)
+    finally:
+        database.dispose()
+    emit(view, json_out, lambda: _show_condition(view))
+
+
+@codes_app.command("disable")
+def codes_disable(
+    ctx: typer.Context,
+    condition: Annotated[str, typer.Argument(help="Condition key, e.g. AF.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Turn a condition off: no invitations or codes for it until turned on again."""
+    from recall.services.codes import disable_condition
+
+    database = open_database(_url(ctx, db))
+    try:
+        view = disable_condition(database, condition)
+    finally:
+        database.dispose()
+    emit(view, json_out, lambda: _show_condition(view))
+
+
+@codes_app.command("stage")
+def codes_stage(
+    ctx: typer.Context,
+    stage: Annotated[int, typer.Argument(help="1, 2 or 3.")],
+    code: Annotated[str, typer.Argument(help="The LTC invitation code for that stage.")],
+    term: Annotated[str, typer.Option("--term", help="The code's term, as the system shows it.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Set an LTC stage code for the practice's clinical system (EMIS practices need this)."""
+    from recall.services.codes import set_stage_code
+
+    database = open_database(_url(ctx, db))
+    try:
+        view = set_stage_code(database, stage, code, term)
+    finally:
+        database.dispose()
+    emit(view, json_out, lambda: typer.echo(f"Stage {view.stage} code: {view.code} {view.term}"))
+
+
 def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     app.command("init")(init_cmd)
     app.command("import")(import_cmd)
+    app.add_typer(codes_app, name="codes")
     _ = parse_date
