@@ -16,9 +16,14 @@ from sqlalchemy import insert, select
 
 from recall.cli import main
 from recall.letters.check import docx_text
-from recall.services.batches import plan_batch
-from recall.services.errors import Refused
-from recall.services.letters import find_soffice, franking_key, render_batch_letters
+from recall.services.batches import get_batch, plan_batch
+from recall.services.errors import NotFound, Refused
+from recall.services.letters import (
+    find_soffice,
+    franking_key,
+    preview_letter,
+    render_batch_letters,
+)
 from recall.services.settings import get_settings, save_settings
 from recall.store.db import Database
 from recall.store.models import audit_log_t, batch_t, patient_t, register_t
@@ -287,3 +292,17 @@ def test_franking_order_sorts_districts_by_number() -> None:
         "weird",
         "",
     ]
+
+
+def test_preview_shows_one_letter_as_text(db: Database) -> None:
+    batch_id = seed(db)
+    first = preview_letter(db, batch_id)
+    assert first is not None and first.position == 1 and first.total == 3
+    assert first.variant == "easy_read" and "Dear Arthur Able" in first.lines
+    obrien = next(i for i in get_batch(db, batch_id).invitations if i.given_name == "Zoë")
+    shown = preview_letter(db, batch_id, obrien.invitation_id)
+    assert shown is not None and shown.position == 3 and shown.variant == "large_print"
+    assert "Dear Mrs O'Brien & <Sons>," in shown.lines
+    baker = next(i for i in get_batch(db, batch_id).invitations if i.given_name == "Bea")
+    with pytest.raises(NotFound):
+        preview_letter(db, batch_id, baker.invitation_id)  # Bea gets an SMS, not a letter

@@ -206,6 +206,11 @@ def docx_text(doc: object) -> list[str]:
     return out
 
 
+def letter_text(data: bytes) -> list[str]:
+    """The paragraphs of a rendered .docx (re-opened with python-docx), for previews."""
+    return docx_text(docx.Document(io.BytesIO(data)))
+
+
 def check_sms(path: Path) -> CheckReport:
     report = CheckReport(path.name, str(path), "sms")
     try:

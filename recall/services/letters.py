@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,10 +45,10 @@ from recall.letters import (
     parse_needs,
     sms_context,
 )
-from recall.letters.check import undeclared
+from recall.letters.check import letter_text, undeclared
 from recall.letters.context import SMS_VARIABLES
 from recall.resources import templates_dir
-from recall.services.batches import Invitee, get_batch
+from recall.services.batches import BatchInfo, Invitee, get_batch
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import ConfigurationError, NotFound, Refused
 from recall.services.operator import current_operator
@@ -139,7 +140,7 @@ def private_dir(path: Path) -> Path:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file as 0600 (umask-independent), replacing any old one in one step."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         if hasattr(os, "fchmod"):
@@ -287,6 +288,92 @@ def _checked(templates: TemplateSet, stage: int, variant: str) -> CompiledDocx:
     return compiled
 
 
+@dataclass(frozen=True)
+class _Source:
+    batch: BatchInfo
+    practice_id: int
+    practice: PracticeInfo
+    catalogue: Catalogue
+    letter_date: dt.date
+    who: _Plan
+
+
+def _load(db: Database, batch_id: int, today: dt.date | None) -> _Source:
+    plan_ = get_batch(db, batch_id)
+    batch = plan_.batch
+    if batch.status == "void":
+        raise Refused(f"batch {batch_id} is void: there is nothing to send")
+    with db.read() as session:
+        row = session.execute(select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)).first()
+        if row is None:
+            raise NotFound(f"no batch {batch_id}")
+        settings = get_settings(session, row.practice_id)
+        catalogue = load_catalogue(session, row.practice_id)
+    return _Source(
+        batch=batch,
+        practice_id=row.practice_id,
+        practice=practice_info(settings),
+        catalogue=catalogue,
+        letter_date=batch.sent_on or batch.planned_send_date or today or dt.date.today(),
+        who=_who_gets_what(plan_.invitations),
+    )
+
+
+def _context(src: _Source, inv: Invitee, variant: str) -> LetterContext:
+    return LetterContext(
+        practice=src.practice,
+        patient=_patient(inv, parse_needs(inv.needs)),
+        conditions=_conditions(inv.conditions, src.catalogue),
+        stage=src.batch.stage,
+        letter_date=src.letter_date,
+        variant=variant,
+    )
+
+
+@dataclass(frozen=True)
+class LetterPreview:
+    """One letter as text, for the letter preview screen (nothing is written)."""
+
+    invitation_id: int
+    template: str
+    variant: str
+    lines: list[str]
+    position: int  # 1-based place in the print file
+    total: int
+
+
+def preview_letter(
+    db: Database,
+    batch_id: int,
+    invitation_id: int | None = None,
+    *,
+    today: dt.date | None = None,
+    templates: Path | None = None,
+) -> LetterPreview | None:
+    """Render one letter of the batch (the first in print order by default) to text lines.
+
+    None when the batch has no letters to print. A broken template is refused like a batch.
+    """
+    src = _load(db, batch_id, today)
+    letters = src.who.letters
+    if not letters:
+        return None
+    pos = 0
+    if invitation_id is not None:
+        found = [i for i, (inv, _v) in enumerate(letters) if inv.invitation_id == invitation_id]
+        if not found:
+            raise NotFound(f"invitation {invitation_id} gets no letter in batch {batch_id}")
+        pos = found[0]
+    inv, variant = letters[pos]
+    try:
+        tpl = _checked(TemplateSet(template_search_path(templates)), src.batch.stage, variant)
+        data = tpl.render_docx(_context(src, inv, variant).as_context())
+    except TemplateProblem as exc:
+        raise _refuse(exc) from None
+    lines = letter_text(data)
+    return LetterPreview(inv.invitation_id, tpl.name, variant, lines, pos + 1, len(letters))
+
+
 def render_batch_letters(
     db: Database,
     batch_id: int,
@@ -299,19 +386,8 @@ def render_batch_letters(
 ) -> LettersResult:
     """Write the batch's print file, single letters, SMS CSVs and PDF; record the folder."""
     operator = operator or current_operator()
-    plan_ = get_batch(db, batch_id)
-    batch = plan_.batch
-    if batch.status == "void":
-        raise Refused(f"batch {batch_id} is void: there is nothing to send")
-    with db.read() as session:
-        row = session.execute(select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)).first()
-        if row is None:
-            raise NotFound(f"no batch {batch_id}")
-        settings = get_settings(session, row.practice_id)
-        catalogue = load_catalogue(session, row.practice_id)
-    practice = practice_info(settings)
-    letter_date = batch.sent_on or batch.planned_send_date or today or dt.date.today()
-    who = _who_gets_what(plan_.invitations)
+    src = _load(db, batch_id, today)
+    batch, practice, letter_date, who = src.batch, src.practice, src.letter_date, src.who
 
     # 1. Compile and check every template this batch needs, before anything is written.
     search = template_search_path(templates)
@@ -332,14 +408,7 @@ def render_batch_letters(
         bodies: list[tuple[CompiledDocx, str]] = []
         for inv, variant in who.letters:
             tpl = compiled[variant]
-            ctx = LetterContext(
-                practice=practice,
-                patient=_patient(inv, parse_needs(inv.needs)),
-                conditions=_conditions(inv.conditions, catalogue),
-                stage=batch.stage,
-                letter_date=letter_date,
-                variant=variant,
-            )
+            ctx = _context(src, inv, variant)
             body = tpl.render_body(ctx.as_context())
             bodies.append((tpl, body))
             assert printed is not None
@@ -413,7 +482,7 @@ def render_batch_letters(
             session,
             operator=operator,
             action="batch.letters",
-            practice_id=row.practice_id,
+            practice_id=src.practice_id,
             batch_id=batch_id,
             details={**counts, "folder": str(folder), "pdf": pdf_path is not None},
         )
