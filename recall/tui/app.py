@@ -1,7 +1,130 @@
-"""App factory and entry point (the screens arrive with the terminal UI work)."""
+"""The app factory used by `recall` (no sub-command) and by the tests.
+
+The app knows screens and keys only; every read and write goes through recall.services, run
+in thread workers so the interface never freezes.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from recall.services.database import open_database
+from recall.tui.context import AppContext
+from recall.tui.screens.help import HelpScreen
+from recall.tui.screens.home import HomeScreen
+
+# name -> (palette title, palette help, screen factory); filled by `_screens()`
+ScreenFactory = Callable[[], Screen[None]]
+
+
+def _screens() -> dict[str, tuple[str, str, ScreenFactory]]:
+    from recall.tui.screens.backfill import BackfillScreen
+    from recall.tui.screens.imports import ImportScreen
+    from recall.tui.screens.patients import PatientSearchScreen
+    from recall.tui.screens.run import ChooseRunScreen
+    from recall.tui.screens.settings import CodesScreen, SettingsScreen
+
+    return {
+        "home": ("Home", "This month's letters, the year's progress, warnings", HomeScreen),
+        "run": (
+            "Send this month's letters",
+            "Choose 1st, 2nd or 3rd invitation letters, check the list, print, record codes",
+            ChooseRunScreen,
+        ),
+        "backfill": (
+            "Tidy up earlier coding (backfill)",
+            "Add codes missing from earlier invitations, on their original dates",
+            BackfillScreen,
+        ),
+        "patients": (
+            "Find a patient",
+            "Search by name, NHS number or date of birth; see their invitations this year",
+            PatientSearchScreen,
+        ),
+        "import": (
+            "Import a file",
+            "Patients, registers or coded events exported from the clinical system",
+            ImportScreen,
+        ),
+        "settings": (
+            "Settings",
+            "Practice details, recall month, days between letters, clinical system",
+            SettingsScreen,
+        ),
+        "codes": (
+            "Code lists",
+            "Which conditions can be coded, and how to fix the ones that cannot",
+            CodesScreen,
+        ),
+    }
+
+
+class RecallApp(App[None]):
+    """The whole terminal UI. Build it with `make_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "recall"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit_app"),
+    ]
+
+    def __init__(self, ctx: AppContext, *, theme: str | None = None, cursor_blink: bool = True):
+        super().__init__()
+        self.ctx = ctx
+        self.cursor_blink = cursor_blink
+        self.screen_factories = _screens()
+        if theme:
+            self.theme = theme
+
+    def get_default_screen(self) -> Screen[None]:
+        return HomeScreen()
+
+    def action_open(self, name: str) -> None:
+        """Open a top-level screen on top of the current one (Esc comes back here)."""
+        _title, _help, factory = self.screen_factories[name]
+        if name == "home":
+            while len(self.screen_stack) > 1 and not self.screen.is_modal:
+                self.pop_screen()
+            return
+        self.push_screen(factory())
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for name, (title, help_text, _factory) in self.screen_factories.items():
+            yield SystemCommand(title, help_text, lambda name=name: self.action_open(name))
+        yield SystemCommand("Help", "What this screen is for and its keys", self.action_help)
+        yield from super().get_system_commands(screen)
+
+
+def make_app(
+    db_url: str | None = None,
+    today: dt.date | None = None,
+    *,
+    theme: str | None = None,
+    cursor_blink: bool = True,
+    out_dir: Path | None = None,
+) -> RecallApp:
+    """The app over the database at `db_url` (migrated on open). Tests inject `today`."""
+    ctx = AppContext(open_database(db_url), today_override=today, out_dir=out_dir)
+    return RecallApp(ctx, theme=theme, cursor_blink=cursor_blink)
+
 
 def run_app(db_url: str | None = None) -> None:
-    print("The terminal UI is not built yet: use the recall commands (recall --help).")
+    """Open the terminal UI (what `recall` with no sub-command does)."""
+    app = make_app(db_url)
+    try:
+        app.run()
+    finally:
+        app.ctx.db.dispose()

@@ -1,0 +1,160 @@
+"""Home: today's date, the QOF year countdown, letters due this month, the year's progress per
+condition and anything that needs attention. Every other screen is one key away."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Footer, Header, Static
+
+from recall.services.dashboard import Dashboard, load_dashboard
+from recall.tui.screens.base import RecallScreen
+from recall.tui.widgets import legend, stacked_bar
+from recall.tui.words import ORDINAL, long_date, plural, short_date
+
+
+@dataclass
+class DashboardLoaded(Message):
+    """The worker finished reading the dashboard."""
+
+    dashboard: Dashboard
+
+
+class HomeScreen(RecallScreen):
+    TITLE = "Home"
+    HELP = """\
+The home screen shows what needs doing this month.
+
+* **Letters due** – how many patients are due a 1st, 2nd or 3rd invitation letter this month.
+  "Waiting" means their last letter went out recently, so the next one is not due yet.
+* **This year's reviews** – for each condition, how far the QOF year has got: reviewed,
+  can be excepted (invited twice, at least 7 days apart), invited once, not invited.
+* **Needs attention** – conditions the tool cannot code yet, codes you still need to add in
+  the clinical system, and old coding that the tidy-up can fix.
+
+Press **r** to send this month's letters.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "app.open('run')", "Letters", id="run"),
+        Binding("b", "app.open('backfill')", "Tidy-up", id="backfill"),
+        Binding("f", "app.open('patients')", "Find", id="find"),
+        Binding("i", "app.open('import')", "Import", id="import"),
+        Binding("s", "app.open('settings')", "Settings", id="settings"),
+        Binding("c", "app.open('codes')", "Codes", id="codes"),
+        Binding("q", "app.quit", "Quit", id="quit"),
+        Binding("escape", "back", "Back", show=False, id="back"),
+    ]
+
+    dashboard: Dashboard | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="home"):
+            yield Static("Loading…", id="home-today", classes="banner")
+            with Vertical(classes="panel", id="due-panel") as due:
+                due.border_title = "Letters due this month"
+                yield Static("", id="due")
+            with Vertical(classes="panel", id="pca-panel") as pca:
+                pca.border_title = "This year's reviews"
+                yield Static("", id="pca")
+                yield Static(legend(), id="legend", classes="hint")
+            with Vertical(classes="panel -warning", id="warn-panel") as warn:
+                warn.border_title = "Needs attention"
+                yield Static("", id="warnings")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.refresh_dashboard()
+
+    def on_screen_resume(self) -> None:
+        if self.dashboard is not None:
+            self.refresh_dashboard()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
+    def refresh_dashboard(self) -> None:
+        self.post_message(DashboardLoaded(load_dashboard(self.ctx.db, self.ctx.today)))
+
+    @on(DashboardLoaded)
+    def _show(self, message: DashboardLoaded) -> None:
+        d = self.dashboard = message.dashboard
+        self.app.sub_title = d.practice_name
+        self.query_one("#home-today", Static).update(
+            Content.from_markup(
+                "[b]$day[/b] · QOF year $year · [b]$left[/b] to 31 March",
+                day=long_date(d.today),
+                year=d.qof_year,
+                left=plural(d.days_left, "day"),
+            )
+        )
+        self.query_one("#due-panel").border_title = f"Letters due in {d.month_name}"
+        self.query_one("#due", Static).update(self._due_text(d))
+        self.query_one("#pca-panel").border_title = f"This year's reviews (QOF {d.qof_year})"
+        self.query_one("#pca", Static).update(self._pca_text(d))
+        self.query_one("#warnings", Static).update(self._warnings_text(d))
+
+    def _due_text(self, d: Dashboard) -> Content:
+        if d.patients == 0:
+            return Content("No patients yet. Press i to import your practice's lists.")
+        if not d.stages:
+            return Content("Press r to see who is due this month.")
+        lines = []
+        for s in d.stages:
+            line = f"{ORDINAL[s.stage]} letters  {s.due:>6,} due"
+            if s.waiting:
+                line += f" · {s.waiting:,} waiting"
+                if s.next_due:
+                    line += f" (next due {short_date(s.next_due)})"
+            lines.append(line)
+        lines.append("Press r to start.")
+        return Content("\n".join(lines))
+
+    def _pca_text(self, d: Dashboard) -> Content:
+        if not d.pca:
+            return Content("Nothing to show yet.")
+        rows = []
+        for bar in d.pca:
+            counts = {
+                "achieved": bar.achieved,
+                "eligible": bar.eligible,
+                "invited_once": bar.invited_once,
+                "not_invited": bar.not_invited + bar.other,
+            }
+            done = bar.achieved + bar.eligible
+            pct = round(100 * done / bar.register) if bar.register else 0
+            rows.append(
+                Content.assemble(
+                    f"{bar.name[:14]:<14} ",
+                    stacked_bar(counts, 30),
+                    f" {pct:>3}% of {bar.register:,}",
+                )
+            )
+        return Content("\n").join(rows)
+
+    def _warnings_text(self, d: Dashboard) -> Content:
+        lines = []
+        if d.blocked:
+            names = ", ".join(r.name for r in d.blocked[:4])
+            more = f" and {len(d.blocked) - 4} more" if len(d.blocked) > 4 else ""
+            lines.append(
+                f"• {plural(len(d.blocked), 'condition')} cannot be coded yet: {names}{more}. "
+                "Press c to see how to fix."
+            )
+        if d.unreconciled:
+            lines.append(
+                f"• {plural(d.unreconciled, 'code')} not yet seen in the clinical system "
+                "(import its events to check)."
+            )
+        if d.backfill_items:
+            lines.append(
+                f"• {plural(d.backfill_items, 'code')} missing from earlier invitations can be "
+                "added. Press b to tidy up."
+            )
+        lines.extend(f"• {note}" for note in d.notes)
+        return Content("\n".join(lines) if lines else "Nothing needs attention.")

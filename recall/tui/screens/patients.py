@@ -1,0 +1,17 @@
+"""The patient lookup (being built)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Footer, Header, Static
+
+from recall.tui.screens.base import RecallScreen
+
+
+class PatientSearchScreen(RecallScreen):
+    TITLE = "Find a patient"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Coming soon.")
+        yield Footer(compact=True)

@@ -1,0 +1,151 @@
+"""Small reusable widgets and modal dialogs shared by the screens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class TextBox(Input):
+    """An Input that follows the app's cursor-blink setting (off in tests and snapshots)."""
+
+    def on_mount(self) -> None:
+        self.cursor_blink = bool(getattr(self.app, "cursor_blink", True))
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A yes/no question; y/Enter says yes, n/Esc says no."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes", id="yes"),
+        Binding("n,escape", "answer(False)", "No", id="no"),
+    ]
+
+    def __init__(self, question: str, detail: str = "", yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+        self.yes_label = yes
+        self.no_label = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            if self.detail:
+                with VerticalScroll(classes="dialog-body"):
+                    yield Static(self.detail, markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes_label} (y)", variant="primary", id="yes")
+                yield Button(f"{self.no_label} (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class ReasonModal(ModalScreen[str | None]):
+    """Ask for a short reason (e.g. why a patient is left out); Esc cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def __init__(self, question: str, placeholder: str = "", value: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.placeholder = placeholder
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-title")
+            yield TextBox(value=self.value, placeholder=self.placeholder, id="reason")
+            yield Static("Enter to save · Esc to cancel", classes="hint")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MessageModal(ModalScreen[None]):
+    """A message with an optional list of problems (one per line); any of Enter/Esc closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter", "close", "Close", id="close")]
+
+    def __init__(self, title: str, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.problems = list(problems)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -error"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Static(self.message, markup=False)
+            if self.problems:
+                with VerticalScroll(classes="dialog-body"):
+                    yield Static("\n".join(self.problems), markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK (Enter)", variant="primary", id="ok")
+
+    def on_mount(self) -> None:
+        self.query_one("#ok", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self) -> None:
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+SEGMENTS = (
+    ("achieved", "█", "$success", "reviewed"),
+    ("eligible", "█", "$primary", "can be excepted"),
+    ("invited_once", "▓", "$warning", "invited once"),
+    ("not_invited", "░", "$foreground-muted", "not invited"),
+)
+
+
+def stacked_bar(counts: dict[str, int], width: int) -> Content:
+    """A one-line bar split into coloured parts in proportion to `counts`."""
+    total = sum(counts.values())
+    if total <= 0 or width <= 0:
+        return Content.from_markup("[$foreground-muted]" + "·" * width + "[/]")
+    parts: list[tuple[str, int]] = []
+    used = 0
+    for key, *_ in SEGMENTS:
+        n = round(counts.get(key, 0) * width / total)
+        parts.append((key, n))
+        used += n
+    # put any rounding difference on the largest part, so the bar is always `width` wide
+    if parts and used != width:
+        i = max(range(len(parts)), key=lambda j: parts[j][1])
+        parts[i] = (parts[i][0], max(parts[i][1] + width - used, 0))
+    markup = ""
+    for (key, n), (_, glyph, colour, _) in zip(parts, SEGMENTS, strict=True):
+        if n:
+            markup += f"[{colour}]{glyph * n}[/]"
+        del key
+    return Content.from_markup(markup)
+
+
+def legend() -> Content:
+    return Content.from_markup(
+        "  ".join(f"[{colour}]{glyph}[/] {words}" for _, glyph, colour, words in SEGMENTS)
+    )
