@@ -114,6 +114,53 @@ def import_cmd(
     emit(result, json_out, human)
 
 
+def demo_cmd(
+    ctx: typer.Context,
+    patients: Annotated[int, typer.Option("--patients", help="How many patients.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same practice.")] = 2026,
+    no_tui: Annotated[bool, typer.Option("--no-tui", help="Build it, do not open the UI.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Rebuild a demo database given with --db.")
+    ] = False,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Build as if today were YYYY-MM-DD.")
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Build a synthetic practice (fictional patients) and open it.
+
+    Without --db the demo lives in its own file beside the real database and is rebuilt each
+    time; a database that holds real patients is never touched.
+    """
+    from recall.services.demo import build_demo, demo_file_url, discard_demo_file
+
+    url = _url(ctx, db)
+    if url is None:
+        url = demo_file_url()
+        discard_demo_file(url)
+    day = parse_date(today, "--today")
+    database = open_database(url)
+    try:
+        result = build_demo(database, patients=patients, seed=seed, today=day, replace=replace)
+    finally:
+        database.dispose()
+
+    def human() -> None:
+        typer.echo(
+            f"{result.practice_name}: {result.patients:,} patients, "
+            f"{result.register_entries:,} register entries, {result.events:,} coded events "
+            f"(seed {result.seed}, as of {result.today.isoformat()})"
+        )
+        typer.echo(f"Database: {result.url}")
+
+    emit(result, json_out, human)
+    if not no_tui and not json_out:
+        from recall.tui.app import run_app
+
+        run_app(result.url)
+
+
 codes_app = typer.Typer(
     help="Which conditions are ready to record codes for, and how to configure the rest.",
     invoke_without_command=True,
@@ -279,5 +326,5 @@ def register(app: typer.Typer) -> None:
     """Attach this module's commands to the root app."""
     app.command("init")(init_cmd)
     app.command("import")(import_cmd)
+    app.command("demo")(demo_cmd)
     app.add_typer(codes_app, name="codes")
-    _ = parse_date

@@ -56,3 +56,25 @@ def counts(session: Session) -> dict[str, int]:
         "registers": session.scalar(select(func.count()).select_from(register_t)) or 0,
         "events": session.scalar(select(func.count()).select_from(event_t)) or 0,
     }
+
+
+KEEP_ON_WIPE = ("alembic_version", "audit_log")
+
+
+def wipe_all_rows(session: Session) -> list[str]:
+    """Delete every row of every table except the migration marker and the audit log.
+
+    Only for rebuilding a demo database: tables are found by reflection (children first), so
+    tables added by later migrations are included. Returns the tables emptied.
+    """
+    from sqlalchemy import MetaData, delete
+
+    meta = MetaData()
+    meta.reflect(bind=session.connection())
+    emptied = []
+    for table in reversed(meta.sorted_tables):
+        if table.name in KEEP_ON_WIPE:
+            continue
+        session.execute(delete(table))
+        emptied.append(table.name)
+    return emptied

@@ -1,0 +1,569 @@
+"""A synthetic practice to try the tool on: realistic, fictional, and the same for one seed.
+
+Names and addresses come from Faker (en_GB) plus the awkward cases real lists contain
+(apostrophes, hyphens, accents, `&` and `<`). NHS numbers are from the 999 test range, phone
+numbers from Ofcom's drama ranges, emails at example.com. Registers follow English QOF
+prevalence with age, so older patients have several conditions. This QOF year's journal is
+written relative to `today` and exercises every path the tool handles: reviewed, invited
+twice, 1st invite awaiting the 2nd, generic code only, stage code without condition code,
+two invites only 5 days apart, declined, deceased and deregistered patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faker import Faker
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from recall.domain.catalogue import Catalogue, Condition
+from recall.domain.codes import detect_code_system
+from recall.domain.qof_year import qof_year_of
+from recall.services.catalogue import load_catalogue
+from recall.services.errors import RecallError, Refused
+from recall.services.operator import current_operator
+from recall.services.settings import PracticeSettings, get_settings, save_settings
+from recall.store.audit_repo import append_audit
+from recall.store.bulk import bulk_load, insert_ignore, insert_many
+from recall.store.db import Database, sqlite_path
+from recall.store.models import event_t, import_run_t, patient_t, practice_t, register_t
+from recall.store.patients_repo import counts, wipe_all_rows
+from recall.store.practice_repo import get_or_create_practice
+from recall.store.settings_repo import load_settings, save_setting
+
+DEMO_MARK = "demo_practice"
+DEFAULT_SEED = 2026
+MAX_PATIENTS = 150_000
+EVENT_COLUMNS = ("patient_id", "date", "code", "term", "code_system", "import_id")
+
+# (share of the whole list, youngest age, how steeply risk rises with age)
+PREVALENCE: dict[str, tuple[float, int, float]] = {
+    "HYP": (0.14, 18, 2.0),
+    "DEPR": (0.13, 18, 0.0),
+    "DM": (0.07, 17, 1.5),
+    "NDH": (0.07, 18, 1.5),
+    "AST": (0.065, 6, 0.0),
+    "CKD": (0.04, 18, 3.0),
+    "CAN": (0.035, 30, 2.0),
+    "CHD": (0.03, 35, 2.5),
+    "AF": (0.02, 40, 3.0),
+    "COPD": (0.02, 35, 2.0),
+    "STIA": (0.02, 35, 2.5),
+    "HF": (0.01, 40, 3.0),
+    "MH": (0.01, 18, 0.0),
+    "DEM": (0.008, 60, 4.0),
+    "OST": (0.008, 50, 2.0),
+    "RA": (0.008, 16, 1.0),
+    "PAD": (0.006, 40, 2.5),
+    "LD": (0.005, 0, 0.0),
+}
+
+# England's list by 5-year age band (per cent, roughly ONS mid-year estimates).
+AGE_BANDS = (5.5, 6, 6, 5.7, 6, 6.6, 7, 6.8, 6.4, 6.3, 6.9, 6.8, 5.9, 5.1, 4.9, 4, 2.6, 1.6, 0.9)
+
+APOSTROPHE_NAMES = ("O'Brien", "O'Neill", "O'Connor", "D'Souza", "O'Sullivan", "O'Reilly")
+ACCENTED_FAMILY = ("Núñez", "Müller", "Brontë", "Ó Súilleabháin", "Gonçalves", "Łukasik")
+ACCENTED_GIVEN_F = ("Siân", "Zoë", "Chloë", "Renée", "Anaïs", "Dóra", "Amélie", "Niamh")
+ACCENTED_GIVEN_M = ("José", "Seán", "Björn", "François", "Rhodri", "Jürgen", "Tomás")
+HYPHEN_GIVEN_F = ("Mary-Jane", "Anne-Marie", "Lily-Mae")
+HYPHEN_GIVEN_M = ("Jean-Paul", "Jon-Paul", "Lee-Roy")
+AWKWARD = (
+    ("Smith & Jones", "Bob"),
+    ("<Unknown>", "Baby"),
+    ("O'Reilly <Twin 2>", "Aoife"),
+    ("Brown & Green-Núñez", "Amélie"),
+)
+LANGUAGES = (
+    "Polish", "Urdu", "Bengali", "Punjabi", "Romanian", "Arabic", "Gujarati", "Portuguese",
+    "Somali", "Lithuanian", "British Sign Language",
+)  # fmt: skip
+
+PATHS = (
+    "reviewed",
+    "invited_twice",
+    "awaiting_second",
+    "generic_only",
+    "stage_code_only",
+    "five_days_apart",
+    "declined",
+    "not_invited",
+)
+PATH_WEIGHTS = (0.25, 0.2, 0.2, 0.08, 0.08, 0.04, 0.03, 0.12)
+
+
+@dataclass
+class DemoResult:
+    url: str
+    seed: int
+    today: dt.date
+    practice_name: str
+    patients: int
+    register_entries: int
+    events: int
+    registers: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, int] = field(default_factory=dict)
+    deceased: int = 0
+    deregistered: int = 0
+
+
+@dataclass
+class _Person:
+    nhs: str
+    family: str
+    given: str
+    sex: str
+    dob: dt.date
+    age: int
+    registered_on: dt.date
+    deregistered_on: dt.date | None = None
+    died_on: dt.date | None = None
+    conditions: list[str] = field(default_factory=list)
+    recall_month: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.deregistered_on is None and self.died_on is None
+
+
+def demo_settings() -> PracticeSettings:
+    """A plainly fictional practice (Ofcom drama phone range, example.org)."""
+    return PracticeSettings(
+        practice_name="Riverside Demo Surgery",
+        address=["Riverside Demo Surgery", "1 Example Street", "Demotown", "DE1 9ZZ"],
+        phone="01632 960 000",
+        booking_url="https://example.org/book",
+        email="demo.surgery@example.org",
+        clinical_system="systmone",
+        sms_enabled=True,
+    )
+
+
+def is_demo(session: Session) -> bool:
+    practice = get_or_create_practice(session)
+    assert practice.id is not None
+    return DEMO_MARK in load_settings(session, practice.id)
+
+
+def demo_file_url() -> str:
+    """Where `recall demo` keeps its practice when no --db is given (never the real one)."""
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("recall", appauthor=False))
+    return f"sqlite:///{folder / 'recall-demo.db'}"
+
+
+def discard_demo_file(url: str) -> None:
+    """Remove a demo SQLite file so it can be rebuilt; refuses anything that is not one."""
+    path = sqlite_path(url)
+    if path is None or not path.exists():
+        return
+    db = Database(url)
+    try:
+        with db.read() as session:
+            holds = counts(session)["patients"]
+            demo = is_demo(session)
+    finally:
+        db.dispose()
+    if holds and not demo:
+        raise Refused(f"{path} holds patients that are not demo data; it was left alone")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+# -- generation ----------------------------------------------------------------------------
+
+
+def _nhs_numbers(rng: random.Random, n: int) -> list[str]:
+    body = 999_000_000 + rng.randrange(0, 100_000)
+    out: list[str] = []
+    while len(out) < n:
+        body += rng.randint(1, 5)
+        digits = f"{body:09d}"
+        check = 11 - sum(int(d) * (10 - i) for i, d in enumerate(digits)) % 11
+        if check == 11:
+            check = 0
+        if check != 10:
+            out.append(digits + str(check))
+    return out
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _between(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
+    if end <= start:
+        return start
+    return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
+
+
+class _Pools:
+    def __init__(self, fake: Faker) -> None:
+        self.family = [fake.last_name() for _ in range(600)]
+        self.given_f = [fake.first_name_female() for _ in range(300)]
+        self.given_m = [fake.first_name_male() for _ in range(300)]
+        self.streets = [fake.street_name() for _ in range(400)]
+        self.towns = [fake.city() for _ in range(40)]
+        self.postcodes = [fake.postcode() for _ in range(1500)]
+
+
+def _name(rng: random.Random, pools: _Pools, sex: str) -> tuple[str, str]:
+    r = rng.random()
+    if r < 0.04:
+        family = rng.choice(APOSTROPHE_NAMES)
+    elif r < 0.09:
+        family = f"{rng.choice(pools.family)}-{rng.choice(pools.family)}"
+    elif r < 0.12:
+        family = rng.choice(ACCENTED_FAMILY)
+    else:
+        family = rng.choice(pools.family)
+    r = rng.random()
+    female = sex == "F"
+    if r < 0.05:
+        given = rng.choice(ACCENTED_GIVEN_F if female else ACCENTED_GIVEN_M)
+    elif r < 0.07:
+        given = rng.choice(HYPHEN_GIVEN_F if female else HYPHEN_GIVEN_M)
+    else:
+        given = rng.choice(pools.given_f if female else pools.given_m)
+    return family, given
+
+
+def _people(rng: random.Random, pools: _Pools, n: int, today: dt.date) -> list[_Person]:
+    numbers = _nhs_numbers(rng, n)
+    people: list[_Person] = []
+    awkward_at = {rng.randrange(n): i for i in range(min(len(AWKWARD), n))}
+    for i, nhs in enumerate(numbers):
+        band = rng.choices(range(len(AGE_BANDS)), weights=AGE_BANDS)[0]
+        age = min(band * 5 + rng.randrange(5 if band < len(AGE_BANDS) - 1 else 12), 104)
+        dob = today - dt.timedelta(days=age * 365 + rng.randrange(365) + age // 4)
+        sex = "F" if rng.random() < 0.505 else "M"
+        family, given = _name(rng, pools, sex)
+        if i in awkward_at:
+            family, given = AWKWARD[awkward_at[i]]
+        earliest = max(dob, today - dt.timedelta(days=40 * 365))
+        registered = _between(rng, earliest, today - dt.timedelta(days=60))
+        if rng.random() < 0.03:
+            registered = _between(rng, today - dt.timedelta(days=90), today - dt.timedelta(days=1))
+        person = _Person(nhs, family, given, sex, dob, age, max(registered, dob))
+        r = rng.random()
+        if r < 0.004 * (1 + age / 40):
+            person.died_on = _between(
+                rng, today - dt.timedelta(days=300), today - dt.timedelta(days=2)
+            )
+        elif r < 0.02:
+            person.deregistered_on = _between(
+                rng, today - dt.timedelta(days=300), today - dt.timedelta(days=2)
+            )
+        if rng.random() < 0.01:
+            person.recall_month = rng.randint(1, 12)
+        people.append(person)
+    return people
+
+
+def _assign_registers(rng: random.Random, people: list[_Person], keys: list[str]) -> None:
+    for key in keys:
+        if key not in PREVALENCE:
+            continue
+        share, min_age, power = PREVALENCE[key]
+        weights = [
+            0.0 if p.age < min_age else ((p.age - min_age + 5) / 50) ** power for p in people
+        ]
+        total = sum(weights)
+        if not total:
+            continue
+        scale = share * len(people) / total
+        for person, w in zip(people, weights, strict=True):
+            if w and rng.random() < min(0.95, w * scale):
+                person.conditions.append(key)
+
+
+def _patient_row(rng: random.Random, pools: _Pools, p: _Person, practice_id: int) -> dict[str, Any]:
+    adult = p.age >= 16
+    needs: list[str] = []
+    if rng.random() < (0.08 if p.age >= 75 else 0.02):
+        needs.append("large_print")
+    if "LD" in p.conditions or rng.random() < 0.005:
+        needs.append("easy_read")
+    if rng.random() < 0.001:
+        needs.append("braille")
+    if rng.random() < 0.02:
+        needs.append(f"interpreter:{rng.choice(LANGUAGES)}")
+    mobile = None
+    if adult and rng.random() < 0.78:
+        mobile = f"07700 900{rng.randrange(1000):03d}"
+        if rng.random() < 0.04:
+            needs.append("no_sms")
+        elif rng.random() < 0.006:
+            needs.append("no_letter")
+    if adult:
+        title = ("Ms" if rng.random() < 0.4 else "Mrs") if p.sex == "F" else "Mr"
+        if rng.random() < 0.01:
+            title = "Dr"
+    else:
+        title = "Miss" if p.sex == "F" else "Master"
+    flat = rng.random() < 0.15
+    return {
+        "practice_id": practice_id,
+        "nhs_number": p.nhs,
+        "family_name": p.family,
+        "given_name": p.given,
+        "date_of_birth": p.dob,
+        "title": title,
+        "sex": p.sex,
+        "address_line1": f"Flat {rng.randint(1, 30)}" if flat else None,
+        "address_line2": f"{rng.randint(1, 240)} {rng.choice(pools.streets)}",
+        "address_line3": None,
+        "address_line4": rng.choice(pools.towns),
+        "postcode": rng.choice(pools.postcodes),
+        "mobile": mobile,
+        "email": f"patient{p.nhs[-6:]}@example.com" if adult and rng.random() < 0.4 else None,
+        "registered_on": p.registered_on,
+        "deregistered_on": p.deregistered_on,
+        "date_of_death": p.died_on,
+        "recall_month": p.recall_month,
+        "communication_needs": ";".join(needs),
+    }
+
+
+class _Journal:
+    """Builds event rows for one patient from the catalogue and profile (no code literals)."""
+
+    def __init__(self, catalogue: Catalogue, today: dt.date) -> None:
+        self.catalogue = catalogue
+        self.today = today
+        profile = catalogue.profile
+        self.stage = {n: profile.stage_code(n) for n in (1, 2, 3)}
+        self.generic = profile.generic_record_code
+        self.rows: list[tuple[int, dt.date, str, str, str]] = []
+
+    def add(self, pid: int, day: dt.date, code: str, term: str) -> None:
+        if day <= self.today:
+            self.rows.append((pid, day, code, term, detect_code_system(code).value))
+
+    def invite(self, pid: int, day: dt.date, stage: int, conds: list[Condition]) -> None:
+        sc = self.stage.get(stage)
+        if sc is not None:
+            self.add(pid, day, sc.code, sc.term)
+        for c in conds:
+            code = c.record_code_for(stage)
+            if code:
+                self.add(pid, day, code, c.invite.term(code))
+
+    def stage_only(self, pid: int, day: dt.date) -> None:
+        sc = self.stage.get(1)
+        if sc is not None:
+            self.add(pid, day, sc.code, sc.term)
+
+    def generic_only(self, pid: int, day: dt.date) -> None:
+        if self.generic is not None:
+            self.add(pid, day, self.generic.code, self.generic.term)
+
+    def review(self, pid: int, day: dt.date, cond: Condition) -> None:
+        if cond.review.codes:
+            code = sorted(cond.review.codes)[0]
+            self.add(pid, day, code, cond.review.term(code))
+
+    def decline(self, pid: int, day: dt.date, cond: Condition) -> bool:
+        for cl in cond.declines:
+            for code, term in sorted(cl.codes.items()):
+                self.add(pid, day, code, term)
+                return True
+        return False
+
+
+def _history(
+    rng: random.Random,
+    people: list[_Person],
+    ids: dict[str, int],
+    catalogue: Catalogue,
+    today: dt.date,
+) -> tuple[list[tuple[int, dt.date, str, str, str]], Counter[str]]:
+    year = qof_year_of(today)
+    invitable = {
+        c.key: c
+        for c in catalogue
+        if c.invite.codes and c.record_code and c.record_code in c.invite
+    }
+    journal = _Journal(catalogue, today)
+    paths: Counter[str] = Counter()
+    forced = list(PATHS)
+    for p in people:
+        conds = [invitable[k] for k in p.conditions if k in invitable]
+        if not conds:
+            continue
+        pid = ids[p.nhs]
+        month = p.recall_month or p.dob.month
+        start_year = year.start_year if month >= 4 else year.start_year + 1
+        month_start = dt.date(start_year, month, 1)
+        # last year's invitations: they must not count this year
+        if rng.random() < 0.3:
+            journal.invite(pid, _add_years(month_start, -1) + dt.timedelta(days=3), 1, conds)
+        if not p.active or month_start > today - dt.timedelta(days=3):
+            continue
+        reviewable = [c for c in conds if c.review.codes]
+        if forced and (forced[0] != "reviewed" or reviewable):
+            path = forced.pop(0)
+        else:
+            path = rng.choices(PATHS, weights=PATH_WEIGHTS)[0]
+            if path == "reviewed" and not reviewable:
+                path = "invited_twice"
+        d1 = min(month_start + dt.timedelta(days=rng.randrange(10)), today - dt.timedelta(days=1))
+        gap = rng.randint(14, 21)
+        if path == "reviewed":
+            journal.invite(pid, d1, 1, conds)
+            journal.review(
+                pid, min(d1 + dt.timedelta(days=rng.randint(5, 40)), today), reviewable[0]
+            )
+        elif path == "invited_twice":
+            journal.invite(pid, d1, 1, conds)
+            journal.invite(pid, d1 + dt.timedelta(days=gap), 2, conds)
+            if rng.random() < 0.4:
+                journal.invite(pid, d1 + dt.timedelta(days=2 * gap), 3, conds)
+        elif path == "awaiting_second":
+            recent = _between(
+                rng, max(d1, today - dt.timedelta(days=30)), today - dt.timedelta(days=1)
+            )
+            journal.invite(pid, recent, 1, conds)
+        elif path == "generic_only":
+            journal.generic_only(pid, d1)
+        elif path == "stage_code_only":
+            journal.stage_only(pid, d1)
+        elif path == "five_days_apart":
+            d1 = min(d1, today - dt.timedelta(days=6))
+            journal.invite(pid, d1, 1, conds)
+            journal.invite(pid, d1 + dt.timedelta(days=5), 2, conds)
+        elif path == "declined" and not journal.decline(pid, d1, conds[0]):
+            path = "not_invited"
+        paths[path] += 1
+    return journal.rows, paths
+
+
+def build_demo(
+    db: Database,
+    patients: int = 10_000,
+    seed: int = DEFAULT_SEED,
+    today: dt.date | None = None,
+    *,
+    replace: bool = False,
+    operator: str | None = None,
+) -> DemoResult:
+    """Fill an empty database (or rebuild a demo one with replace=True) with a demo practice."""
+    if not 1 <= patients <= MAX_PATIENTS:
+        raise RecallError(f"the demo practice can have 1 to {MAX_PATIENTS:,} patients")
+    today = today or dt.date.today()
+    operator = operator or current_operator()
+    rng = random.Random(seed)
+    fake = Faker("en_GB")
+    fake.seed_instance(seed)
+    pools = _Pools(fake)
+    with db.write() as session:
+        held = counts(session)["patients"]
+        if held:
+            if not is_demo(session):
+                raise Refused(
+                    f"this database already holds {held:,} patients that are not demo data; "
+                    "build the demo in a new file: recall demo --db sqlite:////path/demo.db"
+                )
+            if not replace:
+                raise Refused(
+                    "this database already holds a demo practice: add --replace to rebuild it"
+                )
+        if replace:
+            wipe_all_rows(session)
+        practice = get_or_create_practice(session)
+        assert practice.id is not None
+        settings = demo_settings()
+        session.execute(
+            update(practice_t)
+            .where(practice_t.c.id == practice.id)
+            .values(name=settings.practice_name)
+        )
+        old = get_settings(session, practice.id)
+        settings.conditions = old.conditions
+        save_settings(session, settings, operator=operator, practice_id=practice.id)
+        save_setting(
+            session,
+            practice.id,
+            DEMO_MARK,
+            {"seed": seed, "patients": patients, "today": today.isoformat()},
+        )
+        catalogue = load_catalogue(session, practice.id)
+        people = _people(rng, pools, patients, today)
+        _assign_registers(rng, people, [c.key for c in catalogue])
+        with bulk_load(session):
+            insert_many(
+                session, patient_t, [_patient_row(rng, pools, p, practice.id) for p in people]
+            )
+            found = session.execute(
+                select(patient_t.c.nhs_number, patient_t.c.id).where(
+                    patient_t.c.practice_id == practice.id
+                )
+            )
+            ids: dict[str, int] = {nhs: pid for nhs, pid in found}
+            registers: list[dict[str, Any]] = []
+            for p in people:
+                for key in p.conditions:
+                    min_age = PREVALENCE[key][1]
+                    earliest = max(_add_years(p.dob, min_age), today - dt.timedelta(days=30 * 365))
+                    registers.append(
+                        {
+                            "patient_id": ids[p.nhs],
+                            "condition": key,
+                            "diagnosed_on": _between(rng, earliest, today - dt.timedelta(days=30)),
+                            "resolved_on": None,
+                        }
+                    )
+            insert_many(session, register_t, registers)
+            rows, paths = _history(rng, people, ids, catalogue, today)
+            run_id = session.execute(
+                insert(import_run_t)
+                .values(
+                    practice_id=practice.id,
+                    kind="demo",
+                    file_name="(demo practice)",
+                    sha256=hashlib.sha256(f"demo:{seed}:{patients}:{today}".encode()).hexdigest(),
+                    rows_read=len(rows),
+                    rows_added=len(rows),
+                    at=dt.datetime.now(dt.UTC),
+                    operator=operator,
+                )
+                .returning(import_run_t.c.id)
+            ).scalar_one()
+            added = insert_ignore(session, event_t, EVENT_COLUMNS, [(*r, run_id) for r in rows])
+        by_condition = Counter(e["condition"] for e in registers)
+        result = DemoResult(
+            url=db.url,
+            seed=seed,
+            today=today,
+            practice_name=settings.practice_name,
+            patients=len(people),
+            register_entries=len(registers),
+            events=added,
+            registers={c.key: by_condition.get(c.key, 0) for c in catalogue},
+            paths={k: paths.get(k, 0) for k in PATHS},
+            deceased=sum(1 for p in people if p.died_on),
+            deregistered=sum(1 for p in people if p.deregistered_on),
+        )
+        append_audit(
+            session,
+            operator=operator,
+            action="demo.build",
+            practice_id=practice.id,
+            details={
+                "seed": seed,
+                "patients": result.patients,
+                "events": result.events,
+                "replaced": bool(held),
+            },
+        )
+    return result
