@@ -42,6 +42,7 @@ from recall.services.settings import PracticeSettings, get_settings
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
 from recall.store.journal_repo import iter_coded_entries
+from recall.store.locks import lock_for_transaction
 from recall.store.models import (
     batch_t,
     invitation_t,
@@ -463,7 +464,8 @@ def _find_planned(
                 select(invitation_t.c.batch_id).where(invitation_t.c.patient_id == patient_id)
             )
         )
-    return session.execute(q.order_by(b.c.id)).scalars().first()
+    # FOR UPDATE: a batch being confirmed right now is waited for, then seen as sent
+    return session.execute(q.order_by(b.c.id).with_for_update()).scalars().first()
 
 
 def plan_batch(
@@ -578,6 +580,8 @@ def _plan(
     try:
         with db.write() as session:
             pid = _resolve_practice(session, practice_id)
+            # two terminals planning one cohort and stage: the second waits, then re-plans
+            lock_for_transaction(session, "plan", pid, kind, stage, month, patient_ids)
             settings = get_settings(session, pid)
             catalogue = load_catalogue(session, pid)
             interval = MIN_GAP_DAYS if kind == "adhoc" else settings.stage_interval_days
@@ -951,6 +955,45 @@ def _lock_batch(session: Session, batch_id: int) -> Any:
     return row
 
 
+def _done_by(b: Any) -> str:
+    """'by reception-1 at 27/11/2026 09:03' for a confirmed batch (local time)."""
+    when = b.confirmed_at
+    if when is None:
+        return f"by {b.confirmed_by or 'someone'}"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return f"by {b.confirmed_by or 'someone'} at {when.astimezone():%d/%m/%Y %H:%M}"
+
+
+def _refuse_if_done_elsewhere(session: Session, b: Any) -> None:
+    """An empty batch whose cohort and stage another terminal already confirmed: say so.
+
+    This is what the second of two terminals sees when it planned after the first had
+    confirmed the same cohort: everyone is in the other batch, so there is nothing to send.
+    """
+    if b.kind != "monthly":
+        return
+    other = session.execute(
+        select(batch_t)
+        .where(
+            batch_t.c.practice_id == b.practice_id,
+            batch_t.c.kind == "monthly",
+            batch_t.c.stage == b.stage,
+            batch_t.c.cohort_month == b.cohort_month,
+            batch_t.c.qof_year == b.qof_year,
+            batch_t.c.status == "sent",
+            batch_t.c.id != b.id,
+        )
+        .order_by(batch_t.c.confirmed_at.desc())
+    ).first()
+    if other is not None:
+        raise Refused(
+            f"nothing to confirm in batch {b.id}: the {ORDINAL[b.stage]} invitations for "
+            f"{b.cohort_month} were already confirmed {_done_by(other)} (batch {other.id}, "
+            f"sent on {other.sent_on}); nothing recorded"
+        )
+
+
 def confirm_batch(
     db: Database,
     batch_id: int,
@@ -1005,7 +1048,8 @@ def _confirm(
     b = _lock_batch(session, batch_id)
     if b.status == "sent":
         raise Refused(
-            f"batch {batch_id} was already confirmed as sent on {b.sent_on}: nothing recorded"
+            f"batch {batch_id} was already confirmed {_done_by(b)} as sent on {b.sent_on}: "
+            "nothing recorded"
         )
     if b.status == "void":
         raise Refused(f"batch {batch_id} is void: plan a new batch")
@@ -1025,6 +1069,8 @@ def _confirm(
     stage = b.stage
     plan = _load_plan(session, batch_id)
     invited = [x for x in plan.invitations if x.status == "planned"]
+    if not invited:
+        _refuse_if_done_elsewhere(session, b)
 
     # staff exclusions given at confirm
     want_out: set[int] = set(exclude_patient_ids)
