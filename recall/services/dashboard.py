@@ -1,6 +1,8 @@
-"""What the home screen shows, gathered read-only from the other services in one call.
+"""What the home screen and the monthly-run chooser show, read-only, from the other services.
 
-The terminal UI never queries the database itself; it asks for one `Dashboard` and draws it.
+The terminal UI never queries the database itself. The home screen asks for the cheap
+`Dashboard` first, then `due_options` (who is due which letter), `pca_bars` (the year's
+progress) and `backfill_count`, so each panel fills in as soon as its numbers are ready.
 """
 
 from __future__ import annotations
@@ -11,11 +13,18 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from recall.domain.qof_year import qof_year_of
+from recall.services import batches as engine
+from recall.services.backfill import plan_backfill
+from recall.services.catalogue import load_catalogue
+from recall.services.history import load_history, load_registers
+from recall.services.pca_report import pca_report
 from recall.services.settings import get_settings
 from recall.services.settings_view import ConditionReadiness, readiness_rows
 from recall.store.db import Database
-from recall.store.models import patient_t, recorded_code_t
+from recall.store.models import batch_t, patient_t, recorded_code_t
 from recall.store.practice_repo import get_or_create_practice
+
+MONTHS_BACK = 3  # cohorts looked at for 2nd/3rd letters: this month and the three before
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,23 @@ class StageDue:
     due: int
     waiting: int  # not yet due: their previous letter went out less than the interval ago
     next_due: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class RunOption:
+    """One monthly run staff could do today: a stage for a recall month's cohort."""
+
+    stage: int
+    month: str  # the recall cohort, YYYY-MM
+    due: int
+    waiting: int = 0  # previous letter went less than the interval ago
+    next_due: dt.date | None = None
+    batch_id: int | None = None  # a batch for this cohort and stage already exists
+    batch_status: str | None = None  # planned | sent
+
+    @property
+    def started(self) -> bool:
+        return self.batch_status == "planned"
 
 
 @dataclass(frozen=True)
@@ -81,6 +107,149 @@ def _counts(db: Database) -> tuple[str, int, int]:
             )
         )
     return settings.practice_name, int(patients or 0), int(unreconciled or 0)
+
+
+def _month_key(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _cohort_months(today: dt.date, back: int = MONTHS_BACK) -> list[str]:
+    """This month and up to `back` months before it, within the QOF year (oldest first)."""
+    year = qof_year_of(today)
+    out = []
+    y, m = today.year, today.month
+    for _ in range(back + 1):
+        day = dt.date(y, m, 1)
+        if day < year.start:
+            break
+        out.append(_month_key(day))
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return list(reversed(out))
+
+
+def due_options(
+    db: Database, today: dt.date | None = None, *, months: list[str] | None = None
+) -> list[RunOption]:
+    """Who is due which letter if it went out today, per recall month and stage.
+
+    Uses the batch engine's own rules (the same decisions `plan_batch` makes) without
+    writing anything. Options with nobody due and nobody waiting are left out, except a
+    batch that is already planned (staff can come back to it).
+    """
+    today = today or dt.date.today()
+    year = qof_year_of(today)
+    out: list[RunOption] = []
+    with db.read() as session:
+        pid = get_or_create_practice(session).id
+        assert pid is not None
+        settings = get_settings(session, pid)
+        catalogue = load_catalogue(session, pid)
+        existing: dict[tuple[str, int], tuple[int, str]] = {}
+        b = batch_t
+        for bid, month, stage, status in session.execute(
+            select(b.c.id, b.c.cohort_month, b.c.stage, b.c.status)
+            .where(b.c.practice_id == pid, b.c.kind == "monthly", b.c.status != "void")
+            .order_by(b.c.id)
+        ):
+            existing[(month, stage)] = (bid, status)
+        for month in months or _cohort_months(today):
+            number = int(month[5:7])
+            patients = engine._cohort(
+                session,
+                practice_id=pid,
+                settings=settings,
+                catalogue=catalogue,
+                month=number,
+                send_date=today,
+                patient_ids=None,
+            )
+            ids = {p.id for p in patients}
+            registers = load_registers(session, practice_id=pid, patient_ids=ids)
+            hist = load_history(
+                session, practice_id=pid, catalogue=catalogue, year=year, patient_ids=ids
+            )
+            for stage in (1, 2, 3):
+                batch = existing.get((month, stage))
+                planned_id = batch[0] if batch and batch[1] == "planned" else None
+                elsewhere = engine._live_elsewhere(
+                    session, stage=stage, year=year, batch_id=planned_id, patient_ids=ids
+                )
+                decisions, _blocked = engine._decide(
+                    patients=patients,
+                    registers=registers,
+                    hist=hist,
+                    catalogue=catalogue,
+                    stage=stage,
+                    send_date=today,
+                    interval=settings.stage_interval_days,
+                    live_elsewhere=elsewhere,
+                )
+                due = sum(1 for d in decisions if d.due)
+                waits = [d.waiting_until for d in decisions if not d.due and d.waiting_until]
+                if due or waits or planned_id is not None:
+                    out.append(
+                        RunOption(
+                            stage=stage,
+                            month=month,
+                            due=due,
+                            waiting=len(waits),
+                            next_due=min(waits) if waits else None,
+                            batch_id=batch[0] if batch else None,
+                            batch_status=batch[1] if batch else None,
+                        )
+                    )
+    this_month = _month_key(today)
+
+    def order(o: RunOption) -> tuple[bool, bool, int, str]:
+        # what is due first; this month's 1st letters first of all; then oldest month first
+        return (o.due == 0 and not o.started, o.month != this_month, o.stage, o.month)
+
+    return sorted(out, key=order)
+
+
+def stage_totals(options: list[RunOption]) -> tuple[StageDue, ...]:
+    """Due and waiting counts per stage, over all the recall months looked at."""
+    out = []
+    for stage in (1, 2, 3):
+        opts = [o for o in options if o.stage == stage]
+        nexts = [o.next_due for o in opts if o.next_due]
+        out.append(
+            StageDue(
+                stage,
+                sum(o.due for o in opts),
+                sum(o.waiting for o in opts),
+                min(nexts) if nexts else None,
+            )
+        )
+    return tuple(out)
+
+
+def pca_bars(db: Database, today: dt.date | None = None) -> tuple[PcaBar, ...]:
+    """Per condition with register patients: the year's PCA status counts."""
+    report = pca_report(db, today=today or dt.date.today())
+    bars = []
+    for c in report.conditions.values():
+        if not c.register:
+            continue
+        n = c.counts
+        bars.append(
+            PcaBar(
+                key=c.key,
+                name=c.name,
+                register=c.register,
+                achieved=n.get("achieved", 0),
+                eligible=n.get("pca_eligible", 0),
+                invited_once=n.get("invited_once", 0),
+                not_invited=n.get("not_invited", 0),
+                other=n.get("generic_only", 0) + n.get("invalid_interval", 0),
+            )
+        )
+    return tuple(bars)
+
+
+def backfill_count(db: Database, today: dt.date | None = None) -> int:
+    """How many codes the tidy-up (backfill) would add for this QOF year so far."""
+    return plan_backfill(db, today=today or dt.date.today()).summary.items
 
 
 def load_dashboard(db: Database, today: dt.date | None = None) -> Dashboard:

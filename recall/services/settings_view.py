@@ -119,3 +119,9 @@ def set_condition_enabled(
         choice.enabled = enabled
         settings.conditions[key.upper()] = choice
         return save_settings(session, settings, operator=operator or current_operator())
+
+
+def clinical_system_name(db: Database) -> str:
+    """ "SystmOne" or "EMIS Web": the name staff know their clinical system by."""
+    with db.read() as session:
+        return load_profile(get_settings(session).clinical_system).name

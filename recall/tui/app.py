@@ -115,9 +115,12 @@ def make_app(
     theme: str | None = None,
     cursor_blink: bool = True,
     out_dir: Path | None = None,
+    make_pdf: bool = True,
 ) -> RecallApp:
     """The app over the database at `db_url` (migrated on open). Tests inject `today`."""
-    ctx = AppContext(open_database(db_url), today_override=today, out_dir=out_dir)
+    ctx = AppContext(
+        open_database(db_url), today_override=today, out_dir=out_dir, make_pdf=make_pdf
+    )
     return RecallApp(ctx, theme=theme, cursor_blink=cursor_blink)
 
 

@@ -14,6 +14,7 @@ class AppContext:
     db: Database
     today_override: dt.date | None = None
     out_dir: Path | None = None  # where letters and worksheets go (None: the services decide)
+    make_pdf: bool = True  # also a PDF of the print file, when LibreOffice is installed
 
     @property
     def today(self) -> dt.date:

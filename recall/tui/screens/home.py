@@ -14,7 +14,16 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
-from recall.services.dashboard import Dashboard, load_dashboard
+from recall.services.dashboard import (
+    Dashboard,
+    PcaBar,
+    StageDue,
+    backfill_count,
+    due_options,
+    load_dashboard,
+    pca_bars,
+    stage_totals,
+)
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import legend, stacked_bar
 from recall.tui.words import ORDINAL, long_date, plural, short_date
@@ -25,6 +34,21 @@ class DashboardLoaded(Message):
     """The worker finished reading the dashboard."""
 
     dashboard: Dashboard
+
+
+@dataclass
+class DueCounted(Message):
+    stages: tuple[StageDue, ...]
+
+
+@dataclass
+class ProgressCounted(Message):
+    bars: tuple[PcaBar, ...]
+
+
+@dataclass
+class BackfillCounted(Message):
+    items: int
 
 
 class HomeScreen(RecallScreen):
@@ -53,6 +77,9 @@ Press **r** to send this month's letters.
     ]
 
     dashboard: Dashboard | None = None
+    stages: tuple[StageDue, ...] = ()
+    bars: tuple[PcaBar, ...] = ()
+    backfill_items = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -79,7 +106,12 @@ Press **r** to send this month's letters.
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
     def refresh_dashboard(self) -> None:
-        self.post_message(DashboardLoaded(load_dashboard(self.ctx.db, self.ctx.today)))
+        """Cheap numbers first, then each panel as soon as its numbers are ready."""
+        db, today = self.ctx.db, self.ctx.today
+        self.post_message(DashboardLoaded(load_dashboard(db, today)))
+        self.post_message(DueCounted(stage_totals(due_options(db, today))))
+        self.post_message(ProgressCounted(pca_bars(db, today)))
+        self.post_message(BackfillCounted(backfill_count(db, today)))
 
     @on(DashboardLoaded)
     def _show(self, message: DashboardLoaded) -> None:
@@ -94,18 +126,37 @@ Press **r** to send this month's letters.
             )
         )
         self.query_one("#due-panel").border_title = f"Letters due in {d.month_name}"
-        self.query_one("#due", Static).update(self._due_text(d))
         self.query_one("#pca-panel").border_title = f"This year's reviews (QOF {d.qof_year})"
-        self.query_one("#pca", Static).update(self._pca_text(d))
+        if d.patients == 0:
+            self.query_one("#due", Static).update(
+                "No patients yet. Press i to import your practice's lists."
+            )
+        elif not self.stages:
+            self.query_one("#due", Static).update("Counting…")
+        if not self.bars:
+            self.query_one("#pca", Static).update("Counting…" if d.patients else "")
         self.query_one("#warnings", Static).update(self._warnings_text(d))
 
-    def _due_text(self, d: Dashboard) -> Content:
-        if d.patients == 0:
-            return Content("No patients yet. Press i to import your practice's lists.")
-        if not d.stages:
-            return Content("Press r to see who is due this month.")
+    @on(DueCounted)
+    def _due(self, message: DueCounted) -> None:
+        self.stages = message.stages
+        if self.dashboard is not None and self.dashboard.patients:
+            self.query_one("#due", Static).update(self._due_text(message.stages))
+
+    @on(ProgressCounted)
+    def _progress(self, message: ProgressCounted) -> None:
+        self.bars = message.bars
+        self.query_one("#pca", Static).update(self._pca_text(message.bars))
+
+    @on(BackfillCounted)
+    def _backfill(self, message: BackfillCounted) -> None:
+        self.backfill_items = message.items
+        if self.dashboard is not None:
+            self.query_one("#warnings", Static).update(self._warnings_text(self.dashboard))
+
+    def _due_text(self, stages: tuple[StageDue, ...]) -> Content:
         lines = []
-        for s in d.stages:
+        for s in stages:
             line = f"{ORDINAL[s.stage]} letters  {s.due:>6,} due"
             if s.waiting:
                 line += f" · {s.waiting:,} waiting"
@@ -115,11 +166,11 @@ Press **r** to send this month's letters.
         lines.append("Press r to start.")
         return Content("\n".join(lines))
 
-    def _pca_text(self, d: Dashboard) -> Content:
-        if not d.pca:
-            return Content("Nothing to show yet.")
+    def _pca_text(self, bars: tuple[PcaBar, ...]) -> Content:
+        if not bars:
+            return Content("Nobody is on a condition register yet.")
         rows = []
-        for bar in d.pca:
+        for bar in bars:
             counts = {
                 "achieved": bar.achieved,
                 "eligible": bar.eligible,
@@ -151,9 +202,9 @@ Press **r** to send this month's letters.
                 f"• {plural(d.unreconciled, 'code')} not yet seen in the clinical system "
                 "(import its events to check)."
             )
-        if d.backfill_items:
+        if self.backfill_items:
             lines.append(
-                f"• {plural(d.backfill_items, 'code')} missing from earlier invitations can be "
+                f"• {plural(self.backfill_items, 'code')} missing from earlier invitations can be "
                 "added. Press b to tidy up."
             )
         lines.extend(f"• {note}" for note in d.notes)

@@ -1,17 +1,463 @@
-"""The monthly run (being built)."""
+"""The monthly run, steps 1 and 2: choose which letters to send, then check the list.
+
+Unticking a patient is saved at once (with the reason given), so leaving the screen or
+closing the app never loses the checking already done; coming back re-opens the same list.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Static
+import threading
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from recall.domain.nhs import format_nhs_number
+from recall.services.dashboard import RunOption, due_options
+from recall.services.run_view import (
+    NotDueRow,
+    Review,
+    ReviewRow,
+    open_review,
+    set_included,
+)
 from recall.tui.screens.base import RecallScreen
+from recall.tui.widgets import ReasonModal, TextBox
+from recall.tui.words import long_date, needs_words, plural, run_title, short_date
+
+CHANNEL_WORDS = {"letter": "Letter", "sms": "Text", "email": "Email", "phone": "Phone"}
+FLAG_WORDS = {
+    "late_in_year": "late in the year: a 2nd letter may not fit before 31 March",
+    "no_address": "no address on record: cannot post a letter",
+    "no_letter": "asked for no letters",
+}
+
+
+@dataclass
+class OptionsLoaded(Message):
+    options: list[RunOption]
+
+
+class OtherRunModal(ModalScreen[tuple[int, str] | None]):
+    """Pick any recall month and letter (for catching up)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel")]
+
+    def __init__(self, month: str) -> None:
+        super().__init__()
+        self.month = month
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Which letters?", classes="dialog-title")
+            yield Select(
+                [("1st invitation letters", 1), ("2nd invitation letters", 2), ("3rd", 3)],
+                value=1,
+                allow_blank=False,
+                id="other-stage",
+                compact=True,
+            )
+            yield Label("For patients whose recall month is (year-month):")
+            yield TextBox(self.month, id="other-month", compact=True, max_length=7)
+            yield Static("", id="other-error", classes="error-text")
+            yield Static("Enter to open the list · Esc to cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#other-month", TextBox).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        parts = text.split("-")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[1]) <= 12:
+            self.query_one("#other-error", Static).update("Type the month like 2026-11.")
+            return
+        stage = self.query_one("#other-stage", Select).value
+        self.dismiss((int(stage) if isinstance(stage, int) else 1, f"{parts[0]}-{parts[1]:0>2}"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class ChooseRunScreen(RecallScreen):
+    """Step 1: which letters go out today (the first choice is what is due)."""
+
     TITLE = "Send letters"
+    HELP = """\
+Choose which letters you are sending today. The list shows, for each recall month, how many
+patients are due a 1st, 2nd or 3rd invitation letter. The first line is usually the right
+one: press **Enter** to open its list of patients.
+
+Press **o** to pick another month (for example to catch up on a month that was missed).
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "start", "Open list", id="start", show=True),
+        Binding("o", "other", "Other month", id="other"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    options: list[RunOption]
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Coming soon.")
+        yield Static("", id="choose-intro", classes="banner")
+        yield OptionList(id="choices")
+        yield Static("", id="choose-detail", classes="detail")
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.options = []
+        self.query_one("#choose-intro", Static).update(
+            f"Which letters are you sending today, {long_date(self.ctx.today)}?"
+        )
+        self.query_one(OptionList).loading = True
+        self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.options:
+            self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        self.post_message(OptionsLoaded(due_options(self.ctx.db, self.ctx.today)))
+
+    @on(OptionsLoaded)
+    def _loaded(self, message: OptionsLoaded) -> None:
+        self.options = message.options
+        ol = self.query_one(OptionList)
+        ol.loading = False
+        ol.clear_options()
+        for i, o in enumerate(self.options):
+            label = run_title(o.stage, o.month)
+            count = f"{o.due:,} due"
+            if o.started:
+                count += " · started"
+            elif o.batch_status == "sent" and not o.due:
+                count = "sent"
+            ol.add_option(Option(Text.assemble(f"{label:<46}", (count, "bold")), id=str(i)))
+        if not self.options:
+            ol.add_option(Option("Nobody is due a letter this month.", id="none", disabled=True))
+        else:
+            ol.highlighted = 0
+        ol.focus()
+        self._detail(0)
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._detail(event.option_index)
+
+    def _detail(self, index: int) -> None:
+        detail = self.query_one("#choose-detail", Static)
+        if not 0 <= index < len(self.options):
+            detail.update("Press o to choose a month and letter yourself.")
+            return
+        o = self.options[index]
+        lines = [f"{plural(o.due, 'patient')} due a {run_title(o.stage, o.month)[:3]} letter."]
+        if o.waiting:
+            when = f" (the first on {short_date(o.next_due)})" if o.next_due else ""
+            lines.append(
+                f"{plural(o.waiting, 'more patient')} will be due once enough days have "
+                f"passed since their last letter{when}."
+            )
+        if o.started:
+            lines.append("You started this list earlier: your changes are kept.")
+        detail.update("\n".join(lines))
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self._open(event.option_index)
+
+    def action_start(self) -> None:
+        self._open(self.query_one(OptionList).highlighted or 0)
+
+    def _open(self, index: int) -> None:
+        if 0 <= index < len(self.options):
+            o = self.options[index]
+            self.app.push_screen(ReviewScreen(o.stage, o.month))
+
+    def action_other(self) -> None:
+        today = self.ctx.today
+
+        def chosen(choice: tuple[int, str] | None) -> None:
+            if choice is not None:
+                self.app.push_screen(ReviewScreen(*choice))
+
+        self.app.push_screen(OtherRunModal(f"{today.year:04d}-{today.month:02d}"), chosen)
+
+
+@dataclass
+class ReviewLoaded(Message):
+    review: Review
+
+
+@dataclass
+class ToggleSaved(Message):
+    patient_id: int
+
+
+class ReviewScreen(RecallScreen):
+    """Step 2: the list of patients to invite. Space unticks (with a reason) or ticks again."""
+
+    HELP = """\
+This is everyone due this letter. Check the list and untick anyone who should not get it.
+
+* **Space** unticks the highlighted patient (you are asked why) or ticks them again.
+  Your changes are saved straight away.
+* **/** moves to the filter box: type part of a name, NHS number or condition.
+  **Enter** or **Esc** in the filter box goes back to the list.
+* **n** shows the patients who are not due, and why.
+* **g** makes the letters for everyone ticked.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_row", "Untick/tick", id="toggle"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("n", "not_due", "Not due", id="not_due"),
+        Binding("g", "letters", "Make letters", id="letters"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self, stage: int, month: str) -> None:
+        super().__init__()
+        self.stage = stage
+        self.month = month
+        self.title = run_title(stage, month)
+        self.review: Review | None = None
+        self.rows: dict[int, ReviewRow] = {}
+        self.order: list[int] = []
+        self.showing_not_due = False
+        self._pending: deque[tuple[int, bool, str]] = deque()
+        self._lock = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Finding who is due…", id="counts", classes="status-line")
+        yield TextBox(
+            placeholder="Filter: part of a name, NHS number or condition (press /)",
+            id="filter",
+            compact=True,
+        )
+        yield DataTable(id="review", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="row-detail", classes="detail")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).loading = True
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        self.post_message(
+            ReviewLoaded(open_review(self.ctx.db, self.stage, self.month, today=self.ctx.today))
+        )
+
+    @on(ReviewLoaded)
+    def _loaded(self, message: ReviewLoaded) -> None:
+        self.review = message.review
+        self.rows = {r.patient_id: r for r in message.review.rows}
+        self.order = [r.patient_id for r in message.review.rows]
+        table = self.query_one(DataTable)
+        table.loading = False
+        self._fill()
+        table.focus()
+        for warning in message.review.warnings:
+            self.notify(warning, title="Not invited", severity="warning", timeout=8)
+
+    # -- drawing -----------------------------------------------------------------------
+
+    def _cells(self, r: ReviewRow) -> tuple[Text, str, str, str, str, str, str]:
+        mark = Text("✓", style="bold green") if r.included else Text("✗", style="bold red")
+        needs = needs_words(r.needs) if r.included else f"left out: {r.reason}"
+        return (
+            mark,
+            format_nhs_number(r.nhs_number),
+            r.name[:20],
+            "" if r.age is None else str(r.age),
+            " ".join(r.conditions),
+            CHANNEL_WORDS.get(r.channel, r.channel),
+            needs,
+        )
+
+    def _matches(self, text: str, *fields: str) -> bool:
+        words = text.casefold().split()
+        hay = " ".join(fields).casefold().replace(" ", "")
+        return all(w.replace(" ", "") in hay for w in words)
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        text = self.query_one("#filter", TextBox).value.strip()
+        table.clear(columns=True)
+        if self.showing_not_due:
+            table.add_columns("NHS number", "Name", "Why not due")
+            for nd in self._not_due():
+                if text and not self._matches(text, nd.nhs_number, nd.name, nd.reason):
+                    continue
+                table.add_row(
+                    format_nhs_number(nd.nhs_number),
+                    nd.name[:20],
+                    nd.reason,
+                    key=str(nd.patient_id),
+                )
+        else:
+            table.add_columns("", "NHS number", "Name", "Age", "Conditions", "By", "Needs")
+            for pid in self.order:
+                r = self.rows[pid]
+                if text and not self._matches(
+                    text, r.nhs_number, r.name, " ".join(r.conditions), r.channel
+                ):
+                    continue
+                table.add_row(*self._cells(r), key=str(pid))
+        self._counts()
+        self._detail()
+
+    def _not_due(self) -> list[NotDueRow]:
+        return self.review.not_due if self.review else []
+
+    def _counts(self) -> None:
+        if self.review is None:
+            return
+        ticked = sum(1 for r in self.rows.values() if r.included)
+        out = len(self.rows) - ticked
+        shown = self.query_one(DataTable).row_count
+        parts = [f"{plural(ticked, 'patient')} to send", f"{out:,} unticked"]
+        parts.append(f"{len(self._not_due()):,} not due")
+        total = len(self._not_due()) if self.showing_not_due else len(self.rows)
+        if shown != total:
+            parts.append(f"showing {shown:,}")
+        if self.showing_not_due:
+            parts.insert(0, "NOT DUE LIST (n to go back)")
+        self.query_one("#counts", Static).update(" · ".join(parts))
+
+    def _current(self) -> int | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return int(key) if key is not None else None
+
+    def _detail(self) -> None:
+        detail = self.query_one("#row-detail", Static)
+        pid = self._current()
+        if pid is None or self.review is None:
+            detail.update("Nobody to show." if self.review else "")
+            return
+        if self.showing_not_due:
+            nd = next((n for n in self._not_due() if n.patient_id == pid), None)
+            detail.update(f"{nd.name}: {nd.reason}" if nd else "")
+            return
+        r = self.rows[pid]
+        names = self.review.condition_names
+        conds = ", ".join(names.get(c, c) for c in r.conditions)
+        lines = [f"{r.name}: {conds}"]
+        if not r.included:
+            lines.append(f"Unticked: {r.reason}. Press space to tick again.")
+        for flag in r.flags:
+            lines.append(f"Note: {FLAG_WORDS.get(flag, flag.replace('_', ' '))}")
+        detail.update("\n".join(lines))
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._detail()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        if self.review is not None:
+            self._fill()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self.focused is self.query_one("#filter", TextBox):
+            self.query_one(DataTable).focus()
+            return
+        if self.showing_not_due:
+            self.action_not_due()
+            return
+        super().action_back()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", TextBox).focus()
+
+    def action_not_due(self) -> None:
+        if self.review is None:
+            return
+        self.showing_not_due = not self.showing_not_due
+        self._fill()
+
+    def action_toggle_row(self) -> None:
+        pid = self._current()
+        if pid is None or self.showing_not_due or self.review is None:
+            return
+        r = self.rows[pid]
+        if not r.included:
+            self._apply(pid, True, "")
+            return
+
+        def answered(reason: str | None) -> None:
+            if reason is not None:
+                self._apply(pid, False, reason or "unticked by staff")
+
+        self.app.push_screen(
+            ReasonModal(
+                f"Why leave out {r.name}?",
+                placeholder="e.g. seen last week, in hospital, moving away",
+            ),
+            answered,
+        )
+
+    def _apply(self, pid: int, included: bool, reason: str) -> None:
+        """Show the change at once, then save it in the background (in order)."""
+        row = replace(self.rows[pid], included=included, reason=reason)
+        self.rows[pid] = row
+        table = self.query_one(DataTable)
+        if str(pid) in table.rows:
+            keys = list(table.columns)
+            for col, value in zip(keys, self._cells(row), strict=True):
+                table.update_cell(str(pid), col, value)
+        self._counts()
+        self._detail()
+        self._pending.append((pid, included, reason))
+        self._save_toggles()
+
+    @work(thread=True, exit_on_error=False, group="toggles")
+    def _save_toggles(self) -> None:
+        assert self.review is not None
+        with self._lock:
+            while self._pending:
+                pid, included, reason = self._pending.popleft()
+                set_included(self.ctx.db, self.review.batch.id, pid, included, reason)
+                self.post_message(ToggleSaved(pid))
+
+    def worker_failed(self, worker: object) -> None:
+        # a failed save: show the list as the database has it
+        self._pending.clear()
+        self.load()
+
+    def saving(self) -> bool:
+        return bool(self._pending) or self._lock.locked()
+
+    def action_letters(self) -> None:
+        if self.review is None:
+            return
+        if self.saving():
+            self.set_timer(0.2, self.action_letters)
+            return
+        ticked = sum(1 for r in self.rows.values() if r.included)
+        if not ticked:
+            self.notify("Nobody is ticked, so there are no letters to make.", severity="warning")
+            return
+        from recall.tui.screens.letters import LettersScreen
+
+        self.app.push_screen(LettersScreen(self.review.batch.id, str(self.title), ticked))

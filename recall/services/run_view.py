@@ -1,0 +1,180 @@
+"""The monthly run as the terminal UI shows it: the review list, and the codes a confirm will
+record, read through the batch engine (no rules of its own beyond choosing what to show).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from recall.domain.recall_month import age_on
+from recall.services.batches import BatchInfo, BatchPlan, get_batch, plan_batch, set_excluded
+from recall.services.catalogue import load_catalogue
+from recall.services.settings import get_settings
+from recall.store.db import Database
+from recall.store.models import batch_t, patient_t
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One patient in the review table: invited (ticked) or left out by staff (unticked)."""
+
+    patient_id: int
+    nhs_number: str
+    name: str
+    sort_name: str
+    age: int | None
+    conditions: tuple[str, ...]
+    channel: str
+    needs: tuple[str, ...]
+    flags: tuple[str, ...]
+    included: bool
+    reason: str = ""  # why staff left them out
+
+
+@dataclass(frozen=True)
+class NotDueRow:
+    """A patient in the cohort the rules left out, with the plain reason."""
+
+    patient_id: int
+    nhs_number: str
+    name: str
+    reason: str
+    waiting_until: dt.date | None
+
+
+@dataclass(frozen=True)
+class Review:
+    batch: BatchInfo
+    rows: list[ReviewRow]
+    not_due: list[NotDueRow]
+    warnings: list[str]
+    condition_names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PlannedCode:
+    """A code a confirm will record: for `count` patients, all dated the send day."""
+
+    code: str
+    term: str
+    condition: str | None  # None: the letter (stage) code or the generic code
+    label: str  # "1st letter code", "Hypertension"
+    count: int
+
+
+def _review(db: Database, plan: BatchPlan, today: dt.date) -> Review:
+    staff = [e for e in plan.excluded if e.by_staff]
+    extra: dict[int, tuple[dt.date, str, str | None]] = {}
+    if staff:
+        p = patient_t
+        with db.read() as session:
+            for pid, dob, needs, mobile in session.execute(
+                select(p.c.id, p.c.date_of_birth, p.c.communication_needs, p.c.mobile).where(
+                    p.c.id.in_([e.patient_id for e in staff])
+                )
+            ):
+                extra[pid] = (dob, needs or "", mobile)
+    with db.read() as session:
+        catalogue = load_catalogue(session)
+    names = {c.key: c.name for c in catalogue}
+    rows = [
+        ReviewRow(
+            patient_id=x.patient_id,
+            nhs_number=x.nhs_number,
+            name=x.name,
+            sort_name=f"{x.family_name} {x.given_name}".casefold(),
+            age=x.age,
+            conditions=x.conditions,
+            channel=x.channel,
+            needs=x.needs,
+            flags=x.flags,
+            included=True,
+        )
+        for x in plan.invitations
+        if x.status == "planned"
+    ]
+    for e in staff:
+        dob, needs, _mobile = extra.get(e.patient_id, (None, "", None))
+        rows.append(
+            ReviewRow(
+                patient_id=e.patient_id,
+                nhs_number=e.nhs_number,
+                name=e.name,
+                sort_name=f"{e.family_name} {e.given_name}".casefold(),
+                age=age_on(dob, today) if dob else None,
+                conditions=e.conditions,
+                channel="letter",
+                needs=tuple(n.strip() for n in needs.split(";") if n.strip()),
+                flags=(),
+                included=False,
+                reason=e.reason,
+            )
+        )
+    rows.sort(key=lambda r: (r.sort_name, r.patient_id))
+    not_due = [
+        NotDueRow(e.patient_id, e.nhs_number, e.name, e.reason, e.waiting_until)
+        for e in plan.excluded
+        if not e.by_staff
+    ]
+    return Review(plan.batch, rows, not_due, list(plan.warnings), names)
+
+
+def open_review(db: Database, stage: int, month: str, *, today: dt.date | None = None) -> Review:
+    """Plan (or re-plan, keeping staff's unticks) the batch and return the review list."""
+    today = today or dt.date.today()
+    return _review(db, plan_batch(db, stage, month, today, today=today), today)
+
+
+def reopen_review(db: Database, batch_id: int, *, today: dt.date | None = None) -> Review:
+    """The review list of an existing batch, without re-planning it."""
+    return _review(db, get_batch(db, batch_id), today or dt.date.today())
+
+
+def set_included(
+    db: Database, batch_id: int, patient_id: int, included: bool, reason: str = ""
+) -> None:
+    """Tick (included) or untick (left out, with the reason staff gave) one patient."""
+    set_excluded(db, batch_id, patient_id, not included, reason)
+
+
+def codes_to_record(
+    db: Database, batch_id: int, *, leave_out: frozenset[int] = frozenset()
+) -> list[PlannedCode]:
+    """The codes confirming this batch would record, with how many patients get each.
+
+    Mirrors the engine: the stage's letter code for every invited patient, each invited
+    condition's record code for that stage, and the generic code when the practice asks.
+    """
+    plan = get_batch(db, batch_id)
+    with db.read() as session:
+        pid = session.execute(
+            select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)
+        ).scalar_one()
+        catalogue = load_catalogue(session, pid)
+        settings = get_settings(session, pid)
+    stage = plan.batch.stage
+    invited = [
+        x for x in plan.invitations if x.status == "planned" and x.patient_id not in leave_out
+    ]
+    out: list[PlannedCode] = []
+    if not invited:
+        return out
+    sc = catalogue.profile.stage_code(stage)
+    ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(stage, str(stage))
+    if sc is not None:
+        out.append(PlannedCode(sc.code, sc.term, None, f"{ordinal} letter code", len(invited)))
+    per_condition = Counter(c for x in invited for c in x.conditions)
+    for key in sorted(per_condition):
+        cond = catalogue.get(key)
+        code = cond.record_code_for(stage) if cond else None
+        name = cond.name if cond else key
+        term = cond.invite.term(code) if cond and code else ""
+        out.append(PlannedCode(code or "(no code)", term, key, name, per_condition[key]))
+    generic = catalogue.profile.generic_record_code
+    if settings.record_generic and generic is not None:
+        out.append(PlannedCode(generic.code, generic.term, None, "generic code", len(invited)))
+    return out

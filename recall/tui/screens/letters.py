@@ -1,0 +1,191 @@
+"""The monthly run, steps 3 and 4: make the letters (with a progress bar), then read one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Header, ProgressBar, Static
+
+from recall.services.batches import get_batch
+from recall.services.errors import NotFound
+from recall.services.letters import LetterPreview, LettersResult, preview_letter
+from recall.services.letters import render_batch_letters as render
+from recall.tui.screens.base import RecallScreen
+from recall.tui.words import plural
+
+
+@dataclass
+class LettersMade(Message):
+    result: LettersResult
+
+
+class LettersScreen(RecallScreen):
+    """Writes the print file, single letters and text-message lists in a worker."""
+
+    HELP = """\
+The tool is writing the letters: one print file with every letter (in postcode order for
+franking), a copy of each letter, and a list for the text-message service if the practice
+sends texts. Nothing is recorded yet.
+
+When it is done, press **Enter** to read one of the letters before you print.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "next", "Next: check a letter", id="next"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self, batch_id: int, title: str, count: int) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.title = title
+        self.count = count
+        self.result: LettersResult | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(classes="form"):
+            yield Static(
+                f"Making letters for {plural(self.count, 'patient')}…", id="letters-status"
+            )
+            yield ProgressBar(total=None, show_eta=False, id="letters-progress")
+            yield Static("", id="letters-result")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.make()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def make(self) -> None:
+        out = self.ctx.out_dir / f"batch-{self.batch_id}" if self.ctx.out_dir else None
+        result = render(self.ctx.db, self.batch_id, out, self.ctx.today, pdf=self.ctx.make_pdf)
+        self.post_message(LettersMade(result))
+
+    def worker_failed(self, worker: object) -> None:
+        self.query_one("#letters-status", Static).update(
+            "The letters were not made. Press Esc to go back to the list."
+        )
+        bar = self.query_one(ProgressBar)
+        bar.update(total=1, progress=0)
+
+    @on(LettersMade)
+    def _made(self, message: LettersMade) -> None:
+        r = self.result = message.result
+        self.query_one(ProgressBar).update(total=1, progress=1)
+        n_letters = len(r.letters)
+        sms = r.counts.get("sms", 0)
+        parts = [f"{plural(n_letters, 'letter')} to print"]
+        if sms:
+            parts.append(f"{plural(sms, 'text message')}")
+        self.query_one("#letters-status", Static).update("Done: " + ", ".join(parts) + ".")
+        lines = [f"Folder: {r.folder}"]
+        if r.print_file:
+            lines.append(f"Print file: {r.print_file}")
+        if r.pdf:
+            lines.append(f"PDF: {r.pdf}")
+        if r.sms_csv:
+            lines.append(f"Text message list (Accurx): {r.sms_csv}")
+        if r.notify_csv:
+            lines.append(f"Text message list (GOV.UK Notify): {r.notify_csv}")
+        lines.extend(f"Note: {n}" for n in r.notes)
+        lines.append("")
+        lines.append("Nothing is recorded yet. Press Enter to check a letter.")
+        self.query_one("#letters-result", Static).update("\n".join(lines))
+
+    def action_next(self) -> None:
+        if self.result is not None:
+            self.app.push_screen(PreviewScreen(self.batch_id, str(self.title), self.result))
+
+
+@dataclass
+class PreviewLoaded(Message):
+    preview: LetterPreview | None
+    invitation_ids: list[int]
+
+
+class PreviewScreen(RecallScreen):
+    """One letter as plain text; n/p move through the letters."""
+
+    HELP = """\
+This is one letter as it will print (as plain text, without the layout). Check the practice
+details, the patient's name and address, and the conditions listed.
+
+**n** and **p** show the next and previous letter. When you are happy, print the print file
+and send the letters, then press **Enter** to record that they were sent.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "next", "Next: record as sent", id="next"),
+        Binding("n", "move(1)", "Next letter", id="next_letter"),
+        Binding("p", "move(-1)", "Previous", id="prev_letter"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self, batch_id: int, title: str, letters: LettersResult | None = None) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.title = title
+        self.letters = letters
+        self.ids: list[int] = []
+        self.index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Reading the first letter…", id="preview-where", classes="status-line")
+        with VerticalScroll(id="preview-scroll"):
+            yield Static("", id="preview-text", markup=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.load(None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self, invitation_id: int | None) -> None:
+        ids = self.ids
+        if not ids:
+            plan = get_batch(self.ctx.db, self.batch_id)
+            ids = [
+                x.invitation_id
+                for x in plan.invitations
+                if x.status == "planned" and x.channel == "letter" and "no_letter" not in x.needs
+            ]
+        try:
+            preview = preview_letter(
+                self.ctx.db, self.batch_id, invitation_id, today=self.ctx.today
+            )
+        except NotFound:  # that patient gets a text instead: show the first letter
+            preview = preview_letter(self.ctx.db, self.batch_id, None, today=self.ctx.today)
+        self.post_message(PreviewLoaded(preview, ids))
+
+    @on(PreviewLoaded)
+    def _loaded(self, message: PreviewLoaded) -> None:
+        self.ids = message.invitation_ids
+        p = message.preview
+        where = self.query_one("#preview-where", Static)
+        text = self.query_one("#preview-text", Static)
+        if p is None:
+            where.update("No letters to print: everyone gets a text message or another contact.")
+            text.update("")
+            return
+        if p.invitation_id in self.ids:
+            self.index = self.ids.index(p.invitation_id)
+        style = "" if p.variant == "standard" else f" ({p.variant.replace('_', ' ')})"
+        where.update(f"Letter {p.position} of {p.total} in the print file{style}")
+        text.update("\n".join(p.lines))
+        self.query_one("#preview-scroll", VerticalScroll).scroll_home(animate=False)
+
+    def action_move(self, step: int) -> None:
+        if not self.ids:
+            return
+        self.index = (self.index + step) % len(self.ids)
+        self.load(self.ids[self.index])
+
+    def action_next(self) -> None:
+        from recall.tui.screens.confirm import ConfirmSentScreen
+
+        folder = self.letters.folder if self.letters else None
+        self.app.push_screen(ConfirmSentScreen(self.batch_id, str(self.title), folder))
