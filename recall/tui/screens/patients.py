@@ -1,17 +1,249 @@
-"""The patient lookup (being built)."""
+"""Patient lookup: find by name, NHS number or date of birth; see this year's invitations,
+codes and reviews, each condition's status in plain words; mark booked or responded."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Static
+import datetime as dt
+from dataclasses import dataclass
+from typing import ClassVar
 
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from recall.domain.nhs import format_nhs_number
+from recall.services.patients import (
+    PatientSummary,
+    PatientView,
+    clear_response,
+    mark_response,
+    patient_view,
+    search_patients,
+)
 from recall.tui.screens.base import RecallScreen
+from recall.tui.widgets import TextBox
+from recall.tui.words import plural, short_date
+
+ORIGIN_WORDS = {
+    "import": "clinical system",
+    "send": "sent by this tool",
+    "backfill": "tidy-up",
+}
+
+
+@dataclass
+class SearchDone(Message):
+    hits: list[PatientSummary]
+    focus_list: bool
 
 
 class PatientSearchScreen(RecallScreen):
     TITLE = "Find a patient"
+    HELP = """\
+Type part of a name (e.g. "ann smi"), an NHS number, or a date of birth (31/01/1950).
+The list fills in as you type. Press **Enter** to move to the list, and **Enter** again
+to open the highlighted patient. **/** goes back to the search box.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search_box", "Search", id="search"),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits: list[PatientSummary] = []
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Coming soon.")
+        yield TextBox(
+            placeholder="Name, NHS number or date of birth (31/01/1950)",
+            id="search",
+            compact=True,
+        )
+        yield Static("Type to search.", id="search-count", classes="status-line")
+        yield DataTable(id="hits", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("NHS number", "Name", "Born", "Age", "Conditions")
+        self.query_one("#search", TextBox).focus()
+
+    @on(Input.Changed, "#search")
+    def _changed(self, event: Input.Changed) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        text = event.value.strip()
+        if len(text) >= 2:
+            self._timer = self.set_timer(0.25, lambda: self.search(text))
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        if event.value.strip():
+            self.search(event.value.strip(), focus_list=True)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def search(self, text: str, focus_list: bool = False) -> None:
+        hits = search_patients(self.ctx.db, text, today=self.ctx.today, limit=200)
+        self.post_message(SearchDone(hits, focus_list))
+
+    @on(SearchDone)
+    def _found(self, message: SearchDone) -> None:
+        self.hits = message.hits
+        table = self.query_one(DataTable)
+        table.clear()
+        for i, h in enumerate(self.hits):
+            name = h.name + (f" ({h.note})" if h.note else "")
+            table.add_row(
+                format_nhs_number(h.nhs_number),
+                name[:28],
+                short_date(h.date_of_birth),
+                str(h.age),
+                " ".join(h.conditions),
+                key=str(i),
+            )
+        n = len(self.hits)
+        more = " (showing the first 200: type more to narrow)" if n >= 200 else ""
+        self.query_one("#search-count", Static).update(
+            f"{plural(n, 'patient')} found{more}" if n else "Nobody found."
+        )
+        if message.focus_list and n:
+            table.focus()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        index = event.cursor_row
+        if 0 <= index < len(self.hits):
+            self.app.push_screen(PatientScreen(self.hits[index].nhs_number))
+
+    def action_search_box(self) -> None:
+        self.query_one("#search", TextBox).focus()
+
+    def action_back(self) -> None:
+        if self.focused is self.query_one(DataTable):
+            self.query_one("#search", TextBox).focus()
+            return
+        super().action_back()
+
+
+@dataclass
+class PatientLoaded(Message):
+    view: PatientView
+
+
+class PatientScreen(RecallScreen):
+    HELP = """\
+One patient's year: each condition's status in plain words, and every invitation, code and
+review dated this QOF year (from the clinical system, sent by this tool, or added by the
+tidy-up).
+
+With a condition highlighted: **b** marks that the patient booked their review, **r** that
+they responded another way; either stops further letters for that condition this year.
+**u** removes the mark.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "mark('booked')", "Booked", id="booked"),
+        Binding("r", "mark('responded')", "Responded", id="responded"),
+        Binding("u", "unmark", "Clear mark", id="unmark"),
+        Binding("tab", "app.focus_next", "Switch list", id="switch", show=False),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self, nhs_number: str) -> None:
+        super().__init__()
+        self.nhs_number = nhs_number
+        self.view: PatientView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="who", classes="status-line")
+        yield DataTable(id="conditions", cursor_type="row")
+        yield Static("This year's invitations, codes and reviews", classes="title")
+        yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#conditions", DataTable).add_columns(
+            "Condition", "This year", "Invited on", "Next"
+        )
+        self.query_one("#timeline", DataTable).add_columns("Date", "Code", "What", "From")
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        self.post_message(PatientLoaded(patient_view(self.ctx.db, self.nhs_number, self.ctx.today)))
+
+    @on(PatientLoaded)
+    def _loaded(self, message: PatientLoaded) -> None:
+        v = self.view = message.view
+        self.title = f"{v.given_name} {v.family_name}"
+        month = dt.date(2000, v.recall_month, 1).strftime("%B") if v.recall_month else "?"
+        state = "" if v.alive_and_registered else " · no longer registered"
+        self.query_one("#who", Static).update(
+            f"NHS {format_nhs_number(v.nhs_number)} · born {short_date(v.date_of_birth)} "
+            f"({v.age}) · recall month {month} · QOF {v.qof_year}{state}"
+        )
+        conds = self.query_one("#conditions", DataTable)
+        row = conds.cursor_row
+        conds.clear()
+        for key, s in v.status.items():
+            invited = ", ".join(short_date(d)[:6] for d in s.invitations) or "-"
+            nxt = ""
+            if s.response:
+                kind, _, day = s.response.partition(" ")
+                nxt = f"{kind} {short_date(dt.date.fromisoformat(day))}" if day else kind
+            elif s.status == "achieved":
+                nxt = f"reviewed {short_date(s.review_date)}"
+            elif s.earliest_second and s.status in ("invited_once", "invalid_interval"):
+                nxt = f"2nd letter from {short_date(s.earliest_second)}"
+            elif not s.ready:
+                nxt = "cannot be coded yet"
+            conds.add_row(s.name[:22], s.plain.split(" (")[0], invited, nxt, key=key)
+        if v.status:
+            conds.move_cursor(row=min(row, len(v.status) - 1))
+        timeline = self.query_one("#timeline", DataTable)
+        timeline.clear()
+        for i, e in enumerate(x for x in v.events if x.in_year):
+            what = e.meaning or e.term
+            timeline.add_row(
+                short_date(e.date),
+                e.code,
+                what[:34],
+                ORIGIN_WORDS.get(e.origin, e.origin),
+                key=str(i),
+            )
+        conds.focus()
+
+    def _condition(self) -> str | None:
+        table = self.query_one("#conditions", DataTable)
+        if self.view is None or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return key
+
+    def action_mark(self, kind: str) -> None:
+        key = self._condition()
+        if key is not None and self.view is not None:
+            self.save_mark(self.view.patient_id, key, kind)
+
+    def action_unmark(self) -> None:
+        key = self._condition()
+        if key is not None and self.view is not None:
+            self.save_mark(self.view.patient_id, key, "")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mark")
+    def save_mark(self, patient_id: int, condition: str, kind: str) -> None:
+        db, today = self.ctx.db, self.ctx.today
+        if kind:
+            added = mark_response(db, patient_id, condition, kind, today=today)
+            note = f"Marked {kind} for {condition}." if added else f"Already marked {kind}."
+        else:
+            removed = clear_response(db, patient_id, condition, today=today)
+            note = "Mark removed." if removed else "There was no mark to remove."
+        self.app.call_from_thread(self.notify, note, timeout=3)
+        self.post_message(PatientLoaded(patient_view(db, self.nhs_number, today)))
