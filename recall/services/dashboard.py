@@ -66,6 +66,7 @@ class PcaBar:
     invited_once: int
     not_invited: int
     other: int = 0  # generic-only or too-close invitations (fixable)
+    ready: bool = True  # the tool can code this condition
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,8 @@ class Dashboard:
     qof_year: str
     days_left: int
     patients: int
-    stages: tuple[StageDue, ...] = ()
-    pca: tuple[PcaBar, ...] = ()
     blocked: tuple[ConditionReadiness, ...] = ()
     unreconciled: int = 0
-    backfill_items: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -242,6 +240,7 @@ def pca_bars(db: Database, today: dt.date | None = None) -> tuple[PcaBar, ...]:
                 invited_once=n.get("invited_once", 0),
                 not_invited=n.get("not_invited", 0),
                 other=n.get("generic_only", 0) + n.get("invalid_interval", 0),
+                ready=c.ready,
             )
         )
     return tuple(bars)

@@ -91,7 +91,7 @@ Press **r** to send this month's letters.
             with Vertical(classes="panel", id="pca-panel") as pca:
                 pca.border_title = "This year's reviews"
                 yield Static("", id="pca")
-                yield Static(legend(), id="legend", classes="hint")
+            pca.border_subtitle = legend()
             with Vertical(classes="panel -warning", id="warn-panel") as warn:
                 warn.border_title = "Needs attention"
                 yield Static("", id="warnings")
@@ -163,14 +163,15 @@ Press **r** to send this month's letters.
                 if s.next_due:
                     line += f" (next due {short_date(s.next_due)})"
             lines.append(line)
-        lines.append("Press r to start.")
         return Content("\n".join(lines))
 
     def _pca_text(self, bars: tuple[PcaBar, ...]) -> Content:
         if not bars:
             return Content("Nobody is on a condition register yet.")
         rows = []
-        for bar in bars:
+        hidden = [b for b in bars if not b.ready]
+        shown = [b for b in bars if b.ready] or list(bars)
+        for bar in shown:
             counts = {
                 "achieved": bar.achieved,
                 "eligible": bar.eligible,
@@ -184,6 +185,14 @@ Press **r** to send this month's letters.
                     f"{bar.name[:14]:<14} ",
                     stacked_bar(counts, 30),
                     f" {pct:>3}% of {bar.register:,}",
+                )
+            )
+        if hidden and len(shown) < len(bars):
+            rows.append(
+                Content.styled(
+                    f"{plural(len(hidden), 'other condition')} not shown: they cannot be "
+                    "coded yet (press c).",
+                    "$text-muted",
                 )
             )
         return Content("\n").join(rows)
