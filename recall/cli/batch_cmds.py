@@ -1,10 +1,351 @@
-"""CLI commands: `recall batch ...` (plan, confirm, void, list) and `recall invite`."""
+"""CLI commands: `recall batch ...` (plan, confirm, void, list, show, exclude, include)."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any, NoReturn
+
 import typer
 
+from recall.cli.common import DbOption, JsonOption, emit, open_database, parse_date
+from recall.domain.nhs import format_nhs_number, normalise_nhs_number
+from recall.services.batches import (
+    BatchInfo,
+    BatchPlan,
+    ConfirmResult,
+    confirm_batch,
+    get_batch,
+    list_batches,
+    plan_batch,
+    set_excluded,
+    void_batch,
+)
+from recall.services.database import Database
+from recall.services.errors import NotFound, Refused
+
 batch_app = typer.Typer(help="Monthly invitation batches: plan, letters, confirm, void, list.")
+
+ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
+MAX_ROWS = 60
+
+
+def db_url(ctx: typer.Context, db: str | None) -> str | None:
+    """--db on the sub-command, else on the root command, else the environment/default."""
+    if db:
+        return db
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    value = obj.get("db")
+    return value if isinstance(value, str) else None
+
+
+def open_db(ctx: typer.Context, db: str | None) -> Database:
+    return open_database(db_url(ctx, db))
+
+
+# ----------------------------------------------------------------------------- JSON shapes
+
+
+def batch_json(b: BatchInfo) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "kind": b.kind,
+        "stage": b.stage,
+        "month": b.month,
+        "status": b.status,
+        "qof_year": b.qof_year,
+        "planned_send_date": b.planned_send_date.isoformat(),
+        "sent_on": b.sent_on.isoformat() if b.sent_on else None,
+        "invited": b.invited,
+        "excluded": b.excluded,
+        "created_by": b.created_by,
+        "confirmed_by": b.confirmed_by,
+        "void_reason": b.void_reason,
+    }
+
+
+def plan_json(plan: BatchPlan) -> dict[str, Any]:
+    """The `batch plan` document of formats.md, with extra keys."""
+    return {
+        "batch": batch_json(plan.batch),
+        "invitations": [
+            {
+                "nhs_number": x.nhs_number,
+                "patient_id": x.patient_id,
+                "family_name": x.family_name,
+                "given_name": x.given_name,
+                "age": x.age,
+                "conditions": list(x.conditions),
+                "channel": x.channel,
+                "needs": list(x.needs),
+                "flags": list(x.flags),
+                "status": x.status,
+                "warning": x.warning,
+            }
+            for x in plan.invitations
+        ],
+        "excluded": [
+            {
+                "nhs_number": e.nhs_number,
+                "patient_id": e.patient_id,
+                "reason": e.reason,
+                "by_staff": e.by_staff,
+                "conditions": list(e.conditions),
+                "waiting_until": e.waiting_until.isoformat() if e.waiting_until else None,
+            }
+            for e in plan.excluded
+        ],
+        "warnings": plan.warnings,
+    }
+
+
+def confirm_json(result: ConfirmResult) -> dict[str, Any]:
+    """The `batch confirm` document of formats.md, with extra keys."""
+    return {
+        "batch": batch_json(result.batch),
+        "codes": [
+            {
+                "nhs_number": c.nhs_number,
+                "code": c.code,
+                "term": c.term,
+                "date": c.date.isoformat(),
+                "condition": c.condition,
+                "stage": c.stage,
+            }
+            for c in result.codes
+        ],
+        "warnings": result.warnings,
+        "dropped": [
+            {"nhs_number": d.nhs_number, "reason": d.reason, "by_staff": d.by_staff}
+            for d in result.dropped
+        ],
+    }
+
+
+# ----------------------------------------------------------------------------- human output
+
+
+def _head(b: BatchInfo) -> str:
+    what = "ad-hoc" if b.kind == "adhoc" else f"recall month {b.month}"
+    when = f"sent {b.sent_on}" if b.sent_on else f"to send {b.planned_send_date}"
+    return f"Batch {b.id}: {ORDINAL.get(b.stage, b.stage)} invitations, {what}, {when} [{b.status}]"
+
+
+def print_plan(plan: BatchPlan) -> None:
+    typer.echo(_head(plan.batch))
+    typer.echo(f"{len(plan.invitations)} to invite, {len(plan.excluded)} left out.")
+    for w in plan.warnings:
+        typer.echo(f"  ! {w}")
+    if plan.invitations:
+        typer.echo("")
+        typer.echo(f"  {'NHS number':<13} {'Name':<28} {'Age':>3}  {'Conditions':<18} Channel")
+        for x in plan.invitations[:MAX_ROWS]:
+            extra = f"  ({', '.join(x.flags)})" if x.flags else ""
+            typer.echo(
+                f"  {format_nhs_number(x.nhs_number):<13} {x.name[:28]:<28} {x.age:>3}  "
+                f"{', '.join(x.conditions)[:18]:<18} {x.channel}{extra}"
+            )
+        if len(plan.invitations) > MAX_ROWS:
+            typer.echo(f"  ... and {len(plan.invitations) - MAX_ROWS} more (use --json)")
+    if plan.excluded:
+        typer.echo("")
+        typer.echo("Left out:")
+        for e in plan.excluded[:MAX_ROWS]:
+            typer.echo(f"  {format_nhs_number(e.nhs_number):<13} {e.name[:28]:<28} {e.reason}")
+        if len(plan.excluded) > MAX_ROWS:
+            typer.echo(f"  ... and {len(plan.excluded) - MAX_ROWS} more (use --json)")
+    if plan.batch.status == "planned":
+        typer.echo("")
+        typer.echo(
+            f"Next: recall batch letters {plan.batch.id}, then after posting: "
+            f"recall batch confirm {plan.batch.id} --sent-on YYYY-MM-DD"
+        )
+
+
+def print_confirm(result: ConfirmResult) -> None:
+    typer.echo(_head(result.batch))
+    patients = len({c.patient_id for c in result.codes})
+    typer.echo(
+        f"Recorded {len(result.codes)} codes for {patients} patients, dated {result.batch.sent_on}."
+    )
+    for w in result.warnings:
+        typer.echo(f"  warning: {format_nhs_number(w['nhs_number'])} {w['reason']}")
+    for d in result.dropped:
+        typer.echo(f"  not sent: {format_nhs_number(d.nhs_number)} {d.name}: {d.reason}")
+    typer.echo(
+        f"Next: add the codes in the clinical system (recall export worksheet "
+        f"{result.batch.id} --out worksheet.csv), then re-import events and run recall reconcile."
+    )
+
+
+def show_refusal(exc: Refused, as_json: bool) -> NoReturn:
+    """A refusal: one line, then each patient/item and why; non-zero exit."""
+    if as_json:
+        emit({"error": str(exc), "problems": exc.problems}, True)
+    typer.echo(f"recall: {exc}", err=True)
+    for p in exc.problems:
+        who = format_nhs_number(p["nhs_number"]) if p.get("nhs_number") else p.get("condition", "")
+        typer.echo(f"  {who}: {p.get('reason', '')}", err=True)
+    raise typer.Exit(2)
+
+
+# ----------------------------------------------------------------------------- commands
+
+StageOption = Annotated[int, typer.Option("--stage", min=1, max=3, help="1, 2 or 3.")]
+
+
+@batch_app.command("plan")
+def plan_cmd(
+    ctx: typer.Context,
+    stage: StageOption,
+    month: Annotated[str, typer.Option("--month", help="Recall month (cohort), YYYY-MM.")],
+    send_date: Annotated[
+        str | None, typer.Option("--send-date", help="Planned send date (default today).")
+    ] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Plan (or re-plan) who gets this stage's invitation for a recall month."""
+    send = parse_date(send_date, "--send-date")
+    database = open_db(ctx, db)
+    try:
+        plan = plan_batch(database, stage, month, send)
+    except Refused as exc:
+        show_refusal(exc, as_json)
+    finally:
+        database.dispose()
+    emit(plan_json(plan), as_json, lambda: print_plan(plan))
+
+
+@batch_app.command("confirm")
+def confirm_cmd(
+    ctx: typer.Context,
+    batch_id: int,
+    sent_on: Annotated[
+        str | None, typer.Option("--sent-on", help="Day the invitations went out.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="NHS number to leave out (repeatable)."),
+    ] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Confirm the batch was sent: record the stage and condition codes dated --sent-on."""
+    day = parse_date(sent_on, "--sent-on")
+    database = open_db(ctx, db)
+    try:
+        result = confirm_batch(database, batch_id, day, exclude=exclude or [])
+    except Refused as exc:
+        show_refusal(exc, as_json)
+    finally:
+        database.dispose()
+    emit(confirm_json(result), as_json, lambda: print_confirm(result))
+
+
+@batch_app.command("void")
+def void_cmd(
+    ctx: typer.Context,
+    batch_id: int,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit log).")],
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Void a planned or sent batch; its codes stop counting (enter none of them)."""
+    database = open_db(ctx, db)
+    try:
+        info = void_batch(database, batch_id, reason)
+    finally:
+        database.dispose()
+    emit(
+        {"batch": batch_json(info)},
+        as_json,
+        lambda: typer.echo(f"{_head(info)}: voided ({info.void_reason})."),
+    )
+
+
+@batch_app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="planned, sent or void.")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """List batches, newest first."""
+    database = open_db(ctx, db)
+    try:
+        batches = list_batches(database, status=status)
+    finally:
+        database.dispose()
+
+    def human() -> None:
+        if not batches:
+            typer.echo("No batches yet. Start with: recall batch plan --stage 1 --month YYYY-MM")
+        for b in batches:
+            typer.echo(f"{_head(b)}: {b.invited} invited, {b.excluded} left out")
+
+    emit({"batches": [batch_json(b) for b in batches]}, as_json, human)
+
+
+@batch_app.command("show")
+def show_cmd(
+    ctx: typer.Context, batch_id: int, as_json: JsonOption = False, db: DbOption = None
+) -> None:
+    """Show a batch with its invitations and who was left out."""
+    database = open_db(ctx, db)
+    try:
+        plan = get_batch(database, batch_id)
+    finally:
+        database.dispose()
+    emit(plan_json(plan), as_json, lambda: print_plan(plan))
+
+
+def _toggle(
+    ctx: typer.Context,
+    batch_id: int,
+    nhs: str,
+    excluded: bool,
+    reason: str,
+    as_json: bool,
+    db: str | None,
+) -> None:
+    digits = normalise_nhs_number(nhs)
+    database = open_db(ctx, db)
+    try:
+        plan = get_batch(database, batch_id)
+        ids = {x.nhs_number: x.patient_id for x in plan.invitations}
+        ids.update({e.nhs_number: e.patient_id for e in plan.excluded})
+        if digits not in ids:
+            raise NotFound(f"that patient is not in batch {batch_id}")
+        plan = set_excluded(database, batch_id, ids[digits], excluded, reason)
+    except Refused as exc:
+        show_refusal(exc, as_json)
+    finally:
+        database.dispose()
+    emit(plan_json(plan), as_json, lambda: print_plan(plan))
+
+
+@batch_app.command("exclude")
+def exclude_cmd(
+    ctx: typer.Context,
+    batch_id: int,
+    nhs_number: str,
+    reason: Annotated[str, typer.Option("--reason", help="Why they are left out.")] = "",
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Leave a patient out of a planned batch."""
+    _toggle(ctx, batch_id, nhs_number, True, reason, as_json, db)
+
+
+@batch_app.command("include")
+def include_cmd(
+    ctx: typer.Context,
+    batch_id: int,
+    nhs_number: str,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Put a patient staff left out back into a planned batch."""
+    _toggle(ctx, batch_id, nhs_number, False, "", as_json, db)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,121 @@
+"""The PCA dashboard: per condition, how many register patients are in each status.
+
+Every patient on a register at the as-of date (alive and registered then) is counted in
+exactly one status; "need a 2nd invite" counts patients invited once (or twice too close
+together) whose 2nd invitation can still fall by 31 March and make them eligible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from recall.domain.pca import STATUS_ORDER, PcaStatus, can_still_become_eligible
+from recall.domain.qof_year import qof_year_of
+from recall.services.catalogue import load_catalogue
+from recall.services.history import pca_for_session
+from recall.services.settings import get_settings
+from recall.store.db import Database
+from recall.store.practice_repo import get_or_create_practice
+
+
+@dataclass
+class ConditionCounts:
+    key: str
+    name: str
+    ready: bool
+    readiness: str  # ready | provisional | needs_code_list | ...
+    readiness_reason: str
+    can_be_achieved: bool  # a review code list is configured
+    register: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in STATUS_ORDER})
+    need_second_by_year_end: int = 0  # one more invitation by 31 March makes them eligible
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "register": self.register,
+            **self.counts,
+            "need_second_by_year_end": self.need_second_by_year_end,
+            "ready": self.ready,
+            "readiness": self.readiness,
+            "readiness_reason": self.readiness_reason,
+            "can_be_achieved": self.can_be_achieved,
+        }
+
+
+@dataclass
+class PcaReport:
+    as_of: dt.date
+    qof_year: str  # "2026/27"
+    year_start: dt.date
+    year_end: dt.date
+    days_left: int
+    conditions: dict[str, ConditionCounts]
+
+    @property
+    def need_second_by_year_end(self) -> int:
+        return sum(c.need_second_by_year_end for c in self.conditions.values())
+
+    def as_json(self) -> dict[str, Any]:
+        """The `recall pca --json` document (formats.md), with extra keys."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "qof_year": self.qof_year,
+            "year_start": self.year_start.isoformat(),
+            "year_end": self.year_end.isoformat(),
+            "days_left": self.days_left,
+            "need_second_by_year_end": self.need_second_by_year_end,
+            "conditions": {k: c.as_json() for k, c in self.conditions.items()},
+        }
+
+
+def pca_report(
+    db: Database,
+    as_of: dt.date | None = None,
+    *,
+    today: dt.date | None = None,
+    practice_id: int | None = None,
+) -> PcaReport:
+    """PCA status counts per condition for the QOF year containing `as_of` (default today).
+
+    Lists every condition that has register patients or is ready to invite, in catalogue
+    order; conditions without a review code list can never be `achieved` (can_be_achieved).
+    """
+    as_of = as_of or today or dt.date.today()
+    year = qof_year_of(as_of)
+    with db.read() as session:
+        pid = practice_id or get_or_create_practice(session).id
+        assert pid is not None
+        catalogue = load_catalogue(session, pid)
+        get_settings(session, pid)
+        results = pca_for_session(session, practice_id=pid, catalogue=catalogue, as_of=as_of)
+    out: dict[str, ConditionCounts] = {}
+    for cond in catalogue:
+        r = cond.readiness(catalogue.profile)
+        out[cond.key] = ConditionCounts(
+            key=cond.key,
+            name=cond.name,
+            ready=r.ready,
+            readiness=r.status,
+            readiness_reason=r.reason,
+            can_be_achieved=bool(cond.review_codes),
+        )
+    for (_pid, key), result in results.items():
+        c = out[key]
+        c.register += 1
+        c.counts[result.status.value] += 1
+        if result.status in (PcaStatus.INVITED_ONCE, PcaStatus.INVALID_INTERVAL) and (
+            can_still_become_eligible(result, year)
+        ):
+            c.need_second_by_year_end += 1
+    shown = {k: c for k, c in out.items() if c.register or c.ready}
+    return PcaReport(
+        as_of=as_of,
+        qof_year=year.label,
+        year_start=year.start,
+        year_end=year.end,
+        days_left=year.days_left(as_of),
+        conditions=shown,
+    )
