@@ -342,3 +342,15 @@ def test_codelist_filters_cluster_and_checks_snomed(tmp_path: Path) -> None:
     assert result.other_clusters == {"HFINVITE_COD"}
     (problem,) = list(result.problems)
     assert problem.line == 4 and "check digit" in problem.message
+
+
+def test_runaway_field_is_a_clear_file_error(tmp_path: Path) -> None:
+    path = write(tmp_path, 'nhs_number,date,code\n9434765919,2026-05-01,"' + "x" * 200_000 + "\n")
+    with pytest.raises(ImportFileError, match=r"line 2: cannot be read as CSV here .*quote"):
+        read(path, "events")
+
+
+def test_file_level_problem_without_a_line_reads_cleanly(tmp_path: Path) -> None:
+    from recall.importers.problems import Problem
+
+    assert str(Problem("x.csv", 0, "", "", "is an Excel workbook")) == "x.csv: is an Excel workbook"

@@ -196,3 +196,19 @@ def test_cli_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--db", url, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["patients"] == 0 and (tmp_path / "new.db").exists()
+
+
+def test_line_numbers_survive_multiline_cells_in_big_files(db: Database, tmp_path: Path) -> None:
+    import_file(db, "patients", write(tmp_path, "p.csv", PATIENTS), today=TODAY)
+    text = (
+        "nhs_number,date,code,term\n"  # line 1
+        "9434765919,2026-05-01,XabEf,plain\n"  # 2
+        '9434765919,2026-05-02,XabEf,"two\nlines"\n'  # 3-4
+        "9434765919,2026-05-01,XabEf,plain again\n"  # 5 (fast path: all values seen)
+        "9434765919,2026-05-03,XabEf,\n"  # 6
+        "9434765919,2026-05-04,Xab Ef,\n"  # 7: a local code with a space is fine
+        "9434765919,2026-05-05,,\n"  # 8: empty code
+    )
+    with pytest.raises(ImportRefused, match=r"line 8, column code: is empty"):
+        import_file(db, "events", write(tmp_path, "m.csv", text), today=TODAY)
+    assert count(db, event_t) == 0

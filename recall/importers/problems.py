@@ -39,7 +39,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file} line {self.line}"
+        where = f"{self.file} line {self.line}" if self.line else self.file
         if self.column:
             where += f", column {self.column}"
         shown = f" {show_value(self.value)}" if self.value else ""

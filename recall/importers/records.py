@@ -8,13 +8,14 @@ registered?) are the caller's; it adds them to the same problem log.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from recall.domain.codes import detect_code_system
 from recall.domain.postcode import is_valid_postcode, normalise_postcode
@@ -193,45 +194,92 @@ class ImportReader:
         elif self.kind == "registers":
             handler = self._register
         else:
-            if not self.mapping.fill_down:
-                return self._fast_events()
             handler = self._event
         return self._run(handler)
 
-    def _fast_events(self) -> Iterator[Row]:
-        """Events files are large: the common, valid row takes a path with no method calls.
+    def event_chunks(
+        self, patient_ids: Mapping[str, int], size: int, extra: tuple[Any, ...] = ()
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Valid events as rows for a bulk insert, `size` at a time.
 
-        Anything unusual (a value not seen before, a short row, an empty cell) goes through
-        the full checks in `_event`, which also fills the caches this loop reads.
+        Each row is (patient_id, date as ISO text, code, term, code_system, *extra): ISO text
+        is what both databases take fastest in bulk. An NHS number not in
+        `patient_ids` is a problem. Once there is any problem no further chunk is yielded, but
+        the whole file is still checked so every problem can be reported.
+
+        Events files are large, so the common row (values already seen and valid) takes a
+        path with no method calls; anything else goes through the full checks in `_event`,
+        which also fill the caches this loop reads.
         """
+        if self.kind != "events":
+            raise ValueError("event_chunks is for events files")
         nhs_i, date_i, code_i = (self.columns[c] for c in ("nhs_number", "date", "code"))
         term_i = self.columns.get("term", -1)
         width = max(nhs_i, date_i, code_i, term_i) + 1
-        nhs_seen = self.cells.valid_nhs
-        dates_seen = self.cells.valid_dates
+        fast = not self.mapping.fill_down
+        fill_nhs = "nhs_number" in self.mapping.fill_down
+        pid_by_raw: dict[str, int] = {}
+        iso_by_raw: dict[str, str] = {}  # dates already checked: valid and not in the future
         systems = self._systems
-        today = self.today
-        make = EventRow
-        for line, cells in self._iter:
-            if len(cells) >= width:
-                nhs = nhs_seen.get(cells[nhs_i])
-                day = dates_seen.get(cells[date_i])
-                code = cells[code_i]
-                system = systems.get(code)
-                if (
-                    nhs is not None
-                    and day is not None
-                    and system is not None
-                    and day <= today
-                    and (term_i < 0 or len(cells[term_i]) <= MAX_TEXT)
-                ):
-                    self.rows_read += 1
-                    term = cells[term_i].strip() if term_i >= 0 else ""
-                    yield make(line, nhs, day, code, term or None, system)
+        problems = self.problems
+        records = self._records
+        reader = records.reader
+        chunk: list[tuple[Any, ...]] = []
+        append = chunk.append
+        last = records.line_num
+        count = self.rows_read
+        try:
+            for cells in reader:
+                if fast and len(cells) >= width:
+                    pid = pid_by_raw.get(cells[nhs_i])
+                    day = iso_by_raw.get(cells[date_i])
+                    code = cells[code_i]
+                    system = systems.get(code)
+                    if (
+                        pid is not None
+                        and day is not None
+                        and system is not None
+                        and (term_i < 0 or len(cells[term_i]) <= MAX_TEXT)
+                    ):
+                        count += 1
+                        last = reader.line_num  # type: ignore[attr-defined]
+                        term = cells[term_i].strip() if term_i >= 0 else ""
+                        # tuple + tuple: faster than unpacking `*extra` a million times
+                        append((pid, day, code, term or None, system) + extra)  # noqa: RUF005
+                        if len(chunk) >= size:
+                            self.rows_read = count
+                            if not problems.count:
+                                yield chunk
+                            chunk = []
+                            append = chunk.append
+                        continue
+                line = last + 1
+                last = reader.line_num  # type: ignore[attr-defined]
+                raw_nhs = cells[nhs_i] if nhs_i < len(cells) else ""
+                raw_date = cells[date_i] if date_i < len(cells) else ""
+                self.rows_read = count
+                row = self._one(line, cells, self._event, fill_nhs=fill_nhs)
+                count = self.rows_read
+                if not isinstance(row, EventRow):
                     continue
-            row = self._one(line, cells, self._event, fill_nhs=False)
-            if row is not None:
-                yield row
+                pid = patient_ids.get(row.nhs_number)
+                if pid is None:
+                    self.add_problem(
+                        line,
+                        "nhs_number",
+                        row.nhs_number,
+                        "is not a patient in the database (import the patients file first)",
+                    )
+                    continue
+                pid_by_raw[raw_nhs] = pid
+                iso = iso_by_raw[raw_date] = row.date.isoformat()
+                append((pid, iso, row.code, row.term, row.code_system) + extra)  # noqa: RUF005
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise records.error(exc, last + 1) from None
+        records.mark()
+        self.rows_read = count
+        if chunk and not problems.count:
+            yield chunk
 
     def _run(self, handler: Callable[[int, list[str]], Row | None]) -> Iterator[Row]:
         fill_nhs = "nhs_number" in self.mapping.fill_down

@@ -108,6 +108,28 @@ class CsvRecords:
     def close(self) -> None:
         self._fh.close()
 
+    @property
+    def reader(self) -> Iterator[list[str]]:
+        """The csv reader itself, for hot loops; pair it with `error()` and `line_num`."""
+        return self._reader
+
+    @property
+    def line_num(self) -> int:
+        """Physical lines consumed so far (the last line of the latest record)."""
+        return int(self._reader.line_num)
+
+    def error(self, exc: Exception, line: int) -> ImportFileError:
+        """The staff-facing error for a decoding or CSV problem met at `line`."""
+        if isinstance(exc, UnicodeDecodeError):
+            return self._not_utf8()
+        if "NUL" in str(exc):
+            return ImportFileError(self.name, "contains NUL bytes: is it really a CSV file?", line)
+        return ImportFileError(
+            self.name,
+            f'cannot be read as CSV here ({exc}); look for a quote (") that is never closed',
+            line,
+        )
+
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         reader = self._reader
         while True:
@@ -115,21 +137,12 @@ class CsvRecords:
                 cells = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError:
-                raise self._not_utf8() from None
-            except csv.Error as exc:
-                if "NUL" in str(exc):
-                    raise ImportFileError(
-                        self.name,
-                        "contains NUL bytes: is it really a CSV file?",
-                        self._last_line + 1,
-                    ) from None
-                raise ImportFileError(
-                    self.name,
-                    f'cannot be read as CSV here ({exc}); look for a quote (") that is '
-                    "never closed",
-                    self._last_line + 1,
-                ) from None
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise self.error(exc, self._last_line + 1) from None
             start = self._last_line + 1
             self._last_line = reader.line_num
             yield start, cells
+
+    def mark(self) -> None:
+        """Resynchronise line counting after a caller read `reader` directly."""
+        self._last_line = self._reader.line_num

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
@@ -23,7 +23,6 @@ from recall.importers.mapping import KINDS, ColumnMapping, MappingError, load_ma
 from recall.importers.problems import ImportFileError, Problem
 from recall.importers.records import (
     PATIENT_VALUE_FIELDS,
-    EventRow,
     ImportReader,
     PatientRow,
     RegisterRow,
@@ -393,27 +392,9 @@ def _events(
     session: Session, reader: ImportReader, run_id: int, tick: Callable[[int], None]
 ) -> tuple[int, int, int]:
     ids = patient_ids_by_nhs(session)
-    pending: list[tuple[Any, ...]] = []
     added = valid = 0
-    problems = reader.problems
-    rows = cast(Iterator[EventRow], reader.rows())
-    for row in rows:
-        pid = ids.get(row.nhs_number)
-        if pid is None or problems.count:
-            if pid is None:
-                reader.add_problem(
-                    row.line,
-                    "nhs_number",
-                    row.nhs_number,
-                    "is not a patient in the database (import the patients file first)",
-                )
-            continue
-        valid += 1
-        pending.append((pid, row[2], row[3], row[4], row[5], run_id))
-        if len(pending) >= CHUNK:
-            added += insert_ignore(session, event_t, EVENT_COLUMNS, pending)
-            pending.clear()
-            tick(reader.rows_read)
-    if not problems.count:
-        added += insert_ignore(session, event_t, EVENT_COLUMNS, pending)
+    for chunk in reader.event_chunks(ids, CHUNK, (run_id,)):
+        valid += len(chunk)
+        added += insert_ignore(session, event_t, EVENT_COLUMNS, chunk)
+        tick(reader.rows_read)
     return added, 0, valid - added
