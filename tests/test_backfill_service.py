@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
+import stat
+import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
 
 from recall.cli import main
+from recall.domain.backfill import Window
 from recall.domain.pca import PcaStatus
-from recall.services.backfill import apply_backfill, plan_backfill
+from recall.services.backfill import apply_backfill, plan_backfill, resolve_window
+from recall.services.errors import RecallError
 from recall.services.history import pca_statuses
+from recall.services.reconcile import reconcile
 from recall.store.db import Database
 from recall.store.models import (
     audit_log_t,
@@ -285,3 +292,82 @@ def test_cli_human_output_and_bad_dates(db: Database, capsys: pytest.CaptureFixt
     assert main(["backfill", "plan", "--from", "2026-06-01", "--to", "2026-05-01", "--db", db.url])
     assert "before" in capsys.readouterr().err
     assert main(["backfill", "plan", "--from", "03/05/2026", "--db", db.url]) == 2
+
+
+def test_apply_writes_the_coding_worksheet_grouped_by_date_and_code(
+    db: Database, tmp_path: Path
+) -> None:
+    pr = Practice(db)
+    for n in NHS[:2]:
+        pr.patient(n)
+        pr.register(n, "HYP")
+        pr.events(n, (D, GENERIC))
+    sheet = tmp_path / "out" / "backfill.csv"
+    result = apply_backfill(db, today=TODAY, worksheet=sheet)
+    assert result.worksheet == sheet and result.still_missing == 4
+    assert stat.S_IMODE(sheet.stat().st_mode) == 0o600
+    with sheet.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    first, second = sorted(NHS[:2])
+    assert [(r["date"], r["code"], r["nhs_number"], r["condition"]) for r in rows] == [
+        ("2026-05-03", HYP, first, "HYP"),
+        ("2026-05-03", HYP, second, "HYP"),
+        ("2026-05-03", STAGE1, first, ""),
+        ("2026-05-03", STAGE1, second, ""),
+    ]
+    assert list(rows[0]) == [
+        "date",
+        "code",
+        "term",
+        "nhs_number",
+        "family_name",
+        "given_name",
+        "condition",
+    ]
+    # a second apply adds nothing but can still print what is outstanding
+    again = apply_backfill(db, today=TODAY, worksheet=tmp_path / "again.csv")
+    assert again.run_id is None and again.still_missing == 4
+    with (tmp_path / "again.csv").open(newline="", encoding="utf-8") as fh:
+        assert len(list(csv.DictReader(fh))) == 4
+    # once the clinical system's export shows the codes, reconciliation clears them
+    pr.events(NHS[0], (D, HYP), (D, STAGE1))
+    pr.events(NHS[1], (D, HYP), (D, "XabEf"))
+    assert reconcile(db).missing == []
+    assert apply_backfill(db, today=TODAY).still_missing == 0
+
+
+def test_window_defaults() -> None:
+    year = (dt.date(2026, 4, 1), dt.date(2026, 11, 27))
+    assert resolve_window(None, None, None, TODAY) == (Window(*year), TODAY)
+    last = resolve_window(dt.date(2025, 4, 1), None, None, TODAY)
+    assert last == (Window(dt.date(2025, 4, 1), dt.date(2026, 3, 31)), dt.date(2026, 3, 31))
+    future_end = resolve_window(None, dt.date(2027, 3, 31), None, TODAY)
+    assert future_end == (Window(dt.date(2026, 4, 1), dt.date(2027, 3, 31)), TODAY)
+    with pytest.raises(RecallError, match="before --from"):
+        resolve_window(dt.date(2026, 6, 1), dt.date(2026, 5, 1), None, TODAY)
+
+
+def test_two_terminals_applying_at_once_record_one_set(db: Database) -> None:
+    pr = Practice(db)
+    for n in NHS:
+        pr.patient(n)
+        pr.register(n, "HYP", "DM")
+        pr.events(n, (D, GENERIC), (D + dt.timedelta(days=21), GENERIC))
+    other = Database(db.url, migrate=False)
+    outcomes: list[object] = []
+
+    def run(database: Database) -> None:
+        try:
+            outcomes.append(apply_backfill(database, today=TODAY).recorded)
+        except RecallError as exc:  # the loser may be told to run again
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in (db, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.dispose()
+    codes, runs, _ = snapshot(db)
+    assert len(codes) == len(set(codes)) == 36 and runs == 1
+    assert sorted(o for o in outcomes if isinstance(o, int)) in ([0, 36], [36])

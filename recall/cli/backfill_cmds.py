@@ -92,8 +92,8 @@ def print_plan(result: BackfillPlanResult, *, applied: bool = False) -> None:
     echo("")
     if not s.items:
         echo(
-            "Nothing to add: every invitation in these dates already has its stage and "
-            "condition codes."
+            "Nothing to add: every invitation in these dates already has its stage code and "
+            "the codes of the conditions that are set up."
         )
     else:
         echo(
@@ -112,13 +112,14 @@ def print_plan(result: BackfillPlanResult, *, applied: bool = False) -> None:
             per = ", ".join(f"{k} {v:,}" for k, v in s.becomes_eligible_by_condition.items())
             echo(
                 f"Become eligible for a PCA exception (invited twice, 7+ days apart): "
-                f"{s.becomes_eligible:,} ({per})"
+                f"{_n(s.becomes_eligible_patients, 'patient')} ({per})"
             )
         else:
             echo("No patient becomes eligible for a PCA exception from this clean-up.")
-        if s.eligible_after:
+        changed = {k: v for k, v in s.eligible_after.items() if v != s.eligible_before.get(k, 0)}
+        if changed:
             now = ", ".join(
-                f"{k} {s.eligible_before.get(k, 0):,} -> {v:,}" for k, v in s.eligible_after.items()
+                f"{k} {s.eligible_before.get(k, 0):,} -> {v:,}" for k, v in changed.items()
             )
             echo(f"PCA-eligible on {result.as_of}, now -> after: {now}")
         echo("")
@@ -137,12 +138,15 @@ def print_plan(result: BackfillPlanResult, *, applied: bool = False) -> None:
             echo(f"  {b.name}: {_n(b.codes, 'code')} for {_n(b.patients, 'patient')}: {b.why}")
             if b.fix:
                 echo(f"    fix: {b.fix}")
-    if s.cannot_fix:
+    if result.cannot_fix:
         echo("")
-        echo("Backfill cannot fix these (for information):")
-        for problem, count in s.cannot_fix.items():
+        echo("Backfill cannot fix these (for information; see --json for who):")
+        patients: dict[str, set[str]] = {}
+        for f in result.cannot_fix:
+            patients.setdefault(f.problem, set()).add(f.nhs_number)
+        for problem, who in sorted(patients.items()):
             text = next((t for p, t in PROBLEM_TEXT.items() if p == problem), problem)
-            echo(f"  {count:>6,}  {text}")
+            echo(f"  {_n(len(who), 'patient'):>14}  {text}")
 
 
 def print_applied(result: BackfillApplyResult) -> None:
@@ -152,6 +156,8 @@ def print_applied(result: BackfillApplyResult) -> None:
         typer.echo("Nothing recorded.")
     else:
         typer.echo(f"Recorded {_n(result.recorded, 'code')} (backfill run {result.run_id}).")
+    if result.still_missing:
+        typer.echo(f"Backfill codes still to add in the clinical system: {result.still_missing:,}")
     if result.worksheet is not None:
         typer.echo(f"Coding worksheet: {result.worksheet}")
     for note in result.notes:
@@ -196,6 +202,7 @@ def apply_cmd(
     doc.update(
         run_id=result.run_id,
         recorded=result.recorded,
+        still_missing=result.still_missing,
         worksheet=str(result.worksheet) if result.worksheet else None,
         notes=result.notes,
     )

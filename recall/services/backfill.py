@@ -41,10 +41,17 @@ from recall.services.catalogue import load_catalogue
 from recall.services.errors import RecallError
 from recall.services.history import alive_and_registered_clause, code_roles, load_registers
 from recall.services.operator import current_operator
+from recall.services.worksheet import worksheet_rows, write_worksheet_csv, write_worksheet_docx
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
 from recall.store.journal_repo import iter_coded_entries
-from recall.store.models import backfill_run_t, patient_t, recorded_code_t, utcnow
+from recall.store.models import (
+    backfill_run_t,
+    patient_t,
+    practice_t,
+    recorded_code_t,
+    utcnow,
+)
 from recall.store.practice_repo import get_or_create_practice
 
 REASON_TEXT = {
@@ -159,6 +166,7 @@ class BackfillApplyResult:
     recorded: int
     worksheet: Path | None = None
     notes: list[str] = field(default_factory=list)
+    still_missing: int = 0  # backfill codes in the window not yet seen in the clinical system
 
 
 @dataclass(frozen=True)
@@ -174,15 +182,19 @@ class _Loaded:
 def resolve_window(
     date_from: dt.date | None, date_to: dt.date | None, as_of: dt.date | None, today: dt.date
 ) -> tuple[Window, dt.date]:
-    """The window and as-of date; the default is the current QOF year up to today."""
-    if as_of is None:
-        as_of = min(today, date_to) if date_to is not None else today
+    """The window and as-of date; the default is the current QOF year up to today.
+
+    PCA status is judged at `as_of`, by default the window's last day (or today, if sooner),
+    so a clean-up of last year is judged at last year's 31 March.
+    """
     if date_from is None:
-        date_from = qof_year_of(date_to or as_of).start
+        date_from = qof_year_of(date_to or as_of or today).start
     if date_to is None:
-        date_to = max(min(as_of, qof_year_of(date_from).end), date_from)
+        date_to = max(min(as_of or today, qof_year_of(date_from).end), date_from)
     if date_to < date_from:
         raise RecallError(f"--to {date_to} is before --from {date_from}")
+    if as_of is None:
+        as_of = min(today, date_to)
     return Window(date_from, date_to), as_of
 
 
@@ -488,6 +500,9 @@ def apply_backfill(
         with db.write() as session:
             pid = practice_id or get_or_create_practice(session).id
             assert pid is not None
+            # One backfill at a time per practice (PostgreSQL row lock; SQLite's BEGIN
+            # IMMEDIATE already serialises writers), so the plan sees any earlier apply.
+            session.execute(select(practice_t.c.id).where(practice_t.c.id == pid).with_for_update())
             _, result = _plan_in_session(session, pid, window, as_of)
             if result.items:
                 now = utcnow()
@@ -529,10 +544,68 @@ def apply_backfill(
         ) from None
     notes: list[str] = []
     if run_id is None:
-        notes.append("nothing to add: every invitation in the window is already coded")
+        notes.append("nothing new to record: every code backfill can add here is recorded already")
     else:
         notes.append(
             "add these codes in the clinical system (one bulk-add per date and code), then "
             "re-import its events and run `recall reconcile` to check none are missing"
         )
-    return BackfillApplyResult(result, run_id, len(result.items) if run_id else 0, None, notes)
+    outstanding = _outstanding_backfill_codes(db, window, practice_id)
+    sheet = None
+    if worksheet is not None:
+        sheet = _write_worksheet(db, worksheet, run_id, outstanding, who)
+        if run_id is None and outstanding:
+            notes.append(
+                f"the worksheet lists the {len(outstanding)} backfill codes from earlier runs "
+                "that are not yet matched in the clinical system"
+            )
+    return BackfillApplyResult(
+        result,
+        run_id,
+        len(result.items) if run_id else 0,
+        sheet,
+        notes,
+        still_missing=len(outstanding),
+    )
+
+
+def _outstanding_backfill_codes(db: Database, window: Window, practice_id: int | None) -> list[int]:
+    """Ids of live backfill codes in the window not yet seen in the clinical system."""
+    r, p = recorded_code_t, patient_t
+    with db.read() as session:
+        pid = practice_id or get_or_create_practice(session).id
+        q = (
+            select(r.c.id)
+            .join(p, p.c.id == r.c.patient_id)
+            .where(
+                p.c.practice_id == pid,
+                r.c.origin == "backfill",
+                r.c.voided.is_(False),
+                r.c.reconciled.is_(False),
+                r.c.date >= window.start,
+                r.c.date <= window.end,
+            )
+        )
+        return [row[0] for row in session.execute(q)]
+
+
+def _write_worksheet(
+    db: Database, path: Path, run_id: int | None, outstanding: list[int], operator: str
+) -> Path:
+    """The coding worksheet (the engine's format) for this run, else for what is outstanding."""
+    if run_id is not None:
+        rows = worksheet_rows(db, backfill_run_id=run_id)
+    else:
+        rows = worksheet_rows(db, code_ids=outstanding)
+    if path.suffix.lower() == ".docx":
+        write_worksheet_docx(rows, path, "Coding worksheet: backfill")
+    else:
+        write_worksheet_csv(rows, path)
+    with db.write() as session:
+        append_audit(
+            session,
+            operator=operator,
+            action="worksheet.export",
+            details={"backfill_run_id": run_id, "rows": len(rows)},
+        )
+    return path
