@@ -362,3 +362,25 @@ def test_shipped_docx_files_are_what_the_build_script_makes(tmp_path: Path) -> N
     assert len(built) == 9
     for path in built:
         assert path.read_bytes() == (script.parent / path.name).read_bytes(), path.name
+
+
+def test_print_file_keeps_a_foreign_templates_footer(tmp_path: Path) -> None:
+    d = docx.Document()
+    d.add_paragraph("Footer letter for {{ patient.full_name }}")
+    d.sections[0].footer.paragraphs[0].text = "Oak Surgery, registered in England"
+    d.save(str(tmp_path / "footer.docx"))
+    foreign = CompiledDocx.load(tmp_path / "footer.docx")
+    plain = CompiledDocx.load(SHIPPED / "stage1.docx")
+    pf = PrintFile(plain)
+    ctx = sample_context().as_context()
+    for tpl in (plain, foreign, plain):
+        pf.add(tpl, tpl.render_body(ctx))
+    doc = _open(pf.to_bytes())
+    assert len(doc.sections) == 3
+    footer = doc.sections[1].footer
+    assert not footer.is_linked_to_previous
+    assert footer.paragraphs[0].text == "Oak Surgery, registered in England"
+    for n in (0, 2):  # letters around it get a blank footer, not the one before them
+        assert not doc.sections[n].footer.is_linked_to_previous
+        assert doc.sections[n].footer.paragraphs[0].text == ""
+    assert _open(pf.to_bytes()).sections[1].footer.paragraphs[0].text.startswith("Oak")

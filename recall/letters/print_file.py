@@ -81,8 +81,8 @@ class PrintFile:
 
     def __init__(self, base: CompiledDocx) -> None:
         self.base = base
-        self._chunks: list[str] = []
-        self._last: tuple[str, str] | None = None
+        self._letters: list[tuple[str, str]] = []  # (body, section properties)
+        self._has_hf = False  # some letter has its own header or footer
         self._merges: dict[int, Callable[[str], str] | None] = {id(base): None}
         self._new_parts: dict[str, bytes] = {}
         self._new_rels: list[tuple[str, str, str, bool]] = []  # id, type, target, external
@@ -92,6 +92,7 @@ class PrintFile:
         self._numbering: etree._Element | None = None
         self._doc_rels = etree.fromstring(base.raw_parts.get(_rels_name(base.main_part), b"<x/>"))
         self._docpr = 0
+        self._blank_ids: dict[str, str] = {}
         self.count = 0
 
     # -- adding letters -------------------------------------------------------------------
@@ -102,9 +103,8 @@ class PrintFile:
             body, sect = adapt(body), adapt(sect)
         if "<wp:docPr" in body:
             body = _DOCPR_ID.sub(self._next_docpr, body)
-        if self._last is not None:
-            self._chunks.append(with_section_break(*self._last))
-        self._last = (body, sect)
+        self._has_hf = self._has_hf or "Reference " in sect
+        self._letters.append((body, sect))
         self.count += 1
 
     def _next_docpr(self, m: re.Match[str]) -> str:
@@ -114,22 +114,68 @@ class PrintFile:
     # -- writing --------------------------------------------------------------------------
     def document_xml(self) -> bytes:
         base = self.base
-        if self._last is None:
-            body, final = "<w:p/>", base.sect_pr
-        else:
-            body, final = self._last[0], self._last[1]
-        xml = "".join((base.prefix, *self._chunks, body, final, base.suffix))
+        letters = self._letters or [("<w:p/>", base.sect_pr)]
+        fix = self._blank_refs() if self._has_hf else None
+        parts = [base.prefix]
+        last = len(letters) - 1
+        for n, (body, sect) in enumerate(letters):
+            if fix is not None:
+                sect = fix(sect)
+            parts.append(with_section_break(body, sect) if n < last else body + sect)
+        parts.append(base.suffix)
+        xml = "".join(parts)
         return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + xml).encode()
+
+    def _blank_refs(self) -> Callable[[str], str] | None:
+        """A letter without a header or footer must not inherit the previous letter's:
+        Word carries them over between sections, so give such letters blank ones."""
+        if 'xmlns:r="' not in self.base.prefix:
+            return None
+        refs = {}
+        word = posixpath.dirname(self.base.main_part)
+        for kind, root in (("header", "hdr"), ("footer", "ftr")):
+            name = f"recall-blank-{kind}.xml"
+            if posixpath.join(word, name) not in self._new_parts:
+                self._new_parts[posixpath.join(word, name)] = (
+                    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                    f'<w:{root} xmlns:w="{W}"><w:p/></w:{root}>'
+                ).encode()
+                self._content_overrides["/" + posixpath.join(word, name)] = (
+                    f"application/vnd.openxmlformats-officedocument.wordprocessingml.{kind}+xml"
+                )
+                self._blank_ids[kind] = self._add_rel(
+                    f"http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}",
+                    name,
+                    external=False,
+                )
+            refs[kind] = self._blank_ids[kind]
+
+        def fix(sect: str) -> str:
+            add = "".join(
+                f'<w:{kind}Reference w:type="default" r:id="{rid}"/>'
+                for kind, rid in refs.items()
+                if not re.search(rf'<w:{kind}Reference\b[^>]*w:type="default"', sect)
+            )
+            if not add:
+                return sect
+            open_end = sect.index(">") + 1
+            if sect[open_end - 2] == "/":  # <w:sectPr/>
+                sect = sect[: open_end - 2] + "></w:sectPr>"
+                open_end -= 1
+            return sect[:open_end] + add + sect[open_end:]
+
+        return fix
 
     def write(self, fh: BinaryIO) -> None:
         base = self.base
+        document = self.document_xml()
         changed = self._changed_parts()
         members: list[ZipMember] = []
         names = [n for n in base.raw_parts]
         kept = {m.name: m for m in base.members}
         for name in names:
             if name == base.main_part:
-                members.append(deflate(name, self.document_xml(), level=1))
+                members.append(deflate(name, document, level=1))
             elif name in changed:
                 members.append(deflate(name, changed.pop(name)))
             else:
