@@ -10,9 +10,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import os
+import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -143,6 +147,45 @@ def duplicates(db: Database) -> dict[str, int]:
     }
     with db.read() as s:
         return {k: int(s.execute(text(q)).scalar_one()) for k, q in queries.items()}
+
+
+# ----------------------------------------------------------------------------- crash child
+
+
+def child(op: str, url: str, args: dict[str, Any], kill_at: int | None, conn: Any) -> None:
+    """Run one use-case; with `kill_at`, SIGKILL itself at that statement (or COMMIT)."""
+    from sqlalchemy import event
+
+    from recall.services.batches import confirm_batch
+    from recall.services.letters import render_batch_letters
+
+    db = Database(url, migrate=False)  # the parent made it; skip loading the migrations
+    seen = [0]
+
+    def tick(*_a: Any) -> None:
+        seen[0] += 1
+        if kill_at is not None and seen[0] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    event.listen(db.engine, "after_cursor_execute", tick)
+    event.listen(db.engine, "commit", tick)
+    conn.send(("ready",))
+    started = time.perf_counter()
+    try:
+        if op == "confirm":
+            confirm_batch(db, args["batch"], TODAY, today=TODAY, operator="crash")
+        elif op == "import":
+            import_file(db, args["kind"], args["path"], operator="crash", today=TODAY)
+        elif op == "letters":
+            render_batch_letters(
+                db, args["batch"], args["out"], today=TODAY, operator="crash", pdf=False
+            )
+        else:
+            raise ValueError(op)
+    except Exception as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("done", seen[0], time.perf_counter() - started))
 
 
 def live_codes(db: Database) -> int:

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -466,6 +467,8 @@ def render_batch_letters(
     for old in folder.iterdir():
         if old.is_file() and _OUR_FILES.match(old.name) and old.name not in written:
             old.unlink()
+        elif old.is_file() and _stale_temp(old):
+            old.unlink(missing_ok=True)  # half a letter from a run that was killed
 
     counts = {
         "letters": len(who.letters),
@@ -499,6 +502,32 @@ def render_batch_letters(
         counts=counts,
         notes=who.notes,
     )
+
+
+_TEMP_FILE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.\d+\.tmp$")
+STALE_TEMP_SECONDS = 3600
+
+
+def _stale_temp(path: Path) -> bool:
+    """A write_private temp file left by a process that died (never one still writing)."""
+    m = _TEMP_FILE.match(path.name)
+    if m is None or not _OUR_FILES.match(m["name"]):
+        return False
+    pid = int(m["pid"])
+    if pid == os.getpid():
+        return False
+    if os.name == "posix":
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    try:  # elsewhere (os.kill would end the process): only old leftovers
+        return time.time() - path.stat().st_mtime > STALE_TEMP_SECONDS
+    except FileNotFoundError:
+        return False
 
 
 def find_soffice() -> str | None:
