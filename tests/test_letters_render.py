@@ -160,6 +160,21 @@ def test_syntax_error_is_refused_with_its_line(tmp_path: Path) -> None:
     assert report.problems[0].line == 3
 
 
+def test_unclosed_block_points_at_where_it_opened(tmp_path: Path) -> None:
+    paras = ["Dear {{ patient.first_name }}", "{% if letter.is_last %}Last letter", "Text"]
+    paras += [f"{{% for c in conditions %}}{{{{ c.name }}}}{{% endfor %}} {n}" for n in range(20)]
+    path = _docx_with(*paras, path=tmp_path / "open.docx")
+    report = check_template(path)
+    assert [(p.line, p.message) for p in report.problems] == [
+        (2, "'{% if %}' is never closed (add '{% endif %}')")
+    ]
+    sms = tmp_path / "sms.txt.j2"
+    sms.write_text(
+        "Hello\n{% if letter.is_last %}\nlast\n{% if practice.phone %}x{% endif %}\nend\n"
+    )
+    assert [p.line for p in check_template(sms).problems] == [2]
+
+
 def test_broken_tag_line_points_at_its_paragraph(tmp_path: Path) -> None:
     path = _docx_with(
         "Dear",

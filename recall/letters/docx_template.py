@@ -208,9 +208,41 @@ def _compile(name: str, source: str) -> Template:
         return make_environment().from_string(source)
     except TemplateSyntaxError as exc:
         lines = source.split("\n")
-        line = exc.lineno
+        line, message = syntax_problem(exc, source)
         near = paragraph_text(lines[line - 1]) if 0 < line <= len(lines) else ""
-        raise TemplateProblem(name, exc.message or "syntax error", line, near) from None
+        raise TemplateProblem(name, message, line, near) from None
+
+
+_BLOCKS = frozenset({"if", "for", "macro", "call", "filter", "with", "block", "raw", "autoescape"})
+
+
+def syntax_problem(exc: TemplateSyntaxError, source: str) -> tuple[int, str]:
+    """The line and message to show; an unclosed block points at where it was opened
+    (Jinja itself reports the end of the template, far from the mistake)."""
+    message = exc.message or "syntax error"
+    if "Unexpected end of template" not in message:
+        return exc.lineno, message
+    stack: list[tuple[int, str]] = []
+    expect_name = False
+    try:
+        for lineno, kind, value in make_environment().lex(source):
+            if kind == "whitespace":
+                continue
+            if kind == "block_begin":
+                expect_name = True
+                continue
+            if expect_name and kind == "name":
+                if value in _BLOCKS:
+                    stack.append((lineno, value))
+                elif value.startswith("end") and stack and stack[-1][1] == value[3:]:
+                    stack.pop()
+            expect_name = False
+    except TemplateSyntaxError:
+        return exc.lineno, message
+    if not stack:
+        return exc.lineno, message
+    line, tag = stack[-1]
+    return line, f"'{{% {tag} %}}' is never closed (add '{{% end{tag} %}}')"
 
 
 def template_line(exc: BaseException) -> int | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from jinja2 import Template, TemplateError, TemplateSyntaxError
 
-from recall.letters.docx_template import template_line
+from recall.letters.docx_template import syntax_problem, template_line
 from recall.letters.errors import TemplateProblem
 from recall.letters.jinja_env import make_environment
 
@@ -85,8 +85,9 @@ class SmsTemplate:
             template = make_environment(autoescape=False).from_string(source)
         except TemplateSyntaxError as exc:
             lines = source.splitlines()
-            near = lines[exc.lineno - 1].strip()[:70] if 0 < exc.lineno <= len(lines) else ""
-            raise TemplateProblem(name, exc.message or "syntax error", exc.lineno, near) from None
+            line, message = syntax_problem(exc, source)
+            near = lines[line - 1].strip()[:70] if 0 < line <= len(lines) else ""
+            raise TemplateProblem(name, message, line, near) from None
         return cls(name, source, template)
 
     def render(self, context: Mapping[str, Any]) -> str:
