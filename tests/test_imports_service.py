@@ -212,3 +212,27 @@ def test_line_numbers_survive_multiline_cells_in_big_files(db: Database, tmp_pat
     with pytest.raises(ImportRefused, match=r"line 8, column code: is empty"):
         import_file(db, "events", write(tmp_path, "m.csv", text), today=TODAY)
     assert count(db, event_t) == 0
+
+
+def test_emis_events_with_blank_nhs_rows(db: Database, tmp_path: Path) -> None:
+    import_file(db, "patients", write(tmp_path, "p.csv", PATIENTS), today=TODAY)
+    text = (
+        '"Last Run","Relative Date","03-Nov-2026"\n'
+        '"NHS Number","Effective Date","SNOMED Code","Term"\n'
+        '"943 476 5919","03-Nov-2026","1110941000000107","QOF hypertension invite"\n'
+        '"","10-Nov-2026","1110921000000100","QOF diabetes invite"\n'
+        '"987 654 3210","10-Nov-2026","1110921000000100","QOF diabetes invite"\n'
+    )
+    r = import_file(db, "events", write(tmp_path, "emis.csv", text), "emis", today=TODAY)
+    assert (r.rows_read, r.added, r.header_line) == (3, 3, 2)
+    with db.read() as s:
+        got = s.execute(
+            select(patient_t.c.nhs_number, event_t.c.date)
+            .join(event_t, event_t.c.patient_id == patient_t.c.id)
+            .order_by(event_t.c.date, patient_t.c.nhs_number)
+        ).all()
+    assert [(n, d.isoformat()) for n, d in got] == [
+        ("9434765919", "2026-11-03"),
+        ("9434765919", "2026-11-10"),
+        ("9876543210", "2026-11-10"),
+    ]

@@ -36,6 +36,7 @@ from recall.importers.values import (
 
 MAX_TEXT = 500  # characters in any one cell we keep
 MAX_CODE = 20
+CACHE_LIMIT = 200_000  # distinct raw values remembered by the events fast path
 EARLIEST_BIRTH = dt.date(1880, 1, 1)
 _ODS = re.compile(r"^[A-Z0-9]{3,12}$")
 
@@ -271,8 +272,10 @@ class ImportReader:
                         "is not a patient in the database (import the patients file first)",
                     )
                     continue
-                pid_by_raw[raw_nhs] = pid
-                iso = iso_by_raw[raw_date] = row.date.isoformat()
+                iso = row.date.isoformat()
+                if len(iso_by_raw) < CACHE_LIMIT and len(pid_by_raw) < CACHE_LIMIT:
+                    pid_by_raw[raw_nhs] = pid
+                    iso_by_raw[raw_date] = iso
                 append((pid, iso, row.code, row.term, row.code_system) + extra)  # noqa: RUF005
         except (UnicodeDecodeError, csv.Error) as exc:
             raise records.error(exc, last + 1) from None

@@ -478,7 +478,7 @@ def build_demo(
                 raise Refused(
                     "this database already holds a demo practice: add --replace to rebuild it"
                 )
-        if replace:
+        if replace and held:
             wipe_all_rows(session)
         practice = get_or_create_practice(session)
         assert practice.id is not None
@@ -489,7 +489,8 @@ def build_demo(
             .values(name=settings.practice_name)
         )
         old = get_settings(session, practice.id)
-        settings.conditions = old.conditions
+        settings.conditions = old.conditions  # keep code choices made before the demo
+        settings.stage_codes = old.stage_codes
         save_settings(session, settings, operator=operator, practice_id=practice.id)
         save_setting(
             session,
