@@ -20,6 +20,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -534,37 +535,57 @@ def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def make_pdf(docx_path: Path, timeout: int = 900) -> tuple[str | None, str]:
-    """Convert with LibreOffice when it is installed; otherwise say why there is no PDF."""
+def make_pdf(docx_path: Path, timeout: int = 300) -> tuple[str | None, str]:
+    """Convert with LibreOffice when it is installed; otherwise say why there is no PDF.
+
+    LibreOffice runs with a throw-away profile (so it works beside an open LibreOffice) in its
+    own process group, which is ended as a whole if it takes longer than `timeout` seconds.
+    """
     soffice = find_soffice()
     if soffice is None:
         return None, "PDF skipped: LibreOffice (soffice) is not installed"
     target = docx_path.with_suffix(".pdf")
     with tempfile.TemporaryDirectory(prefix="recall-pdf-") as tmp:
         os.chmod(tmp, 0o700)
+        command = [
+            soffice,
+            f"-env:UserInstallation={Path(tmp, 'profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            tmp,
+            str(docx_path),
+        ]
         try:
-            subprocess.run(
-                [
-                    soffice,
-                    f"-env:UserInstallation=file://{Path(tmp) / 'profile'}",
-                    "--headless",
-                    "--convert-to",
-                    "pdf",
-                    "--outdir",
-                    tmp,
-                    str(docx_path),
-                ],
-                check=True,
-                capture_output=True,
-                timeout=timeout,
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=os.name == "posix",
             )
-        except (subprocess.SubprocessError, OSError) as exc:
-            return (
-                None,
-                f"PDF skipped: LibreOffice could not convert the print file ({type(exc).__name__})",
-            )
+        except OSError as exc:
+            return None, f"PDF skipped: LibreOffice could not start ({exc.strerror})"
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _end_group(proc)
+            return None, f"PDF skipped: LibreOffice took longer than {timeout} seconds"
         made = Path(tmp) / target.name
-        if not made.is_file():
-            return None, "PDF skipped: LibreOffice produced no file"
+        if code != 0 or not made.is_file():
+            return None, "PDF skipped: LibreOffice could not convert the print file"
         write_private(target, made.read_bytes())
     return str(target), "PDF made with LibreOffice"
+
+
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop LibreOffice and the helper processes it started (same process group)."""
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:
+        pass
+    proc.wait()
