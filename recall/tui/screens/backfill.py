@@ -66,7 +66,7 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Date", "Code", "What it is", "Patients")
+        self.query_one(DataTable).add_columns("Date", "Code", "For", "Patients")
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -94,14 +94,16 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
                 "if they do not reply."
             )
         if p.blocked:
+            codes = sum(b.codes for b in p.blocked)
             lines.append(
-                "Cannot add yet: "
-                + "; ".join(f"{b.name} ({plural(b.codes, 'code')}, {b.why})" for b in p.blocked)
+                f"Not added: {plural(codes, 'code')} for {plural(len(p.blocked), 'condition')} "
+                "that cannot be coded yet (see Code lists)."
             )
         if s.cannot_fix:
             lines.append(
                 "Cannot be fixed here: "
                 + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in s.cannot_fix.items())
+                + " (new letters are needed)."
             )
         self.query_one("#bf-summary", Static).update("\n".join(lines))
         table = self.query_one(DataTable)

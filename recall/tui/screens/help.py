@@ -39,11 +39,14 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog -help"):
             yield Label(f"Help: {self.for_screen.title or 'recall'}", classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
+                yield Static("Keys on this screen:\n" + "\n".join(keys), markup=False)
                 if text:
                     yield Markdown(text)
-                yield Static("Keys on this screen:\n" + "\n".join(keys), markup=False)
                 yield Markdown(GENERAL)
             yield Static("Esc or ? to close", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

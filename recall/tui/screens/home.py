@@ -182,8 +182,8 @@ Press **r** to send this month's letters.
             pct = round(100 * done / bar.register) if bar.register else 0
             rows.append(
                 Content.assemble(
-                    f"{bar.name[:14]:<14} ",
-                    stacked_bar(counts, 30),
+                    f"{bar.name[:22]:<22} ",
+                    stacked_bar(counts, 28),
                     f" {pct:>3}% of {bar.register:,}",
                 )
             )

@@ -240,6 +240,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Finding who is due…", id="counts", classes="status-line")
+        yield Static("", id="review-warning", classes="hint")
         yield TextBox(
             placeholder="Filter: part of a name, NHS number or condition (press /)",
             id="filter",
@@ -251,6 +252,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
 
     def on_mount(self) -> None:
         self.query_one(DataTable).loading = True
+        self.query_one("#review-warning").display = False
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -268,8 +270,11 @@ This is everyone due this letter. Check the list and untick anyone who should no
         table.loading = False
         self._fill()
         table.focus()
-        for warning in message.review.warnings:
-            self.notify(warning, title="Not invited", severity="warning", timeout=8)
+        keys = [w.split(":", 1)[0] for w in message.review.warnings]
+        warn = self.query_one("#review-warning", Static)
+        warn.display = bool(keys)
+        if keys:
+            warn.update(f"Not invited for {', '.join(keys)}: cannot be coded yet (see Code lists).")
 
     # -- drawing -----------------------------------------------------------------------
 
