@@ -90,7 +90,12 @@ def print_plan(result: BackfillPlanResult, *, applied: bool = False) -> None:
         echo("Nothing has been changed. Run `recall backfill apply` to record these codes.")
     echo(f"Checked {_n(s.patients_checked, 'patient')} with invitation codes.")
     echo("")
-    if not s.items:
+    if not s.patients_checked:
+        echo(
+            "No invitation codes found in these dates: import the clinical system's events "
+            "first (recall import events FILE)."
+        )
+    elif not s.items:
         echo(
             "Nothing to add: every invitation in these dates already has its stage code and "
             "the codes of the conditions that are set up."

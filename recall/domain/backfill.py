@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from recall.domain.pca import MIN_GAP_DAYS, PcaResult, PcaStatus, evaluate
 from recall.domain.qof_year import QofYear, qof_year_of
@@ -109,6 +110,14 @@ class Window:
         first, last = qof_year_of(self.start), qof_year_of(self.end)
         return [QofYear(y) for y in range(first.start_year, last.start_year + 1)]
 
+    @cached_property
+    def year_bounds(self) -> tuple[tuple[QofYear, date, date, date], ...]:
+        """Per QOF year: (year, 1 April, last day looked at, start of the look-back)."""
+        return tuple(
+            (y, y.start, min(y.end, self.end), y.start - timedelta(days=LOOKBACK_DAYS))
+            for y in self.years()
+        )
+
     @property
     def load_from(self) -> date:
         """Earliest date the planner needs: 1 April of the first year, less the look-back."""
@@ -165,14 +174,16 @@ def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) 
     joined = journal.registered_on
 
     # Step 1: generic without a stage code on that date -> stage code for its position.
-    by_year: dict[QofYear, list[date]] = {}
-    for day in journal.invitation_dates():
-        by_year.setdefault(qof_year_of(day), []).append(day)
     stage_on: dict[date, int] = {d: min(s) for d, s in journal.stages.items() if s}
-    for day in sorted(journal.generic):
-        if day not in window or day in stage_on or (joined is not None and day < joined):
-            continue
-        stage = _stage_for(by_year[qof_year_of(day)].index(day) + 1)
+    todo = sorted(
+        d
+        for d in journal.generic
+        if d in window and d not in stage_on and (joined is None or d >= joined)
+    )
+    dates = journal.invitation_dates() if todo else []
+    for day in todo:
+        year_start = qof_year_of(day).start
+        stage = _stage_for(sum(1 for d in dates if year_start <= d <= day))
         code = rules.stage_codes.get(stage)
         if code is None:
             blocked.append(
@@ -233,14 +244,13 @@ def _cannot_fix(
                     f"invited before joining the practice on {joined}: no codes added",
                 )
             )
-    for year in window.years():
-        in_year = sorted(d for d in all_invites if d in year and d <= window.end)
+    lookback = timedelta(days=LOOKBACK_DAYS)
+    for year, first_day, last_day, lookback_from in window.year_bounds:
+        in_year = sorted(d for d in all_invites if first_day <= d <= last_day)
         if not in_year:
             continue
-        before = sorted(
-            d for d in all_invites if year.start - timedelta(days=LOOKBACK_DAYS) <= d < year.start
-        )
-        if before and in_year[0] - year.start < timedelta(days=LOOKBACK_DAYS):
+        before = sorted(d for d in all_invites if lookback_from <= d < first_day)
+        if before and in_year[0] - first_day < lookback:
             out.append(
                 CannotFix(
                     pid,
@@ -252,7 +262,7 @@ def _cannot_fix(
                 )
             )
         for condition in sorted(after):
-            dates = sorted(d for d in after[condition] if d in year and d <= window.end)
+            dates = sorted(d for d in after[condition] if first_day <= d <= last_day)
             if len(dates) > 1 and not any(d - dates[0] >= gap for d in dates[1:]):
                 out.append(
                     CannotFix(
@@ -264,9 +274,7 @@ def _cannot_fix(
                         f"({', '.join(map(str, dates))}); send another invitation",
                     )
                 )
-            reviews = [
-                d for d in journal.reviews.get(condition, ()) if d in year and d <= window.end
-            ]
+            reviews = [d for d in journal.reviews.get(condition, ()) if first_day <= d <= last_day]
             if reviews:
                 latest = max(reviews)
                 pre_review = tuple(d for d in dates if d < latest)

@@ -383,12 +383,16 @@ def _build_result(
     before: Counter[str] = Counter()
     after: Counter[str] = Counter()
     eligible: list[EligibleChange] = []
-    for (pid, ckey, year), sc in sorted(changes.items(), key=lambda kv: (kv[0][2], kv[0][:2])):
+    eligible_keys: list[tuple[int, int, str]] = []
+    for (pid, ckey, year), sc in changes.items():
         if year == year_now:
             before[ckey] += sc.before == PcaStatus.PCA_ELIGIBLE
             after[ckey] += sc.after == PcaStatus.PCA_ELIGIBLE
         if sc.becomes_eligible:
-            eligible.append(EligibleChange(nhs[pid], ckey, str(sc.before), str(sc.after)))
+            eligible_keys.append((year.start_year, pid, ckey))
+    for start_year, pid, ckey in sorted(eligible_keys):
+        sc = changes[(pid, ckey, QofYear(start_year))]
+        eligible.append(EligibleChange(nhs[pid], ckey, str(sc.before), str(sc.after)))
     by_reason = result.count_by_reason()
     summary = BackfillSummary(
         patients_checked=result.patients,
