@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, extract, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,7 @@ from recall.store.models import (
     invitation_t,
     patient_t,
     recorded_code_t,
+    register_t,
     utcnow,
 )
 from recall.store.practice_repo import get_or_create_practice
@@ -400,14 +401,20 @@ def _cohort(
     patient_ids: Sequence[int] | None,
 ) -> list[Any]:
     """Patients on any register whose recall month is `month` (all given ids for ad hoc)."""
-    from recall.store.models import register_t
-
     p = patient_t
     q = select(*_PATIENT_COLS).where(p.c.practice_id == practice_id)
     if patient_ids is not None:
         q = q.where(p.c.id.in_(list(patient_ids)))
         return list(session.execute(q))
     q = q.where(p.c.id.in_(select(register_t.c.patient_id).distinct()))
+    if settings.recall_rule == "birth_month":
+        # the common rule, filtered in SQL; the exact rule is applied again below
+        q = q.where(
+            or_(
+                p.c.recall_month == month,
+                and_(p.c.recall_month.is_(None), extract("month", p.c.date_of_birth) == month),
+            )
+        )
     rows = list(session.execute(q))
     last_review: dict[int, dt.date] = {}
     if settings.recall_rule == "review_anniversary":
@@ -1255,25 +1262,33 @@ def _confirm(
     if code_rows:
         session.execute(insert(recorded_code_t), code_rows)
     i = invitation_t
-    for x, cs in keep:
-        session.execute(
+    changes = [
+        {
+            "iid": x.invitation_id,
+            "new_status": "sent",
+            "new_conditions": ",".join(cs),
+            "new_reason": _encode(x.flags, warn_of.get(x.invitation_id)),
+        }
+        for x, cs in keep
+    ] + [
+        {
+            "iid": x.invitation_id,
+            "new_status": "excluded",
+            "new_conditions": ",".join(x.conditions) if staff else "",
+            "new_reason": f"{STAFF_PREFIX} {why}" if staff else why,
+        }
+        for x, why, staff in dropped
+    ]
+    if changes:
+        session.connection().execute(
             update(i)
-            .where(i.c.id == x.invitation_id)
+            .where(i.c.id == bindparam("iid"))
             .values(
-                status="sent",
-                conditions=",".join(cs),
-                reason=_encode(x.flags, warn_of.get(x.invitation_id)),
-            )
-        )
-    for x, why, staff in dropped:
-        session.execute(
-            update(i)
-            .where(i.c.id == x.invitation_id)
-            .values(
-                status="excluded",
-                reason=f"{STAFF_PREFIX} {why}" if staff else why,
-                conditions=",".join(x.conditions) if staff else "",
-            )
+                status=bindparam("new_status"),
+                conditions=bindparam("new_conditions"),
+                reason=bindparam("new_reason"),
+            ),
+            changes,
         )
     session.execute(
         update(batch_t)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from recall.domain.catalogue import Catalogue
-from recall.domain.pca import PcaResult, evaluate
+from recall.domain.pca import PcaResult, PcaStatus, evaluate
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.services.catalogue import load_catalogue
 from recall.store.db import Database
@@ -242,40 +242,54 @@ def pca_for_session(
 ) -> dict[Key, PcaResult]:
     """PCA status of every (patient, condition) on a register at `as_of` (alive, registered)."""
     year = qof_year_of(as_of)
-    p = patient_t
-    q = select(p.c.id).where(p.c.practice_id == practice_id, alive_and_registered_clause(as_of))
-    live = {row[0] for row in session.execute(q)}
-    if patient_ids is not None:
-        live &= set(patient_ids)
-    registers = load_registers(session, practice_id=practice_id, patient_ids=live)
+    p, rg = patient_t, register_t
+    q = (
+        select(rg.c.patient_id, rg.c.condition)
+        .join(p, p.c.id == rg.c.patient_id)
+        .where(
+            p.c.practice_id == practice_id,
+            alive_and_registered_clause(as_of),
+            or_(rg.c.diagnosed_on.is_(None), rg.c.diagnosed_on <= as_of),
+            or_(rg.c.resolved_on.is_(None), rg.c.resolved_on > as_of),
+        )
+    )
+    wanted = set(patient_ids) if patient_ids is not None else None
+    if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT:
+        q = q.where(rg.c.patient_id.in_(sorted(wanted)))
+    known = set(catalogue.conditions)
+    entries = [
+        (pid, cond.upper())
+        for pid, cond in session.execute(q).all()
+        if (wanted is None or pid in wanted) and cond.upper() in known
+    ]
     hist = load_history(
         session,
         practice_id=practice_id,
         catalogue=catalogue,
         year=year,
         end=as_of,
-        patient_ids=live if patient_ids is not None else None,
+        patient_ids={pid for pid, _ in entries} if wanted is not None else None,
     )
-    known = set(catalogue.conditions)
     out: dict[Key, PcaResult] = {}
-    empty: set[dt.date] = set()
-    for pid, entries in registers.items():
-        if pid not in live:
+    specific, review = hist.specific, hist.review
+    nothing = PcaResult(PcaStatus.NOT_INVITED)
+    others: dict[int, set[dt.date]] = {}
+    for key in entries:
+        pid = key[0]
+        other = others.get(pid)
+        if other is None:
+            other = others[pid] = hist.other_dates(pid)
+        invites, reviews = specific.get(key), review.get(key)
+        if not invites and not reviews and not other:
+            out[key] = nothing  # the common case, without building the windows
             continue
-        other: set[dt.date] | None = None
-        for entry in entries:
-            cond = entry.condition
-            if cond not in known or not entry.active_on(as_of):
-                continue
-            if other is None:
-                other = hist.other_dates(pid)
-            out[(pid, cond)] = evaluate(
-                year=year,
-                as_of=as_of,
-                invite_dates=hist.specific.get((pid, cond), empty),
-                review_dates=hist.review.get((pid, cond), empty),
-                other_invite_dates=other,
-            )
+        out[key] = evaluate(
+            year=year,
+            as_of=as_of,
+            invite_dates=invites or (),
+            review_dates=reviews or (),
+            other_invite_dates=other,
+        )
     return out
 
 
