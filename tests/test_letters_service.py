@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 
 from recall.cli import main
 from recall.letters.check import docx_text
-from recall.services.batches import get_batch, plan_batch
+from recall.services.batches import confirm_batch, get_batch, plan_batch
 from recall.services.errors import NotFound, Refused
 from recall.services.letters import (
     find_soffice,
@@ -140,17 +140,21 @@ def test_batch_letters_print_file_singles_and_sms(db: Database, tmp_path: Path) 
     for f in out.iterdir():
         assert _mode(f) == 0o600, f
     # Single letters, in postcode order: LS1 (Able), LS2 (Cole), LS9 (O'Brien).
-    expected = [("Arthur Able", "AST"), ("Cal Cole", "DM"), ("Zoë O'Brien & <Sons>", "HYP")]
-    for path, (name, cond) in zip(result.letters, expected, strict=True):
+    expected = [
+        ("Arthur Able", ("AST",), "It is time for your yearly health check"),  # easy read
+        ("Cal Cole", ("DM",), "Time for your yearly health review"),
+        ("Zoë O'Brien & <Sons>", ("HYP", "DM"), "Time for your yearly health review"),
+    ]
+    for path, (name, conds, wording) in zip(result.letters, expected, strict=True):
         text = _text(path)
-        assert name in text and PLAIN[cond] in text
+        assert name in text and wording in text
+        assert all(PLAIN[c] in text for c in conds)
         assert "30 November 2026" in text
-    assert "Diabetes" in _text(result.letters[2])
     # The print file holds all three, in the same order, one section each.
     doc = docx.Document(result.print_file)
     assert len(doc.sections) == 3
     text = "\n".join(docx_text(doc))
-    at = [text.index(name) for name, _ in expected]
+    at = [text.index(name) for name, _c, _w in expected]
     assert at == sorted(at)
     assert "It is time for your yearly health check" in text  # easy read (Able)
     assert "We can get someone to help you in Polish" in text
@@ -306,3 +310,22 @@ def test_preview_shows_one_letter_as_text(db: Database) -> None:
     baker = next(i for i in get_batch(db, batch_id).invitations if i.given_name == "Bea")
     with pytest.raises(NotFound):
         preview_letter(db, batch_id, baker.invitation_id)  # Bea gets an SMS, not a letter
+
+
+def test_third_letters_say_they_are_the_last(db: Database, tmp_path: Path) -> None:
+    seed(db, sms=False)
+    first = plan_batch(db, 1, "2026-11", D(2026, 10, 1), today=TODAY)
+    confirm_batch(db, first.batch.id, D(2026, 10, 1), today=TODAY)
+    second = plan_batch(db, 2, "2026-11", D(2026, 10, 15), today=TODAY)
+    assert second.invitations
+    confirm_batch(db, second.batch.id, D(2026, 10, 15), today=TODAY)
+    third = plan_batch(db, 3, "2026-11", D(2026, 11, 2), today=TODAY)
+    assert third.invitations
+    result = render_batch_letters(db, third.batch.id, tmp_path / "o", pdf=False)
+    assert result.letters
+    for path in result.letters:
+        text = _text(path)
+        assert "last letter" in text
+        assert "2 November 2026" in text
+    standard = [t for t in map(_text, result.letters) if "Cal Cole" in t]
+    assert "we will not send you any more letters about your review this year" in standard[0]
