@@ -399,3 +399,11 @@ def test_print_file_keeps_a_foreign_templates_footer(tmp_path: Path) -> None:
         assert not doc.sections[n].footer.is_linked_to_previous
         assert doc.sections[n].footer.paragraphs[0].text == ""
     assert _open(pf.to_bytes()).sections[1].footer.paragraphs[0].text.startswith("Oak")
+
+
+def test_sandbox_refuses_changing_the_context(tmp_path: Path) -> None:
+    path = _docx_with(
+        "{{ conditions.append(1) }}{{ patient.update({'x': 1}) }}", path=tmp_path / "m.docx"
+    )
+    with pytest.raises(TemplateProblem):
+        CompiledDocx.load(path).render_docx(sample_context().as_context())

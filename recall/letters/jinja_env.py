@@ -1,9 +1,9 @@
 """The one Jinja environment letters are rendered in: sandboxed, escaping, strict.
 
-Templates are edited by practice staff, so they run in Jinja's sandbox (no access to Python
-internals), every value is escaped for XML (a name like O'Brien & <Sons> prints literally and
-the .docx stays valid), characters XML cannot hold are dropped, and an unknown variable is an
-error instead of a silent blank.
+Templates are edited by practice staff, so they run in Jinja's immutable sandbox (no access
+to Python internals, no changing the data), every value is escaped for XML (a name like
+O'Brien & <Sons> prints literally and the .docx stays valid), characters XML cannot hold are
+dropped, and an unknown variable is an error instead of a silent blank.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from jinja2 import StrictUndefined
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 # Characters XML 1.0 does not allow (a pasted name can carry them); newlines become spaces.
@@ -37,9 +37,9 @@ def sentence(value: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
-def make_environment(*, autoescape: bool = True) -> SandboxedEnvironment:
+def make_environment(*, autoescape: bool = True) -> ImmutableSandboxedEnvironment:
     """autoescape=True for Word XML; False for plain-text SMS (still sandboxed)."""
-    env = SandboxedEnvironment(
+    env = ImmutableSandboxedEnvironment(
         autoescape=autoescape,
         undefined=StrictUndefined,
         finalize=xml_safe,
