@@ -319,3 +319,9 @@ def test_backfill_never_makes_status_worse(j: PatientJournal) -> None:
         assert rank[change.after] <= rank[change.before]
         if change.before is PcaStatus.ACHIEVED:
             assert change.after is PcaStatus.ACHIEVED
+
+
+def test_a_closed_record_gets_nothing() -> None:
+    j = journal(generic=frozenset({D}), codable=False)
+    assert plan_patient(j, RULES, WINDOW) == plan_patient(journal(codable=False), RULES, WINDOW)
+    assert plan_patient(j, RULES, WINDOW).items == ()

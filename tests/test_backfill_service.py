@@ -371,3 +371,32 @@ def test_two_terminals_applying_at_once_record_one_set(db: Database) -> None:
     codes, runs, _ = snapshot(db)
     assert len(codes) == len(set(codes)) == 36 and runs == 1
     assert sorted(o for o in outcomes if isinstance(o, int)) in ([0, 36], [36])
+
+
+def test_last_year_is_judged_at_31_march_and_leavers_are_not_coded(db: Database) -> None:
+    pr = Practice(db)
+    may = dt.date(2025, 5, 3)
+    for n in NHS[:2]:
+        pr.patient(n)
+        pr.register(n, "HYP")
+        pr.events(n, (may, GENERIC), (may + dt.timedelta(days=14), GENERIC))
+    with db.write() as s:  # the second patient left in June 2026, after that QOF year
+        s.execute(
+            patient_t.update()
+            .where(patient_t.c.id == pr.ids[NHS[1]])
+            .values(deregistered_on=dt.date(2026, 6, 1))
+        )
+    result = plan_backfill(db, dt.date(2025, 4, 1), today=TODAY)
+    assert (result.date_to, result.as_of, result.qof_year) == (
+        dt.date(2026, 3, 31),
+        dt.date(2026, 3, 31),
+        "2025/26",
+    )
+    assert {i.nhs_number for i in result.items} == {NHS[0]}
+    assert result.summary.eligible_after == {"HYP": 1}
+    apply_backfill(db, dt.date(2025, 4, 1), today=TODAY)
+    statuses = pca_statuses(db, dt.date(2026, 3, 31))
+    assert {pid: r.status for (pid, _), r in statuses.items()} == {
+        pr.ids[NHS[0]]: PcaStatus.PCA_ELIGIBLE,
+        pr.ids[NHS[1]]: PcaStatus.GENERIC_ONLY,
+    }

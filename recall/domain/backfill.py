@@ -67,6 +67,7 @@ class PatientJournal:
     reviews: Mapping[str, frozenset[date]] = field(default_factory=dict)
     registers: tuple[RegisterSpan, ...] = ()
     registered_on: date | None = None
+    codable: bool = True  # False once the patient has left or died: their record is closed
 
     def invitation_dates(self) -> list[date]:
         """Distinct dates with the generic code or an LTC stage code, oldest first."""
@@ -169,6 +170,8 @@ def _stage_for(position: int) -> int:
 def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) -> PatientPlan:
     """Both backfill steps for one patient, plus what backfill cannot fix for them."""
     pid = journal.patient_id
+    if not journal.codable:
+        return PatientPlan(pid)
     items: list[PlannedCode] = []
     blocked: list[BlockedCode] = []
     joined = journal.registered_on

@@ -176,7 +176,7 @@ class _Loaded:
     catalogue: Catalogue
     journals: list[PatientJournal]
     nhs: dict[int, str]
-    active_on_as_of: dict[int, set[str]]  # patient -> registers active at as_of (known ones)
+    known: frozenset[str]  # condition keys in the catalogue
 
 
 def resolve_window(
@@ -217,32 +217,31 @@ def _rules(catalogue: Catalogue) -> BackfillRules:
     )
 
 
-def _load(session: Session, practice_id: int, window: Window, as_of: dt.date) -> _Loaded:
+def _load(
+    session: Session, practice_id: int, window: Window, as_of: dt.date, today: dt.date
+) -> _Loaded:
     catalogue = load_catalogue(session, practice_id)
     roles = code_roles(catalogue)
     p = patient_t
     live: dict[int, dt.date | None] = {}
     nhs: dict[int, str] = {}
+    closed: set[int] = set()  # left or died since as_of: counted, but no longer codable
     rows = session.execute(
-        select(p.c.id, p.c.nhs_number, p.c.registered_on).where(
-            p.c.practice_id == practice_id, alive_and_registered_clause(as_of)
-        )
+        select(
+            p.c.id, p.c.nhs_number, p.c.registered_on, p.c.deregistered_on, p.c.date_of_death
+        ).where(p.c.practice_id == practice_id, alive_and_registered_clause(as_of))
     )
-    for pid, number, joined in rows:
+    for pid, number, joined, left, died in rows:
         live[pid] = joined
         nhs[pid] = number
-    known = set(catalogue.conditions)
+        if (left is not None and left <= today) or (died is not None and died <= today):
+            closed.add(pid)
     spans: dict[int, tuple[RegisterSpan, ...]] = {}
-    active: dict[int, set[str]] = {}
     for pid, entries in load_registers(session, practice_id=practice_id).items():
-        if pid not in live:
-            continue
-        spans[pid] = tuple(
-            RegisterSpan(e.condition, e.diagnosed_on, e.resolved_on) for e in entries
-        )
-        on_now = {e.condition for e in entries if e.condition in known and e.active_on(as_of)}
-        if on_now:
-            active[pid] = on_now
+        if pid in live:
+            spans[pid] = tuple(
+                RegisterSpan(e.condition, e.diagnosed_on, e.resolved_on) for e in entries
+            )
 
     generic: dict[int, set[dt.date]] = defaultdict(set)
     stages: dict[int, dict[dt.date, set[int]]] = defaultdict(lambda: defaultdict(set))
@@ -273,10 +272,11 @@ def _load(session: Session, practice_id: int, window: Window, as_of: dt.date) ->
             reviews={c: frozenset(d) for c, d in reviews[pid].items()} if pid in reviews else {},
             registers=spans.get(pid, ()),
             registered_on=live[pid],
+            codable=pid not in closed,
         )
         for pid in sorted(set(generic) | set(stages) | set(specific) | set(reviews))
     ]
-    return _Loaded(catalogue, journals, nhs, active)
+    return _Loaded(catalogue, journals, nhs, frozenset(catalogue.conditions))
 
 
 def _changes(
@@ -287,19 +287,25 @@ def _changes(
     for item in result.items:
         by_patient[item.patient_id].append(item)
     out: dict[tuple[int, str, QofYear], StatusChange] = {}
-    years = [y for y in window.years() if min(as_of, y.end) >= y.start]
+    years = [(y, min(as_of, y.end)) for y in window.years() if min(as_of, y.end) >= y.start]
+    known = loaded.known
     for journal in loaded.journals:
-        conditions = loaded.active_on_as_of.get(journal.patient_id)
         items = by_patient.get(journal.patient_id, [])
-        if not conditions or not (items or journal.specific):
+        if not (items or journal.specific):
             continue  # without condition codes before or after, nobody can be eligible
-        for year in years:
+        for year, seen_on in years:
+            # as the PCA report counts: registers active on the day the status is judged
+            conditions = sorted(
+                {
+                    s.condition
+                    for s in journal.registers
+                    if s.condition in known and s.covers(seen_on)
+                }
+            )
+            if not conditions:
+                continue
             for change in status_changes(
-                journal,
-                items,
-                year=year,
-                as_of=min(as_of, year.end),
-                conditions=sorted(conditions),
+                journal, items, year=year, as_of=seen_on, conditions=conditions
             ):
                 out[(journal.patient_id, change.condition, year)] = change
     return out
@@ -439,10 +445,10 @@ def _bulk_objects() -> Iterator[None]:
 
 
 def _plan_in_session(
-    session: Session, practice_id: int, window: Window, as_of: dt.date
+    session: Session, practice_id: int, window: Window, as_of: dt.date, today: dt.date
 ) -> tuple[BackfillPlan, BackfillPlanResult]:
     with _bulk_objects():
-        loaded = _load(session, practice_id, window, as_of)
+        loaded = _load(session, practice_id, window, as_of, today)
         result = plan(loaded.journals, _rules(loaded.catalogue), window)
         return result, _build_result(loaded, result, window, as_of)
 
@@ -457,11 +463,12 @@ def plan_backfill(
     practice_id: int | None = None,
 ) -> BackfillPlanResult:
     """The dry run: what backfill would add, grouped for the clinical system; changes nothing."""
-    window, as_of = resolve_window(date_from, date_to, as_of, today or dt.date.today())
+    today = today or dt.date.today()
+    window, as_of = resolve_window(date_from, date_to, as_of, today)
     with db.read() as session:
         pid = practice_id or get_or_create_practice(session).id
         assert pid is not None
-        return _plan_in_session(session, pid, window, as_of)[1]
+        return _plan_in_session(session, pid, window, as_of, today)[1]
 
 
 def _rows(result: BackfillPlanResult, run_id: int, now: dt.datetime) -> Iterator[dict[str, object]]:
@@ -497,7 +504,8 @@ def apply_backfill(
     The plan is recomputed inside the transaction, and codes already recorded count as
     existing entries, so applying again adds nothing.
     """
-    window, as_of = resolve_window(date_from, date_to, as_of, today or dt.date.today())
+    today = today or dt.date.today()
+    window, as_of = resolve_window(date_from, date_to, as_of, today)
     who = operator or current_operator()
     run_id: int | None = None
     try:
@@ -507,7 +515,7 @@ def apply_backfill(
             # One backfill at a time per practice (PostgreSQL row lock; SQLite's BEGIN
             # IMMEDIATE already serialises writers), so the plan sees any earlier apply.
             session.execute(select(practice_t.c.id).where(practice_t.c.id == pid).with_for_update())
-            _, result = _plan_in_session(session, pid, window, as_of)
+            _, result = _plan_in_session(session, pid, window, as_of, today)
             if result.items:
                 now = utcnow()
                 run_id = session.execute(  # type: ignore[attr-defined]
