@@ -407,3 +407,17 @@ def test_sandbox_refuses_changing_the_context(tmp_path: Path) -> None:
     )
     with pytest.raises(TemplateProblem):
         CompiledDocx.load(path).render_docx(sample_context().as_context())
+
+
+def test_duplex_print_file_starts_every_letter_on_a_new_sheet() -> None:
+    from docx.enum.section import WD_SECTION
+
+    tpl = CompiledDocx.load(SHIPPED / "stage1.docx")
+    ctx = sample_context().as_context()
+    plain, duplex = PrintFile(tpl), PrintFile(tpl, duplex=True)
+    for _ in range(3):
+        body = tpl.render_body(ctx)
+        plain.add(tpl, body)
+        duplex.add(tpl, body)
+    assert {s.start_type for s in _open(plain.to_bytes()).sections} == {WD_SECTION.NEW_PAGE}
+    assert {s.start_type for s in _open(duplex.to_bytes()).sections} == {WD_SECTION.ODD_PAGE}

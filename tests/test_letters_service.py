@@ -247,7 +247,9 @@ def test_cli_batch_letters_json_and_check(
 ) -> None:
     batch_id = seed(db)
     out = tmp_path / "cli"
-    code = main(["batch", "letters", str(batch_id), "--out", str(out), "--json", "--db", db.url])
+    code = main(
+        ["batch", "letters", str(batch_id), "--out", str(out), "--duplex", "--json", "--db", db.url]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     doc = json.loads(captured.out)

@@ -40,13 +40,17 @@ def batch_letters(
     batch_id: Annotated[int, typer.Argument(help="The batch number.")],
     out: OutOption = None,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Do not make a PDF.")] = False,
+    duplex: Annotated[
+        bool,
+        typer.Option("--duplex", help="Printing double-sided: start every letter on a new sheet."),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write the batch's print file, single letters and SMS list (repeatable)."""
     database = open_database(_db_url(ctx, db))
     try:
-        result = render_batch_letters(database, batch_id, out, pdf=not no_pdf)
+        result = render_batch_letters(database, batch_id, out, pdf=not no_pdf, duplex=duplex)
     finally:
         database.dispose()
 

@@ -61,6 +61,23 @@ def with_section_break(body: str, sect: str) -> str:
     return body + "<w:p><w:pPr>" + sect + "</w:pPr></w:p>"
 
 
+_SECT_CHILD_AFTER_TYPE = re.compile(
+    r"<w:(pgSz|pgMar|paperSrc|pgBorders|lnNumType|pgNumType|cols)\b"
+)
+
+
+def odd_page(sect: str) -> str:
+    """Make the section start on an odd page, so double-sided printing never puts one
+    patient's letter on the back of another's."""
+    at = _SECT_CHILD_AFTER_TYPE.search(sect)
+    if at is None:
+        close = sect.rfind("</w:sectPr>")
+        if close < 0:  # <w:sectPr/>
+            return sect[:-2] + '><w:type w:val="oddPage"/></w:sectPr>'
+        return sect[:close] + '<w:type w:val="oddPage"/>' + sect[close:]
+    return sect[: at.start()] + '<w:type w:val="oddPage"/>' + sect[at.start() :]
+
+
 @dataclass
 class _Merge:
     """What one foreign template adds to the print package, and how its ids change."""
@@ -79,8 +96,9 @@ class _Merge:
 class PrintFile:
     """Collects rendered letters in print order and writes one .docx."""
 
-    def __init__(self, base: CompiledDocx) -> None:
+    def __init__(self, base: CompiledDocx, *, duplex: bool = False) -> None:
         self.base = base
+        self.duplex = duplex  # each letter starts on a new sheet (odd page) when double-sided
         self._letters: list[tuple[str, str]] = []  # (body, section properties)
         self._has_hf = False  # some letter has its own header or footer
         self._merges: dict[int, Callable[[str], str] | None] = {id(base): None}
@@ -121,6 +139,8 @@ class PrintFile:
         for n, (body, sect) in enumerate(letters):
             if fix is not None:
                 sect = fix(sect)
+            if self.duplex:
+                sect = odd_page(sect)
             parts.append(with_section_break(body, sect) if n < last else body + sect)
         parts.append(base.suffix)
         xml = "".join(parts)

@@ -385,8 +385,13 @@ def render_batch_letters(
     operator: str | None = None,
     templates: Path | None = None,
     pdf: bool = True,
+    duplex: bool = False,
 ) -> LettersResult:
-    """Write the batch's print file, single letters, SMS CSVs and PDF; record the folder."""
+    """Write the batch's print file, single letters, SMS CSVs and PDF; record the folder.
+
+    `duplex`: the print file is for double-sided printing, so every letter starts on a new
+    sheet (Word adds a blank back page after a letter with an odd number of pages).
+    """
     operator = operator or current_operator()
     src = _load(db, batch_id, today)
     batch, practice, letter_date, who = src.batch, src.practice, src.letter_date, src.who
@@ -406,7 +411,7 @@ def render_batch_letters(
             sms_text = sms_t.render_checked(sms_context(practice, batch.stage, letter_date))
         # 2. Render every letter in memory (a bad value stops the run before any file changes).
         base = compiled.get("standard") or (next(iter(compiled.values())) if compiled else None)
-        printed = PrintFile(base) if base is not None else None
+        printed = PrintFile(base, duplex=duplex) if base is not None else None
         bodies: list[tuple[CompiledDocx, str]] = []
         for inv, variant in who.letters:
             tpl = compiled[variant]
@@ -545,6 +550,24 @@ def make_pdf(docx_path: Path, timeout: int = 300) -> tuple[str | None, str]:
     if soffice is None:
         return None, "PDF skipped: LibreOffice (soffice) is not installed"
     target = docx_path.with_suffix(".pdf")
+    # Keep the blank pages that odd-page (double-sided) breaks add; older LibreOffice
+    # versions do not read these options, so try plain "pdf" after.
+    for fmt in (PDF_KEEP_BLANK_PAGES, "pdf"):
+        made, message = _convert(soffice, docx_path, fmt, timeout)
+        if made is not None:
+            write_private(target, made)
+            return str(target), "PDF made with LibreOffice"
+        if "longer than" in message:
+            break
+    return None, message
+
+
+PDF_KEEP_BLANK_PAGES = (
+    'pdf:writer_pdf_Export:{"IsSkipEmptyPages":{"type":"boolean","value":"false"}}'
+)
+
+
+def _convert(soffice: str, docx_path: Path, fmt: str, timeout: int) -> tuple[bytes | None, str]:
     with tempfile.TemporaryDirectory(prefix="recall-pdf-") as tmp:
         os.chmod(tmp, 0o700)
         command = [
@@ -552,7 +575,7 @@ def make_pdf(docx_path: Path, timeout: int = 300) -> tuple[str | None, str]:
             f"-env:UserInstallation={Path(tmp, 'profile').as_uri()}",
             "--headless",
             "--convert-to",
-            "pdf",
+            fmt,
             "--outdir",
             tmp,
             str(docx_path),
@@ -572,11 +595,10 @@ def make_pdf(docx_path: Path, timeout: int = 300) -> tuple[str | None, str]:
         except subprocess.TimeoutExpired:
             _end_group(proc)
             return None, f"PDF skipped: LibreOffice took longer than {timeout} seconds"
-        made = Path(tmp) / target.name
+        made = Path(tmp) / docx_path.with_suffix(".pdf").name
         if code != 0 or not made.is_file():
             return None, "PDF skipped: LibreOffice could not convert the print file"
-        write_private(target, made.read_bytes())
-    return str(target), "PDF made with LibreOffice"
+        return made.read_bytes(), ""
 
 
 def _end_group(proc: subprocess.Popen[bytes]) -> None:
