@@ -313,3 +313,46 @@ def test_channel_sms_and_needs(db: Database) -> None:
     assert by[sms].channel == "sms"
     assert by[nosms].channel == "letter" and by[nosms].needs == ("no_sms", "large_print")
     assert by[noletter].channel == "phone" and "no_letter" in by[noletter].flags
+
+
+def test_recall_month_override_and_review_anniversary(db: Database) -> None:
+    seed = Seeder(db)
+    moved, _ = seed.patient(conditions=("HYP",), dob=D(1950, 3, 3), recall_month=11)
+    stays, _ = seed.patient(conditions=("HYP",), dob=D(1950, 11, 3), recall_month=2)
+    nov = plan_batch(db, 1, "2026-11", D(2026, 11, 2), today=TODAY)
+    assert [x.patient_id for x in nov.invitations] == [moved]
+    seed.settings(recall_rule="review_anniversary")
+    reviewed, _ = seed.patient(conditions=("AST",), dob=D(1950, 1, 3))
+    seed.events((reviewed, D(2025, 11, 15), AST_REVIEW))  # last year's review, in November
+    never, _ = seed.patient(conditions=("AST",), dob=D(1950, 11, 9))  # falls back to birth month
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 2), today=TODAY)
+    assert {x.patient_id for x in plan.invitations} == {moved, reviewed, never}
+    assert stays not in {x.patient_id for x in plan.invitations}
+
+
+def test_two_terminals_confirming_at_once_record_one_set_of_codes(db: Database) -> None:
+    import threading
+
+    seed = Seeder(db)
+    for i in range(5):
+        seed.patient(conditions=("HYP",), given=f"P{i}")
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 2), today=TODAY)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def terminal() -> None:
+        barrier.wait()
+        try:
+            confirm_batch(db, plan.batch.id, today=TODAY)
+            outcomes.append("ok")
+        except Refused as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=terminal) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes)[-1] == "ok" and outcomes.count("ok") == 1
+    assert any("already confirmed" in o for o in outcomes)
+    assert len(codes_of(db)) == 10

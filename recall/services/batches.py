@@ -589,6 +589,16 @@ def _plan(
             pid = _resolve_practice(session, practice_id)
             # two terminals planning one cohort and stage: the second waits, then re-plans
             lock_for_transaction(session, "plan", pid, kind, stage, month, patient_ids)
+            # lock the planned batch first: a confirm or void in another terminal finishes
+            # before we read who is due, so we never re-plan a batch that was just sent
+            existing = _find_planned(
+                session,
+                practice_id=pid,
+                kind=kind,
+                stage=stage,
+                month=month,
+                patient_id=patient_ids[0] if patient_ids else None,
+            )
             settings = get_settings(session, pid)
             catalogue = load_catalogue(session, pid)
             interval = MIN_GAP_DAYS if kind == "adhoc" else settings.stage_interval_days
@@ -605,14 +615,6 @@ def _plan(
             registers = load_registers(session, practice_id=pid, patient_ids=ids)
             hist = load_history(
                 session, practice_id=pid, catalogue=catalogue, year=year, patient_ids=ids
-            )
-            existing = _find_planned(
-                session,
-                practice_id=pid,
-                kind=kind,
-                stage=stage,
-                month=month,
-                patient_id=patient_ids[0] if patient_ids else None,
             )
             elsewhere = _live_elsewhere(
                 session, stage=stage, year=year, batch_id=existing, patient_ids=ids
@@ -634,7 +636,13 @@ def _plan(
                 if not d.due:
                     raise Refused(
                         f"not due a {ORDINAL[stage]} invitation: {d.reason}",
-                        [{"patient_id": str(d.patient.id), "reason": d.reason}],
+                        [
+                            {
+                                "nhs_number": d.patient.nhs_number,
+                                "patient_id": str(d.patient.id),
+                                "reason": d.reason,
+                            }
+                        ],
                     )
             staff: dict[int, str] = {}
             now = utcnow()
