@@ -110,12 +110,18 @@ TABLES = (
     "recorded_code",
     "backfill_run",
     "audit_log",
+    "codelist_entry",
+    "setting",
+    "practice",
 )
 
 
 def row_counts(db: Database) -> dict[str, int]:
+    """Rows in every table that an import, confirm or backfill can write (one query)."""
+    sql = "SELECT " + ", ".join(f"(SELECT count(*) FROM {t})" for t in TABLES)
     with db.read() as s:
-        return {t: int(s.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in TABLES}
+        row = s.execute(text(sql)).one()
+    return dict(zip(TABLES, map(int, row), strict=True))
 
 
 def duplicates(db: Database) -> dict[str, int]:

@@ -120,3 +120,25 @@ def test_sqlite_database_file_is_private(tmp_path: Path) -> None:
     Database(f"sqlite:///{path}").dispose()
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
+
+
+def test_database_errors_do_not_echo_patient_data(db: Database) -> None:
+    """A constraint error's text (which can reach a terminal or a log) has no parameters."""
+    from sqlalchemy.exc import IntegrityError
+
+    row = dict(
+        nhs_number=NHS,
+        family_name=NAMES[1],
+        given_name=NAMES[0],
+        date_of_birth=dt.date(1950, 1, 1),
+        communication_needs="",
+    )
+    with db.write() as s:
+        practice_id = get_or_create_practice(s).id
+        s.execute(insert(patient_t).values(practice_id=practice_id, **row))
+    with pytest.raises(IntegrityError) as info, db.write() as s:
+        s.execute(insert(patient_t).values(practice_id=practice_id, **row))
+    text = str(info.value)
+    assert "hidden due to hide_parameters" in text or "[parameters" not in text
+    for secret in NAMES:
+        assert secret not in text

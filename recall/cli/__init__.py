@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -18,6 +19,8 @@ from recall.cli import (
 from recall.cli.common import DbOption
 from recall.services.database import DatabaseError
 from recall.services.errors import RecallError
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     name="recall",
@@ -57,8 +60,19 @@ def _start_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; expected failures become one line on stderr and exit code 2."""
+    """Run the CLI, logging only the command's name and its exit code (never its values)."""
+    from recall.services.logging_setup import command_name
+
     _start_logging()
+    name = command_name(sys.argv[1:] if argv is None else argv)
+    log.info("recall %s: started", name)
+    code = _main(argv)
+    log.info("recall %s: exit code %d", name, code)
+    return code
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """Run the CLI; expected failures become one line on stderr and exit code 2."""
     try:
         result = app(args=argv, standalone_mode=False)
     except click.exceptions.Exit as exc:

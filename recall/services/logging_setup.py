@@ -31,6 +31,21 @@ NHS_LIKE = re.compile(r"(?<![\d])\d{3}[ \-]?\d{3}[ \-]?\d{4}(?![\d])")
 _FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"
 
 
+_COMMAND_WORD = re.compile(r"^[a-z][a-z\-]{0,30}$")
+
+
+def command_name(argv: list[str]) -> str:
+    """The sub-command words of `argv` ("batch confirm"), never its values or options."""
+    words = []
+    for token in argv[:2]:
+        if not _COMMAND_WORD.match(token):
+            break
+        words.append(token)
+    if not argv:
+        return "(terminal UI)"
+    return " ".join(words) or "(command)"
+
+
 def redact(text: str) -> str:
     """`text` with every NHS-number-like run of digits replaced."""
     return NHS_LIKE.sub(REDACTED, text)

@@ -61,13 +61,17 @@ def make_engine(url: str) -> Engine:
         path = sqlite_path(url)
         if path is not None:
             _prepare_sqlite_file(path)
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            hide_parameters=True,  # errors never echo patient data (names, NHS numbers)
+        )
         _configure_sqlite(engine)
         return engine
     if backend == "postgresql":
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
-        return create_engine(u, pool_pre_ping=True)
+        return create_engine(u, pool_pre_ping=True, hide_parameters=True)
     raise DatabaseError(f"unsupported database type {backend!r}: use sqlite:/// or postgresql://")
 
 
