@@ -179,6 +179,7 @@ def test_batch_letters_print_file_singles_and_sms(db: Database, tmp_path: Path) 
     assert len(message) <= 306
     assert result.pdf is None and result.pdf_message
     assert any("another way" in n for n in result.notes)
+    assert not any("Settings" in n for n in result.notes)
     # Recorded on the batch and audited without names or NHS numbers.
     with db.read() as s:
         assert s.scalar(select(batch_t.c.letters_dir).where(batch_t.c.id == batch_id)) == str(out)
@@ -233,7 +234,12 @@ def test_without_sms_everyone_with_a_letter_channel_gets_a_letter(
     db: Database, tmp_path: Path
 ) -> None:
     batch_id = seed(db, sms=False)
+    with db.write() as s:
+        st = get_settings(s)
+        st.phone = ""
+        save_settings(s, st, operator="test")
     result = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
+    assert "the practice phone number for the letterhead is not set (Settings)" in result.notes
     assert result.sms_csv is None
     # Dunn asked for no letters and has no mobile: listed for another way, not printed.
     names = [_text(p) for p in result.letters]

@@ -60,6 +60,7 @@ from recall.store.db import Database
 from recall.store.models import batch_t
 
 ENV_TEMPLATES = "RECALL_TEMPLATES_DIR"
+DEFAULT_NAME = PracticeSettings().practice_name
 ACCURX_COLUMNS = ("NHS Number", "Date of Birth", "Telecom Number", "First Name")
 NOTIFY_COLUMNS = ("phone number", "first name")
 _OUR_FILES = re.compile(
@@ -264,6 +265,22 @@ def _who_gets_what(invitations: Sequence[Invitee]) -> _Plan:
     if other:
         notes.append(f"{len(other)} patient(s) get no letter or SMS: contact them another way")
     return _Plan(letters, sms, other, notes)
+
+
+def _settings_notes(practice: PracticeInfo) -> list[str]:
+    """Letterhead details that are missing (the letters still go, but staff should know)."""
+    missing = [
+        label
+        for label, value in (
+            ("practice name", practice.name if practice.name != DEFAULT_NAME else ""),
+            ("address", " ".join(practice.address_lines)),
+            ("phone number", practice.phone),
+        )
+        if not value.strip()
+    ]
+    if not missing:
+        return []
+    return [f"the practice {', '.join(missing)} for the letterhead is not set (Settings)"]
 
 
 def _refuse(problem: TemplateProblem) -> Refused:
@@ -506,7 +523,7 @@ def render_batch_letters(
         pdf=pdf_path,
         pdf_message=pdf_message,
         counts=counts,
-        notes=who.notes,
+        notes=[*_settings_notes(practice), *who.notes],
     )
 
 
