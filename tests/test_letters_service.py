@@ -180,6 +180,8 @@ def test_batch_letters_print_file_singles_and_sms(db: Database, tmp_path: Path) 
     assert result.pdf is None and result.pdf_message
     assert any("another way" in n for n in result.notes)
     assert not any("Settings" in n for n in result.notes)
+    dunn = next(i for i in get_batch(db, batch_id).invitations if i.family_name == "Dunn")
+    assert result.contact_otherwise == [dunn.invitation_id]
     # Recorded on the batch and audited without names or NHS numbers.
     with db.read() as s:
         assert s.scalar(select(batch_t.c.letters_dir).where(batch_t.c.id == batch_id)) == str(out)

@@ -82,6 +82,8 @@ class LettersResult:
     pdf_message: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Invitations that get neither a letter nor an SMS (no_letter, email/phone channel).
+    contact_otherwise: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -96,6 +98,7 @@ class LettersResult:
             "pdf_message": self.pdf_message,
             "counts": self.counts,
             "notes": self.notes,
+            "contact_otherwise": self.contact_otherwise,
         }
 
 
@@ -524,6 +527,7 @@ def render_batch_letters(
         pdf_message=pdf_message,
         counts=counts,
         notes=[*_settings_notes(practice), *who.notes],
+        contact_otherwise=[inv.invitation_id for inv in who.other],
     )
 
 
