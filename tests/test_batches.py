@@ -356,3 +356,13 @@ def test_two_terminals_confirming_at_once_record_one_set_of_codes(db: Database) 
     assert sorted(outcomes)[-1] == "ok" and outcomes.count("ok") == 1
     assert any("already confirmed" in o for o in outcomes)
     assert len(codes_of(db)) == 10
+
+
+def test_confirm_warns_about_an_uncoded_invite_close_by(db: Database) -> None:
+    seed = Seeder(db)
+    pid, _nhs = seed.patient(conditions=("HYP",))
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 10), today=TODAY)
+    seed.events((pid, D(2026, 11, 12), "Y1f8f"))  # generic only, imported after planning
+    result = confirm_batch(db, plan.batch.id, today=TODAY)
+    assert "without the HYP code on 2026-11-12" in result.warnings[0]["reason"]
+    assert (pid, HYP, D(2026, 11, 10)) in codes_of(db)

@@ -123,6 +123,10 @@ def confirm_json(result: ConfirmResult) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- human output
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def _head(b: BatchInfo) -> str:
     what = "ad-hoc" if b.kind == "adhoc" else f"recall month {b.month}"
     when = f"sent {b.sent_on}" if b.sent_on else f"to send {b.planned_send_date}"
@@ -132,8 +136,12 @@ def _head(b: BatchInfo) -> str:
 def print_plan(plan: BatchPlan) -> None:
     typer.echo(_head(plan.batch))
     typer.echo(f"{len(plan.invitations)} to invite, {len(plan.excluded)} left out.")
-    for w in plan.warnings:
-        typer.echo(f"  ! {w}")
+    blocked = sorted({w.split(":", 1)[0] for w in plan.warnings})
+    if blocked:
+        typer.echo(
+            f"  Not invited for {', '.join(blocked)}: their codes are not set up "
+            "(see recall codes)."
+        )
     if plan.invitations:
         typer.echo("")
         typer.echo(f"  {'NHS number':<13} {'Name':<28} {'Age':>3}  {'Conditions':<18} Channel")
@@ -164,7 +172,8 @@ def print_confirm(result: ConfirmResult) -> None:
     typer.echo(_head(result.batch))
     patients = len({c.patient_id for c in result.codes})
     typer.echo(
-        f"Recorded {len(result.codes)} codes for {patients} patients, dated {result.batch.sent_on}."
+        f"Recorded {_n(len(result.codes), 'code')} for {_n(patients, 'patient')}, "
+        f"dated {result.batch.sent_on}."
     )
     for w in result.warnings:
         typer.echo(f"  warning: {format_nhs_number(w['nhs_number'])} {w['reason']}")

@@ -548,6 +548,7 @@ def plan_adhoc(
 
 
 def check_stage_arg(stage: int) -> None:
+    """A stage other than 1, 2 or 3 is a one-line user error, not a crash."""
     try:
         check_stage(stage)
     except ValueError as exc:
@@ -1009,6 +1010,17 @@ def _refuse_if_done_elsewhere(session: Session, b: Any) -> None:
         )
 
 
+def _uncoded_invite_nearby(
+    hist: History, patient_id: int, condition: str, day: dt.date
+) -> dt.date | None:
+    """A generic or LTC stage code without the condition code, 1-6 days from `day`."""
+    coded = hist.invites(patient_id, condition)
+    for d in sorted(hist.other_dates(patient_id)):
+        if d not in coded and 0 < abs((day - d).days) < MIN_GAP_DAYS:
+            return d
+    return None
+
+
 def confirm_batch(
     db: Database,
     batch_id: int,
@@ -1200,6 +1212,16 @@ def _confirm(
             elif check.level is Level.WARN:
                 warnings.append(item)
                 patient_warn.append(item["reason"])
+            else:
+                near = _uncoded_invite_nearby(hist, x.patient_id, c, day)
+                if near is not None:
+                    item["reason"] = (
+                        f"{c}: an invitation coded without the {c} code on {near.isoformat()} "
+                        f"is {abs((day - near).days)} days away; if backfill adds the {c} "
+                        "code there, the two will be under 7 days apart"
+                    )
+                    warnings.append(item)
+                    patient_warn.append(item["reason"])
         if patient_warn:
             warn_of[x.invitation_id] = "; ".join(patient_warn)
         keep.append((x, tuple(conds)))
