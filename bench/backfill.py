@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from recall.services.backfill import plan_backfill
+from recall.services.backfill import apply_backfill, plan_backfill
 from recall.services.catalogue import build_catalogue
 from recall.services.settings import PracticeSettings
 from recall.store.db import Database
@@ -148,6 +148,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--db", help="database URL (default: a new SQLite file)")
+    parser.add_argument("--apply", action="store_true", help="also time apply (and a 2nd apply)")
     args = parser.parse_args()
     tmp = None
     url = args.db
@@ -202,6 +203,15 @@ def main() -> int:
         "peak_rss_mb_before_plan": rss_before,
         "peak_rss_mb": _rss_mb(),
     }
+    if args.apply:
+        t0 = time.perf_counter()
+        first = apply_backfill(db, today=TODAY, operator="bench")
+        out["apply_s"] = round(time.perf_counter() - t0, 3)
+        out["applied"] = first.recorded
+        t0 = time.perf_counter()
+        out["second_apply_recorded"] = apply_backfill(db, today=TODAY, operator="bench").recorded
+        out["second_apply_s"] = round(time.perf_counter() - t0, 3)
+        out["peak_rss_mb"] = _rss_mb()
     json.dump(out, sys.stdout, indent=2)
     sys.stdout.write("\n")
     db.dispose()
