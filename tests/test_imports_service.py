@@ -236,3 +236,16 @@ def test_emis_events_with_blank_nhs_rows(db: Database, tmp_path: Path) -> None:
         ("9434765919", "2026-11-10"),
         ("9876543210", "2026-11-10"),
     ]
+
+
+def test_check_only_counts_and_writes_nothing(
+    sqlite_db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = sqlite_db.url
+    path = str(write(tmp_path, "p.csv", PATIENTS))
+    assert main(["import", "patients", path, "--check", "--json", "--db", url]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dry_run"] is True and out["added"] == 3 and out["import_id"] is None
+    assert count(sqlite_db, patient_t) == 0 and count(sqlite_db, import_run_t) == 0
+    assert main(["import", "patients", path, "--db", url]) == 0
+    assert count(sqlite_db, patient_t) == 3

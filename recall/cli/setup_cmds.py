@@ -75,6 +75,9 @@ def import_cmd(
         str | None,
         typer.Option("--mapping", help="Column mapping: systmone, emis, or a .toml file."),
     ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Check the file and count, but import nothing.")
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -89,7 +92,7 @@ def import_cmd(
 
     database = open_database(_url(ctx, db))
     try:
-        result = import_file(database, kind.value, file, mapping, progress=progress)
+        result = import_file(database, kind.value, file, mapping, progress=progress, dry_run=check)
     except Refused as exc:
         if show_progress:
             typer.echo("", err=True)
@@ -101,6 +104,8 @@ def import_cmd(
         typer.echo("", err=True)
 
     def human() -> None:
+        if result.dry_run:
+            typer.echo("Checked only: nothing was imported. Without --check this would give:")
         typer.echo(
             f"{result.file}: {result.rows_read} rows read, {result.added} added, "
             f"{result.updated} updated, {result.skipped} already there "

@@ -61,6 +61,11 @@ class ImportResult:
     skipped: int
     warnings: list[str] = field(default_factory=list)
     warning_count: int = 0
+    dry_run: bool = False
+
+
+class _RollBack(Exception):
+    """Raised inside the transaction to undo a dry run once it has been counted."""
 
 
 class ImportRefused(Refused):
@@ -139,8 +144,13 @@ def import_file(
     operator: str | None = None,
     *,
     today: dt.date | None = None,
+    dry_run: bool = False,
 ) -> ImportResult:
-    """Import one file of `kind` (patients, registers, events) all-or-nothing."""
+    """Import one file of `kind` (patients, registers, events) all-or-nothing.
+
+    With dry_run the whole import runs (every check, the real counts) and is then rolled
+    back, so staff can check a file before committing to it.
+    """
     if kind not in KINDS:
         raise RecallError(f"unknown import kind {kind!r}: use {', '.join(KINDS)}")
     path = Path(path)
@@ -153,84 +163,92 @@ def import_file(
         )
     total = max(count_lines(path) - 1, 0)
     digest = _sha256(path)
-    with db.write() as session:
-        practice = get_or_create_practice(session)
-        assert practice.id is not None
-        conditions: dict[str, str] | None = None
-        if kind == "registers":
-            catalogue = load_catalogue(session, practice.id)
-            conditions = {}
-            for cond in catalogue:
-                conditions[cond.name] = cond.key
-                conditions[cond.key] = cond.key
-        try:
-            reader = ImportReader(path, kind, column_mapping, today=today, conditions=conditions)
-        except ImportFileError as exc:
-            raise ImportRefused(
-                exc.file, [Problem(exc.file, exc.line or 0, "", "", exc.reason)], 1
-            ) from None
-        with reader:
-            run_id = session.execute(
-                insert(import_run_t)
-                .values(
-                    practice_id=practice.id,
-                    kind=kind,
-                    file_name=path.name,
-                    sha256=digest,
-                    at=dt.datetime.now(dt.UTC),
-                    operator=operator,
-                )
-                .returning(import_run_t.c.id)
-            ).scalar_one()
-            tick = _ticker(progress, total)
-            added = updated = skipped = 0
+    try:
+        with db.write() as session:
+            practice = get_or_create_practice(session)
+            assert practice.id is not None
+            conditions: dict[str, str] | None = None
+            if kind == "registers":
+                catalogue = load_catalogue(session, practice.id)
+                conditions = {}
+                for cond in catalogue:
+                    conditions[cond.name] = cond.key
+                    conditions[cond.key] = cond.key
             try:
-                with bulk_load(session):
-                    if kind == "patients":
-                        added, updated, skipped = _patients(session, reader, practice.id, tick)
-                    elif kind == "registers":
-                        added, updated, skipped = _registers(session, reader, tick)
-                    else:
-                        added, updated, skipped = _events(session, reader, run_id, tick)
+                reader = ImportReader(
+                    path, kind, column_mapping, today=today, conditions=conditions
+                )
             except ImportFileError as exc:
-                reader.add_problem(exc.line or 0, "", "", exc.reason)
-            if reader.problems:
-                raise ImportRefused(reader.name, list(reader.problems), reader.problems.count)
-            session.execute(
-                update(import_run_t)
-                .where(import_run_t.c.id == run_id)
-                .values(rows_read=reader.rows_read, rows_added=added)
-            )
-            result = ImportResult(
-                kind=kind,
-                file=reader.name,
-                mapping=reader.mapping.key,
-                import_id=int(run_id),
-                header_line=reader.header_line,
-                rows_read=reader.rows_read,
-                added=added,
-                updated=updated,
-                skipped=skipped,
-                warnings=reader.warnings.lines(),
-                warning_count=reader.warnings.count,
-            )
-            append_audit(
-                session,
-                operator=operator,
-                action=f"import.{kind}",
-                practice_id=practice.id,
-                details={
-                    "import_id": result.import_id,
-                    "file": path.name,
-                    "sha256": digest,
-                    "mapping": result.mapping,
-                    "rows_read": result.rows_read,
-                    "added": added,
-                    "updated": updated,
-                    "skipped": skipped,
-                    "warnings": result.warning_count,
-                },
-            )
+                raise ImportRefused(
+                    exc.file, [Problem(exc.file, exc.line or 0, "", "", exc.reason)], 1
+                ) from None
+            with reader:
+                run_id = session.execute(
+                    insert(import_run_t)
+                    .values(
+                        practice_id=practice.id,
+                        kind=kind,
+                        file_name=path.name,
+                        sha256=digest,
+                        at=dt.datetime.now(dt.UTC),
+                        operator=operator,
+                    )
+                    .returning(import_run_t.c.id)
+                ).scalar_one()
+                tick = _ticker(progress, total)
+                added = updated = skipped = 0
+                try:
+                    with bulk_load(session):
+                        if kind == "patients":
+                            added, updated, skipped = _patients(session, reader, practice.id, tick)
+                        elif kind == "registers":
+                            added, updated, skipped = _registers(session, reader, tick)
+                        else:
+                            added, updated, skipped = _events(session, reader, run_id, tick)
+                except ImportFileError as exc:
+                    reader.add_problem(exc.line or 0, "", "", exc.reason)
+                if reader.problems:
+                    raise ImportRefused(reader.name, list(reader.problems), reader.problems.count)
+                session.execute(
+                    update(import_run_t)
+                    .where(import_run_t.c.id == run_id)
+                    .values(rows_read=reader.rows_read, rows_added=added)
+                )
+                result = ImportResult(
+                    kind=kind,
+                    file=reader.name,
+                    mapping=reader.mapping.key,
+                    import_id=int(run_id),
+                    header_line=reader.header_line,
+                    rows_read=reader.rows_read,
+                    added=added,
+                    updated=updated,
+                    skipped=skipped,
+                    warnings=reader.warnings.lines(),
+                    warning_count=reader.warnings.count,
+                )
+                append_audit(
+                    session,
+                    operator=operator,
+                    action=f"import.{kind}",
+                    practice_id=practice.id,
+                    details={
+                        "import_id": result.import_id,
+                        "file": path.name,
+                        "sha256": digest,
+                        "mapping": result.mapping,
+                        "rows_read": result.rows_read,
+                        "added": added,
+                        "updated": updated,
+                        "skipped": skipped,
+                        "warnings": result.warning_count,
+                    },
+                )
+                if dry_run:
+                    result.dry_run, result.import_id = True, None
+                    raise _RollBack
+    except _RollBack:
+        pass
     if progress is not None:
         progress(result.rows_read, result.rows_read)
     return result
