@@ -366,3 +366,31 @@ def test_confirm_warns_about_an_uncoded_invite_close_by(db: Database) -> None:
     result = confirm_batch(db, plan.batch.id, today=TODAY)
     assert "without the HYP code on 2026-11-12" in result.warnings[0]["reason"]
     assert (pid, HYP, D(2026, 11, 10)) in codes_of(db)
+
+
+def test_patient_who_left_or_came_off_the_register_is_dropped_at_confirm(db: Database) -> None:
+    from recall.store.models import register_t
+
+    seed = Seeder(db)
+    left, _ = seed.patient(conditions=("HYP",), given="Left")
+    resolved, _ = seed.patient(conditions=("DM", "HYP"), given="Resolved")
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 20), today=TODAY)
+    with db.write() as s:
+        s.execute(
+            update(patient_t).where(patient_t.c.id == left).values(deregistered_on=D(2026, 11, 19))
+        )
+        s.execute(
+            update(register_t)
+            .where(register_t.c.patient_id == resolved, register_t.c.condition == "DM")
+            .values(resolved_on=D(2026, 11, 1))
+        )
+    result = confirm_batch(db, plan.batch.id, today=TODAY)
+    assert [(d.patient_id, "left the practice" in d.reason) for d in result.dropped] == [
+        (left, True)
+    ]
+    assert {(c.patient_id, c.condition) for c in result.codes} == {
+        (resolved, None),
+        (resolved, "HYP"),
+    }
+    sent = get_batch(db, plan.batch.id)
+    assert [x.conditions for x in sent.invitations] == [("HYP",)]
