@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
-from recall.importers.mapping import KINDS, ColumnMapping, MappingError, load_mapping
+from recall.importers.mapping import (
+    CANONICAL,
+    KINDS,
+    ColumnMapping,
+    MappingError,
+    load_mapping,
+    shipped_mapping_names,
+)
 from recall.importers.problems import ImportFileError, Problem
 from recall.importers.records import (
     PATIENT_VALUE_FIELDS,
@@ -116,6 +123,11 @@ def database_counts(db: Database) -> DatabaseCounts:
             events=c["events"],
             practice=practice.ods_code,
         )
+
+
+def mapping_names() -> list[str]:
+    """Column mappings staff can choose from (shipped ones; a .toml path also works)."""
+    return [CANONICAL, *shipped_mapping_names()]
 
 
 def _sha256(path: Path) -> str:
