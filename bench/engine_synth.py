@@ -41,16 +41,19 @@ PREVALENCE = {
 }
 
 
-def nhs_number(n: int) -> str:
-    """The n-th valid NHS number of the 999 test range."""
-    while True:
-        body = f"{999_000_000 + n:09d}"
-        total = sum(int(d) * (10 - i) for i, d in enumerate(body))
+def nhs_numbers(count: int) -> list[str]:
+    """`count` valid NHS numbers from the 999 test range (never a real patient)."""
+    out: list[str] = []
+    body = 999_000_000
+    while len(out) < count:
+        digits = f"{body:09d}"
+        total = sum(int(d) * (10 - i) for i, d in enumerate(digits))
         check = 11 - total % 11
         check = 0 if check == 11 else check
         if check != 10:
-            return body + str(check)
-        n += 1_000_000
+            out.append(digits + str(check))
+        body += 1
+    return out
 
 
 def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -79,13 +82,14 @@ def build(
     with db.write() as s:
         practice_id = get_or_create_practice(s).id
     pats: list[dict[str, Any]] = []
+    numbers = nhs_numbers(patients)
     for i in range(patients):
         dob = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(0, 30_000))
         r = rng.random()
         pats.append(
             {
                 "practice_id": practice_id,
-                "nhs_number": nhs_number(i),
+                "nhs_number": numbers[i],
                 "family_name": f"Family{i}",
                 "given_name": f"Given{i}",
                 "date_of_birth": dob,
