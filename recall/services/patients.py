@@ -118,6 +118,7 @@ class PatientView:
                     "origin": e.origin,
                     "meaning": e.meaning,
                     "in_year": e.in_year,
+                    "reconciled": e.reconciled,
                 }
                 for e in self.events
             ],
