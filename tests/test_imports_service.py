@@ -249,3 +249,30 @@ def test_check_only_counts_and_writes_nothing(
     assert count(sqlite_db, patient_t) == 0 and count(sqlite_db, import_run_t) == 0
     assert main(["import", "patients", path, "--db", url]) == 0
     assert count(sqlite_db, patient_t) == 3
+
+
+def test_pcn_practice_column(db: Database, tmp_path: Path) -> None:
+    from recall.store.models import practice_t
+
+    text = (
+        "nhs_number,family_name,given_name,date_of_birth,practice\n"
+        "9434765919,A,B,1950-01-01,b82005\n"
+        "9876543210,C,D,1960-01-01,\n"
+        "4010232137,E,F,1970-01-01,not an ods!\n"
+    )
+    with pytest.raises(ImportRefused, match=r"line 4, column practice"):
+        import_file(db, "patients", write(tmp_path, "pcn.csv", text), today=TODAY)
+    good = text.replace("not an ods!", "Y01234")
+    r = import_file(db, "patients", write(tmp_path, "pcn.csv", good), today=TODAY)
+    assert r.added == 3
+    with db.read() as s:
+        rows = s.execute(
+            select(patient_t.c.nhs_number, practice_t.c.ods_code)
+            .join(practice_t, practice_t.c.id == patient_t.c.practice_id)
+            .order_by(patient_t.c.nhs_number)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("4010232137", "Y01234"),
+        ("9434765919", "B82005"),
+        ("9876543210", "DEFAULT"),
+    ]
