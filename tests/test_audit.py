@@ -116,3 +116,63 @@ def test_no_update_or_delete_path_in_code() -> None:
         if pattern.search(path.read_text(encoding="utf-8")):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_every_state_change_is_audited_without_patient_data(db: Database, tmp_path: Path) -> None:
+    """Import, settings, plan, exclude, confirm, void, backfill, backup: who and when, no PII."""
+    from stress_support import TODAY, write_practice
+
+    from recall.services.backfill import apply_backfill
+    from recall.services.batches import confirm_batch, exclude_patient, plan_batch, void_batch
+    from recall.services.imports import import_file
+    from recall.services.settings import get_settings, save_settings
+
+    practice = write_practice(tmp_path / "csv", 6)
+    generic = tmp_path / "generic.csv"
+    generic.write_text(
+        "nhs_number,date,code\n"
+        + "".join(f"{n},2026-06-01,1109921000000106\n" for n in practice.nhs)
+    )
+    for kind, path in (
+        ("patients", practice.patients),
+        ("registers", practice.registers),
+        ("events", practice.events),
+    ):
+        import_file(db, kind, path, operator="alice", today=TODAY)
+    with db.write() as s:
+        current = get_settings(s)
+        current.stage_interval_days = 21
+        save_settings(s, current, operator="bob")
+    plan = plan_batch(db, 1, "2026-11", TODAY, today=TODAY, operator="carol")
+    exclude_patient(db, plan.batch.id, plan.invitations[0].patient_id, "moved", operator="carol")
+    confirm_batch(db, plan.batch.id, TODAY, today=TODAY, operator="dave")
+    void_batch(db, plan.batch.id, "printed twice", operator="erin")
+    import_file(db, "events", generic, operator="alice", today=TODAY)  # generic-only invites
+    applied = apply_backfill(db, today=TODAY, operator="frank")
+    assert applied.recorded > 0 and applied.run_id is not None
+    if db.backend == "sqlite":
+        from recall.services.backup import backup_database
+
+        backup_database(db, tmp_path / "copy.db", operator="gina")
+
+    entries = list_audit(db, limit=1000)
+    who = {(e.action, e.operator) for e in entries}
+    for action, operator in (
+        ("import.patients", "alice"),
+        ("import.registers", "alice"),
+        ("import.events", "alice"),
+        ("settings.change", "bob"),
+        ("batch.plan", "carol"),
+        ("batch.confirm", "dave"),
+        ("batch.void", "erin"),
+        ("backfill.apply", "frank"),
+    ):
+        assert (action, operator) in who, f"{action} by {operator} not audited: {sorted(who)}"
+    assert any(op == "carol" and a != "batch.plan" for a, op in who), "exclusion not audited"
+    now = dt.datetime.now(dt.UTC)
+    assert all(abs((now - e.at).total_seconds()) < 600 for e in entries)
+    text_of_log = json.dumps([e.details for e in entries], ensure_ascii=False)
+    for nhs in practice.nhs:
+        assert nhs not in text_of_log
+    for name in practice.names:
+        assert name not in text_of_log
