@@ -394,3 +394,15 @@ def test_patient_who_left_or_came_off_the_register_is_dropped_at_confirm(db: Dat
     }
     sent = get_batch(db, plan.batch.id)
     assert [x.conditions for x in sent.invitations] == [("HYP",)]
+
+
+def test_review_after_the_send_date_does_not_undo_a_sent_letter(db: Database) -> None:
+    seed = Seeder(db)
+    early, _ = seed.patient(conditions=("AST",), given="Early")
+    late, _ = seed.patient(conditions=("AST",), given="Late")
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 10), today=TODAY)
+    seed.events((early, D(2026, 11, 8), AST_REVIEW), (late, D(2026, 11, 20), AST_REVIEW))
+    result = confirm_batch(db, plan.batch.id, today=TODAY)
+    assert [d.patient_id for d in result.dropped] == [early]
+    assert "reviewed on 2026-11-08" in result.dropped[0].reason
+    assert {c.patient_id for c in result.codes} == {late}

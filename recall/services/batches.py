@@ -1183,14 +1183,19 @@ def _confirm(
         conds: list[str] = []
         gone: list[str] = []
         for c in x.conditions:
+            # only what happened by the send date stops the code: a letter that went out
+            # before the review or the booking was still sent and is recorded as such
+            reviewed = [d for d in hist.reviews(x.patient_id, c) if d <= day]
+            declined = [d for d in hist.declines(x.patient_id, c) if d <= day]
+            resp = hist.responses.get((x.patient_id, c))
             if c not in active:
                 gone.append(f"{c}: no longer on the register")
-            elif hist.reviews(x.patient_id, c):
-                gone.append(f"{c}: reviewed this year")
-            elif (x.patient_id, c) in hist.responses:
-                gone.append(f"{c}: {hist.responses[(x.patient_id, c)][0]}")
-            elif hist.declines(x.patient_id, c):
-                gone.append(f"{c}: declined or unsuitable")
+            elif reviewed:
+                gone.append(f"{c}: reviewed on {max(reviewed).isoformat()}")
+            elif resp is not None and resp[1] <= day:
+                gone.append(f"{c}: {resp[0]} on {resp[1].isoformat()}")
+            elif declined:
+                gone.append(f"{c}: declined or unsuitable on {max(declined).isoformat()}")
             else:
                 conds.append(c)
         if not conds:
