@@ -15,7 +15,6 @@ from recall.domain.pca import STATUS_ORDER, PcaStatus, can_still_become_eligible
 from recall.domain.qof_year import qof_year_of
 from recall.services.catalogue import load_catalogue
 from recall.services.history import pca_for_session
-from recall.services.settings import get_settings
 from recall.store.db import Database
 from recall.store.practice_repo import get_or_create_practice
 
@@ -89,7 +88,6 @@ def pca_report(
         pid = practice_id or get_or_create_practice(session).id
         assert pid is not None
         catalogue = load_catalogue(session, pid)
-        get_settings(session, pid)
         results = pca_for_session(session, practice_id=pid, catalogue=catalogue, as_of=as_of)
     out: dict[str, ConditionCounts] = {}
     for cond in catalogue:
