@@ -51,6 +51,7 @@ from recall.store.patients_repo import (
 from recall.store.practice_repo import get_or_create_practice
 
 CHUNK = 20_000
+TICK_EVERY = 2_000  # rows between progress reports for patients and registers
 Progress = Callable[[int, int], None]
 EVENT_COLUMNS = ("patient_id", "date", "code", "term", "code_system", "import_id")
 
@@ -289,6 +290,8 @@ def _patients(
 
     for row in reader.rows():
         assert isinstance(row, PatientRow)
+        if reader.rows_read % TICK_EVERY == 0:
+            tick(reader.rows_read)
         pid = default_practice
         if row.practice:
             if row.practice not in practices:
@@ -357,6 +360,8 @@ def _registers(
     added = updated = skipped = 0
     for row in reader.rows():
         assert isinstance(row, RegisterRow)
+        if reader.rows_read % TICK_EVERY == 0:
+            tick(reader.rows_read)
         pid = ids.get(row.nhs_number)
         if pid is None:
             reader.add_problem(
