@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recall.importers.codelist import read_codelist
 from recall.importers.mapping import MappingError, load_mapping
@@ -354,3 +356,31 @@ def test_file_level_problem_without_a_line_reads_cleanly(tmp_path: Path) -> None
     from recall.importers.problems import Problem
 
     assert str(Problem("x.csv", 0, "", "", "is an Excel workbook")) == "x.csv: is an Excel workbook"
+
+
+@given(day=st.dates(min_value=dt.date(1880, 1, 1), max_value=dt.date(2099, 12, 31)))
+def test_every_supported_date_style_round_trips(day: dt.date) -> None:
+    from recall.importers.values import CellParser
+
+    cells = CellParser()
+    styles = (
+        day.isoformat(),
+        day.strftime("%d/%m/%Y"),
+        f"{day.day}/{day.month}/{day.year}",
+        day.strftime("%Y%m%d"),
+        day.strftime("%d-%b-%Y"),
+        day.strftime("%d %B %Y"),
+        day.strftime("%d/%m/%Y") + " 09:30",
+    )
+    for text in styles:
+        assert cells.date(text) == day, text
+
+
+@given(text=st.text(max_size=30))
+def test_date_parser_never_crashes(text: str) -> None:
+    from recall.importers.values import CellParser
+
+    try:
+        CellParser().date(text)
+    except ValueError as exc:
+        assert str(exc).startswith("is not")
