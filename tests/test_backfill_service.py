@@ -19,6 +19,7 @@ from recall.services.backfill import apply_backfill, plan_backfill, resolve_wind
 from recall.services.errors import RecallError
 from recall.services.history import pca_statuses
 from recall.services.reconcile import reconcile
+from recall.services.settings import PracticeSettings, save_settings
 from recall.store.db import Database
 from recall.store.models import (
     audit_log_t,
@@ -400,3 +401,21 @@ def test_last_year_is_judged_at_31_march_and_leavers_are_not_coded(db: Database)
         pr.ids[NHS[0]]: PcaStatus.PCA_ELIGIBLE,
         pr.ids[NHS[1]]: PcaStatus.GENERIC_ONLY,
     }
+
+
+def test_emis_without_stage_codes_blocks_everything_and_says_how_to_fix(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pr = Practice(db)
+    pr.patient(NHS[0])
+    pr.register(NHS[0], "HYP")
+    pr.events(NHS[0], (D, GENERIC))
+    with db.write() as s:
+        save_settings(s, PracticeSettings(clinical_system="emis"), operator="t")
+    result = plan_backfill(db, today=TODAY)
+    assert result.items == []
+    assert [(b.condition, b.codes) for b in result.blocked] == [(None, 1)]
+    assert result.blocked[0].why == "no LTC stage code for stage 1"
+    assert result.blocked[0].fix.startswith("recall codes stage")
+    assert main(["backfill", "plan", "--db", db.url]) == 0
+    assert "LTC stage code" in capsys.readouterr().out
