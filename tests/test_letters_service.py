@@ -19,6 +19,7 @@ from recall.letters.check import docx_text
 from recall.services.batches import confirm_batch, get_batch, plan_batch
 from recall.services.errors import NotFound, Refused
 from recall.services.letters import (
+    copy_templates,
     find_soffice,
     franking_key,
     preview_letter,
@@ -339,3 +340,24 @@ def test_third_letters_say_they_are_the_last(db: Database, tmp_path: Path) -> No
         assert "2 November 2026" in text
     standard = [t for t in map(_text, result.letters) if "Cal Cole" in t]
     assert "we will not send you any more letters about your review this year" in standard[0]
+
+
+def test_copy_templates_then_edited_copy_is_used(
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "practice-templates"
+    monkeypatch.setenv("RECALL_TEMPLATES_DIR", str(folder))
+    assert main(["letters", "copy", "--json"]) == 0
+    copied = json.loads(capsys.readouterr().out)["copied"]
+    assert len(copied) == 10 and (folder / "stage1.docx").is_file()
+    assert copy_templates(folder) == []  # kept unless --overwrite
+    d = docx.Document(str(folder / "stage1.docx"))
+    d.add_paragraph("Our car park is closed on Fridays.")
+    d.save(str(folder / "stage1.docx"))
+    batch_id = seed(db, sms=False)
+    result = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
+    standard = [t for t in map(_text, result.letters) if "Cal Cole" in t]
+    assert "Our car park is closed on Fridays." in standard[0]

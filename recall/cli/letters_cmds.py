@@ -12,7 +12,13 @@ from recall.cli.common import DbOption, JsonOption, emit, open_database
 from recall.letters import CheckReport, check_template
 from recall.letters.templates import all_template_names, find_template
 from recall.services.errors import RecallError
-from recall.services.letters import LettersResult, render_batch_letters, template_search_path
+from recall.services.letters import (
+    LettersResult,
+    copy_templates,
+    practice_templates_dir,
+    render_batch_letters,
+    template_search_path,
+)
 
 letters_app = typer.Typer(help="Letter templates: check them before a batch uses them.")
 
@@ -106,6 +112,32 @@ def letters_check(
     if bad:
         typer.echo(f"recall: {len(bad)} template(s) have problems", err=True)
         raise typer.Exit(1)
+
+
+@letters_app.command("copy")
+def letters_copy(
+    to: Annotated[
+        Path | None,
+        typer.Option("--to", help="Folder for the copies (default: your practice's folder)."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace copies that are already there.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Copy the shipped templates to your practice's folder, to edit them in Word."""
+    folder = to or practice_templates_dir()
+    copied = copy_templates(folder, overwrite=overwrite)
+
+    def human() -> None:
+        typer.echo(f"Templates folder: {folder}")
+        for path in copied:
+            typer.echo(f"  copied {path.name}")
+        if not copied:
+            typer.echo("  nothing copied: the files are already there (--overwrite replaces them)")
+        typer.echo("Edit them in Word, then run: recall letters check")
+
+    emit({"folder": str(folder), "copied": [str(p) for p in copied]}, as_json, human)
 
 
 def _locate(name: str, search: list[Path]) -> Path:

@@ -49,6 +49,7 @@ from recall.letters import (
 )
 from recall.letters.check import letter_text, undeclared
 from recall.letters.context import SMS_VARIABLES
+from recall.letters.templates import all_template_names
 from recall.resources import templates_dir
 from recall.services.batches import BatchInfo, Invitee, get_batch
 from recall.services.catalogue import load_catalogue
@@ -110,14 +111,36 @@ def template_search_path(extra: Path | None = None) -> list[Path]:
     out: list[Path] = []
     if extra is not None:
         out.append(extra)
-    env = os.environ.get(ENV_TEMPLATES, "").strip()
-    if env:
-        out.append(Path(env))
-    user = Path(platformdirs.user_data_dir("recall", appauthor=False)) / "letter_templates"
-    if user.is_dir():
-        out.append(user)
+    practice = practice_templates_dir()
+    if practice.is_dir() or os.environ.get(ENV_TEMPLATES, "").strip():
+        out.append(practice)
     out.append(templates_dir())
     return out
+
+
+def practice_templates_dir() -> Path:
+    """Where a practice keeps its own edited copies (RECALL_TEMPLATES_DIR, else data folder)."""
+    env = os.environ.get(ENV_TEMPLATES, "").strip()
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("recall", appauthor=False)) / "letter_templates"
+
+
+def copy_templates(dest: Path | None = None, *, overwrite: bool = False) -> list[Path]:
+    """Copy the shipped templates into the practice's folder to edit them there.
+
+    Files already there are kept unless `overwrite`; returns the files copied.
+    """
+    folder = dest or practice_templates_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name in all_template_names():
+        target = folder / name
+        if target.exists() and not overwrite:
+            continue
+        shutil.copyfile(templates_dir() / name, target)
+        copied.append(target)
+    return copied
 
 
 def default_letters_dir(batch_id: int) -> Path:
