@@ -99,7 +99,8 @@ class CellParser:
                     "was turned into a number by a spreadsheet (scientific notation): "
                     "export again without opening it in Excel"
                 ) from None
-            raise ValueError(str(exc)) from None
+            why = "wrong check digit" if "check digit" in str(exc) else "it needs 10 digits"
+            raise ValueError(f"is not a valid NHS number ({why})") from None
         if len(self.valid_nhs) < _CACHE_LIMIT:
             self.valid_nhs[text] = hit
         return hit
