@@ -28,6 +28,7 @@ from recall.tui.screens.help import HelpScreen
 from recall.tui.screens.imports import ImportScreen
 from recall.tui.screens.patients import PatientScreen, PatientSearchScreen
 from recall.tui.screens.run import ChooseRunScreen, ReviewScreen
+from recall.tui.virtual_table import VirtualTable
 from recall.tui.widgets import TextBox
 
 
@@ -152,7 +153,7 @@ async def test_unticking_survives_leaving_the_list(demo_url: str, tmp_path: Path
         await press(pilot, "slash")
         again.query_one("#filter", TextBox).value = again.rows[pid].nhs_number
         await settle(pilot)
-        assert again.query_one(DataTable).row_count == 1
+        assert again.query_one(VirtualTable).row_count == 1
         await press(pilot, "enter", "n")
         assert again.showing_not_due
         await press(pilot, "escape")

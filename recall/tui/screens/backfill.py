@@ -46,7 +46,7 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
 **l** switches between this QOF year and last year.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_group", "See patients", id="open_group"),
+        Binding("enter", "open_group", "See patients", id="open_group", priority=True),
         Binding("a", "apply", "Add these codes", id="apply"),
         Binding("l", "switch_year", "This/last year", id="switch_year"),
         Binding("escape", "back", "Back", id="back"),
@@ -128,10 +128,6 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
         if g is not None:
             text = f"{g.term}\nBulk-add {g.code} dated {short_date(g.date)} for {g.count:,}."
         self.query_one("#bf-detail", Static).update(text)
-
-    @on(DataTable.RowSelected)
-    def _selected(self) -> None:
-        self.action_open_group()
 
     def action_open_group(self) -> None:
         g = self._group()

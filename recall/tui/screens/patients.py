@@ -48,6 +48,7 @@ The list fills in as you type. Press **Enter** to move to the list, and **Enter*
 to open the highlighted patient. **/** goes back to the search box.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Search / open", id="open", priority=True),
         Binding("slash", "search_box", "Search", id="search"),
         Binding("escape", "back", "Back", id="back"),
     ]
@@ -80,12 +81,18 @@ to open the highlighted patient. **/** goes back to the search box.
         if len(text) >= 2:
             self._timer = self.set_timer(0.25, lambda: self.search(text))
 
-    @on(Input.Submitted, "#search")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        if event.value.strip():
-            self.search(event.value.strip(), focus_list=True)
+    def action_open(self) -> None:
+        """Enter: in the search box, search now and go to the list; in the list, open."""
+        box = self.query_one("#search", TextBox)
+        if self.focused is box:
+            if self._timer is not None:
+                self._timer.stop()
+            if box.value.strip():
+                self.search(box.value.strip(), focus_list=True)
+            return
+        table = self.query_one(DataTable)
+        if 0 <= table.cursor_row < len(self.hits) and table.row_count:
+            self.app.push_screen(PatientScreen(self.hits[table.cursor_row].nhs_number))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def search(self, text: str, focus_list: bool = False) -> None:
@@ -114,12 +121,6 @@ to open the highlighted patient. **/** goes back to the search box.
         )
         if message.focus_list and n:
             table.focus()
-
-    @on(DataTable.RowSelected)
-    def _open(self, event: DataTable.RowSelected) -> None:
-        index = event.cursor_row
-        if 0 <= index < len(self.hits):
-            self.app.push_screen(PatientScreen(self.hits[index].nhs_number))
 
     def action_search_box(self) -> None:
         self.query_one("#search", TextBox).focus()

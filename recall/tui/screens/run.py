@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, Input, Label, OptionList, Select, Static
+from textual.widgets import Footer, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from recall.domain.nhs import format_nhs_number
@@ -31,9 +31,19 @@ from recall.services.run_view import (
     set_included,
 )
 from recall.tui.screens.base import RecallScreen
+from recall.tui.virtual_table import Cell, VirtualTable
 from recall.tui.widgets import ReasonModal, TextBox
 from recall.tui.words import long_date, needs_words, plural, run_title, short_date
 
+COLUMNS = [
+    ("", 1),
+    ("NHS number", 12),
+    ("Name", 18),
+    ("Age", 3),
+    ("Conditions", 11),
+    ("By", 6),
+    ("Needs", 0),
+]
 CHANNEL_WORDS = {"letter": "Letter", "sms": "Text", "email": "Email", "phone": "Phone"}
 FLAG_WORDS = {
     "late_in_year": "late in the year: a 2nd letter may not fit before 31 March",
@@ -100,7 +110,7 @@ one: press **Enter** to open its list of patients.
 Press **o** to pick another month (for example to catch up on a month that was missed).
 """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "start", "Open list", id="start", show=True),
+        Binding("enter", "start", "Open list", id="start", priority=True),
         Binding("o", "other", "Other month", id="other"),
         Binding("escape", "back", "Back", id="back"),
     ]
@@ -174,7 +184,7 @@ Press **o** to pick another month (for example to catch up on a month that was m
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self._open(event.option_index)
+        self._open(event.option_index)  # a mouse click on a line
 
     def action_start(self) -> None:
         self._open(self.query_one(OptionList).highlighted or 0)
@@ -246,12 +256,12 @@ This is everyone due this letter. Check the list and untick anyone who should no
             id="filter",
             compact=True,
         )
-        yield DataTable(id="review", cursor_type="row", zebra_stripes=True)
+        yield VirtualTable(id="review")
         yield Static("", id="row-detail", classes="detail")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).loading = True
+        self.query_one(VirtualTable).loading = True
         self.query_one("#review-warning").display = False
         self.load()
 
@@ -266,7 +276,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
         self.review = message.review
         self.rows = {r.patient_id: r for r in message.review.rows}
         self.order = [r.patient_id for r in message.review.rows]
-        table = self.query_one(DataTable)
+        table = self.query_one(VirtualTable)
         table.loading = False
         self._fill()
         table.focus()
@@ -278,18 +288,18 @@ This is everyone due this letter. Check the list and untick anyone who should no
 
     # -- drawing -----------------------------------------------------------------------
 
-    def _cells(self, r: ReviewRow) -> tuple[Text, str, str, str, str, str, str]:
-        mark = Text("✓", style="bold green") if r.included else Text("✗", style="bold red")
+    def _cells(self, r: ReviewRow) -> list[Cell]:
+        mark: Cell = ("✓", "bold green") if r.included else ("✗", "bold red")
         needs = needs_words(r.needs) if r.included else f"left out: {r.reason}"
-        return (
+        return [
             mark,
             format_nhs_number(r.nhs_number),
-            r.name[:20],
+            r.name,
             "" if r.age is None else str(r.age),
             " ".join(r.conditions),
             CHANNEL_WORDS.get(r.channel, r.channel),
             needs,
-        )
+        ]
 
     def _matches(self, text: str, *fields: str) -> bool:
         words = text.casefold().split()
@@ -297,29 +307,27 @@ This is everyone due this letter. Check the list and untick anyone who should no
         return all(w.replace(" ", "") in hay for w in words)
 
     def _fill(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(VirtualTable)
         text = self.query_one("#filter", TextBox).value.strip()
-        table.clear(columns=True)
+        rows: list[tuple[str, list[Cell]]] = []
         if self.showing_not_due:
-            table.add_columns("NHS number", "Name", "Why not due")
+            table.set_columns([("NHS number", 12), ("Name", 20), ("Why not due", 0)])
             for nd in self._not_due():
                 if text and not self._matches(text, nd.nhs_number, nd.name, nd.reason):
                     continue
-                table.add_row(
-                    format_nhs_number(nd.nhs_number),
-                    nd.name[:20],
-                    nd.reason,
-                    key=str(nd.patient_id),
+                rows.append(
+                    (str(nd.patient_id), [format_nhs_number(nd.nhs_number), nd.name, nd.reason])
                 )
         else:
-            table.add_columns("", "NHS number", "Name", "Age", "Conditions", "By", "Needs")
+            table.set_columns(COLUMNS)
             for pid in self.order:
                 r = self.rows[pid]
                 if text and not self._matches(
                     text, r.nhs_number, r.name, " ".join(r.conditions), r.channel
                 ):
                     continue
-                table.add_row(*self._cells(r), key=str(pid))
+                rows.append((str(pid), self._cells(r)))
+        table.set_rows(rows)
         self._counts()
         self._detail()
 
@@ -331,7 +339,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
             return
         ticked = sum(1 for r in self.rows.values() if r.included)
         out = len(self.rows) - ticked
-        shown = self.query_one(DataTable).row_count
+        shown = self.query_one(VirtualTable).row_count
         parts = [f"{plural(ticked, 'patient')} to send", f"{out:,} unticked"]
         parts.append(f"{len(self._not_due()):,} not due")
         total = len(self._not_due()) if self.showing_not_due else len(self.rows)
@@ -342,10 +350,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
         self.query_one("#counts", Static).update(" · ".join(parts))
 
     def _current(self) -> int | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.query_one(VirtualTable).current_key()
         return int(key) if key is not None else None
 
     def _detail(self) -> None:
@@ -368,7 +373,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
             lines.append(f"Note: {FLAG_WORDS.get(flag, flag.replace('_', ' '))}")
         detail.update("\n".join(lines))
 
-    @on(DataTable.RowHighlighted)
+    @on(VirtualTable.Highlighted)
     def _row_highlighted(self) -> None:
         self._detail()
 
@@ -379,13 +384,13 @@ This is everyone due this letter. Check the list and untick anyone who should no
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(VirtualTable).focus()
 
     # -- actions ---------------------------------------------------------------------
 
     def action_back(self) -> None:
         if self.focused is self.query_one("#filter", TextBox):
-            self.query_one(DataTable).focus()
+            self.query_one(VirtualTable).focus()
             return
         if self.showing_not_due:
             self.action_not_due()
@@ -426,11 +431,8 @@ This is everyone due this letter. Check the list and untick anyone who should no
         """Show the change at once, then save it in the background (in order)."""
         row = replace(self.rows[pid], included=included, reason=reason)
         self.rows[pid] = row
-        table = self.query_one(DataTable)
-        if str(pid) in table.rows:
-            keys = list(table.columns)
-            for col, value in zip(keys, self._cells(row), strict=True):
-                table.update_cell(str(pid), col, value)
+        if not self.showing_not_due:
+            self.query_one(VirtualTable).update_row(str(pid), self._cells(row))
         self._counts()
         self._detail()
         self._pending.append((pid, included, reason))
