@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from recall.domain.catalogue import Catalogue
@@ -222,7 +222,7 @@ def load_registers(
     return out
 
 
-def alive_and_registered_clause(day: dt.date):  # type: ignore[no-untyped-def]
+def alive_and_registered_clause(day: dt.date) -> ColumnElement[bool]:
     """SQL condition: the patient is alive and registered on `day`."""
     p = patient_t
     return and_(
