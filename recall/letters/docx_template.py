@@ -155,19 +155,13 @@ class CompiledDocx:
 
     @property
     def _main_index(self) -> int:
-        names = list(self.raw_parts)
-        return names.index(self.main_part)
+        """Where the document part sits among the package's parts (kept in template order)."""
+        return list(self.raw_parts).index(self.main_part)
 
     @property
     def section_break(self) -> str:
         """This letter's page set-up as a section break (a new page) for the print file."""
         return _SECT_TYPE.sub("", self.sect_pr)
-
-    def undeclared(self) -> set[str]:
-        from jinja2 import meta
-
-        env = make_environment()
-        return set(meta.find_undeclared_variables(env.parse(self.source)))
 
 
 def _split_document(name: str, xml_bytes: bytes) -> tuple[str, str, str, str]:
