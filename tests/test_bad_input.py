@@ -5,7 +5,7 @@ breaks them: other encodings, missing or doubled columns, bad dates and NHS numb
 fields, formula-like cells, broken quoting, stray bytes. Every file goes through the real
 import service. The oracle: either the import succeeds, or it raises a RecallError whose
 message is one line naming the file (and the line and column when the problem is in a row),
-and then no table changed at all. FILES_PER_IMPORTER (RECALL_BAD_INPUT_FILES, default 300 on
+and then no table changed at all. FILES_PER_IMPORTER (RECALL_BAD_INPUT_FILES, default 250 on
 SQLite) files go to each of the patients, registers and events importers and to the code
 cluster importer; PostgreSQL gets a smaller sample of the same generator.
 """
@@ -32,8 +32,8 @@ from recall.services.errors import RecallError
 from recall.services.imports import ImportRefused, import_file
 from recall.store.db import Database
 
-FILES = int(os.environ.get("RECALL_BAD_INPUT_FILES", "300"))
-PG_FILES = max(FILES // 6, 20)
+FILES = int(os.environ.get("RECALL_BAD_INPUT_FILES", "250"))
+PG_FILES = max(FILES // 6, 20)  # the same generator, a smaller sample
 SEEDED = 20
 
 HEADERS = {
