@@ -325,3 +325,13 @@ def test_a_closed_record_gets_nothing() -> None:
     j = journal(generic=frozenset({D}), codable=False)
     assert plan_patient(j, RULES, WINDOW) == plan_patient(journal(codable=False), RULES, WINDOW)
     assert plan_patient(j, RULES, WINDOW).items == ()
+
+
+def test_an_invite_already_coded_before_a_review_is_not_flagged() -> None:
+    j = journal(
+        stages={D: frozenset({1})},
+        specific={"HYP": frozenset({D})},
+        reviews={"HYP": frozenset({D + timedelta(days=30)})},
+        registers=(RegisterSpan("HYP"),),
+    )
+    assert plan_patient(j, RULES, WINDOW).cannot_fix == ()

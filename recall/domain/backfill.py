@@ -39,7 +39,7 @@ class Problem(StrEnum):
     """What backfill cannot fix, only report."""
 
     TOO_CLOSE = "too_close"  # two invites < 7 days apart
-    BEFORE_REVIEW = "before_review"  # invites dated before the latest review
+    BEFORE_REVIEW = "before_review"  # planned invite codes dated before the latest review
     OUTSIDE_YEAR = "outside_year"  # an invite in the previous QOF year, just before 1 April
     BEFORE_REGISTRATION = "before_registration"  # invites before the patient joined
 
@@ -231,6 +231,11 @@ def _cannot_fix(
 ) -> list[CannotFix]:
     pid = journal.patient_id
     out: list[CannotFix] = []
+    items = list(items)
+    planned: dict[str, set[date]] = {}
+    for item in items:
+        if item.condition is not None:
+            planned.setdefault(item.condition, set()).add(item.date)
     after = specific_after(journal, items)
     all_invites = set(journal.invitation_dates()).union(*after.values())
     gap = timedelta(days=rules.min_gap_days)
@@ -277,10 +282,13 @@ def _cannot_fix(
                         f"({', '.join(map(str, dates))}); send another invitation",
                     )
                 )
+            # Codes backfill adds before the year's latest review change nothing: the review
+            # counts (care achieved), and invitations before it never do.
+            added = planned.get(condition)
             reviews = [d for d in journal.reviews.get(condition, ()) if first_day <= d <= last_day]
-            if reviews:
+            if added and reviews:
                 latest = max(reviews)
-                pre_review = tuple(d for d in dates if d < latest)
+                pre_review = tuple(d for d in dates if d < latest and d in added)
                 if pre_review:
                     out.append(
                         CannotFix(
@@ -288,8 +296,8 @@ def _cannot_fix(
                             condition,
                             Problem.BEFORE_REVIEW,
                             pre_review,
-                            f"{condition}: reviewed on {latest}; invitations before the review "
-                            "do not count",
+                            f"{condition}: reviewed on {latest}; the invitation codes added "
+                            "before the review do not count (the review does)",
                         )
                     )
     return out

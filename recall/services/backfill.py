@@ -60,7 +60,7 @@ REASON_TEXT = {
 }
 PROBLEM_TEXT = {
     Problem.TOO_CLOSE: "invited twice but less than 7 days apart: send another invitation",
-    Problem.BEFORE_REVIEW: "invited before the latest review: those invitations do not count",
+    Problem.BEFORE_REVIEW: "reviewed after the invitation: the review counts, added codes don't",
     Problem.OUTSIDE_YEAR: "invited just before 1 April: that invitation counts for last year",
     Problem.BEFORE_REGISTRATION: "invited before joining the practice: no codes added",
 }
