@@ -155,3 +155,54 @@ def test_two_terminals_confirm_same_cohort(db_url: str, tmp_path: Path) -> None:
     assert figures["failures"] == []
     assert figures["outcomes"]["confirmed"] == ROUNDS
     assert figures["outcomes"]["refused_already_done_by"] == ROUNDS
+
+
+def test_second_confirm_waits_for_the_first_then_is_told_who(db_url: str, tmp_path: Path) -> None:
+    """Terminal 1 is about to commit its confirm; terminal 2's confirm must wait for it (row
+    lock on PostgreSQL, write lock on SQLite) and then refuse, naming terminal 1."""
+    import threading
+
+    from sqlalchemy import event
+
+    from recall.services.batches import confirm_batch, plan_batch
+    from recall.services.errors import Refused
+
+    setup = Database(db_url)
+    practice = write_csvs(tmp_path / "csv", 5)
+    seed(setup, practice)
+    batch = plan_batch(setup, 1, MONTH, TODAY, today=TODAY, operator="reception-1").batch.id
+    one, two = Database(db_url), Database(db_url)
+    about_to_commit, go = threading.Event(), threading.Event()
+
+    def hold(_conn: Any) -> None:
+        about_to_commit.set()
+        assert go.wait(TIMEOUT)
+
+    event.listen(one.engine, "commit", hold)
+    results: dict[str, Any] = {}
+
+    def terminal(name: str, db: Database) -> None:
+        try:
+            results[name] = confirm_batch(db, batch, TODAY, today=TODAY, operator=name)
+        except Refused as exc:
+            results[name] = exc
+
+    first = threading.Thread(target=terminal, args=("reception-1", one))
+    second = threading.Thread(target=terminal, args=("reception-2", two))
+    first.start()
+    assert about_to_commit.wait(TIMEOUT)
+    second.start()
+    second.join(0.5)
+    waited = second.is_alive()  # it cannot get past the lock while terminal 1 holds it
+    go.set()
+    first.join(TIMEOUT)
+    second.join(TIMEOUT)
+    assert waited, "the second confirm did not wait for the first"
+    assert not isinstance(results["reception-1"], Exception)
+    refusal = results["reception-2"]
+    assert isinstance(refusal, Refused)
+    assert re.search(r"already confirmed by reception-1 at \d\d/\d\d/\d{4} \d\d:\d\d", str(refusal))
+    assert live_codes(setup) == expected_codes(practice)
+    assert duplicates(setup) == dict.fromkeys(duplicates(setup), 0)
+    for db in (setup, one, two):
+        db.dispose()
