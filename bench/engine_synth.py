@@ -123,8 +123,9 @@ def build(
         if codable and 4 <= month <= 10:
             first = dt.date(2026, month, rng.randrange(1, 28))
             style = rng.random()
+            gap = rng.randrange(3, 7) if rng.random() < 0.03 else rng.randrange(14, 22)
             for stage in (1, 2, 3):
-                day = first + dt.timedelta(days=(stage - 1) * rng.randrange(14, 22))
+                day = first + dt.timedelta(days=(stage - 1) * gap)
                 add(day, stage_code[stage])
                 if style < 0.7:
                     for c in codable:
