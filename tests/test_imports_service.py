@@ -276,3 +276,30 @@ def test_pcn_practice_column(db: Database, tmp_path: Path) -> None:
         ("9434765919", "B82005"),
         ("9876543210", "DEFAULT"),
     ]
+
+
+def test_full_registers_import_resolves_those_left_out(db: Database, tmp_path: Path) -> None:
+    import_file(db, "patients", write(tmp_path, "p.csv", PATIENTS), today=TODAY)
+    first = "nhs_number,condition\n9434765919,HYP\n9876543210,HYP\n9876543210,DM\n4010232137,AST\n"
+    import_file(db, "registers", write(tmp_path, "r1.csv", first), today=TODAY)
+    # next month's HYP/DM export: 9876543210 has come off the HYP register
+    second = "nhs_number,condition\n9434765919,HYP\n9876543210,DM\n"
+    r = import_file(db, "registers", write(tmp_path, "r2.csv", second), today=TODAY, full=True)
+    assert (r.resolved, r.added, r.skipped) == (1, 0, 2)
+
+    def open_entries() -> set[tuple[str, str]]:
+        with db.read() as s:
+            rows = s.execute(
+                select(patient_t.c.nhs_number, register_t.c.condition)
+                .join(register_t, register_t.c.patient_id == patient_t.c.id)
+                .where(register_t.c.resolved_on.is_(None))
+            ).all()
+        return {(n, c) for n, c in rows}
+
+    # AST is not in the file, so its register is untouched
+    assert open_entries() == {("9434765919", "HYP"), ("9876543210", "DM"), ("4010232137", "AST")}
+    back = import_file(db, "registers", write(tmp_path, "r3.csv", first), today=TODAY, full=True)
+    assert (back.updated, back.resolved) == (1, 0)
+    assert ("9876543210", "HYP") in open_entries()
+    with pytest.raises(RecallError, match="only for registers"):
+        import_file(db, "events", write(tmp_path, "e.csv", EVENTS), today=TODAY, full=True)

@@ -78,6 +78,13 @@ def import_cmd(
     check: Annotated[
         bool, typer.Option("--check", help="Check the file and count, but import nothing.")
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Registers: the file is the whole register; mark anyone left out resolved.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -92,7 +99,9 @@ def import_cmd(
 
     database = open_database(_url(ctx, db))
     try:
-        result = import_file(database, kind.value, file, mapping, progress=progress, dry_run=check)
+        result = import_file(
+            database, kind.value, file, mapping, progress=progress, dry_run=check, full=full
+        )
     except Refused as exc:
         if show_progress:
             typer.echo("", err=True)
@@ -111,6 +120,8 @@ def import_cmd(
             f"{result.updated} updated, {result.skipped} already there "
             f"(mapping {result.mapping}, header on line {result.header_line})"
         )
+        if result.resolved:
+            typer.echo(f"{result.resolved} register entries not in the file marked resolved")
         if result.warning_count:
             typer.echo(f"{result.warning_count} warning(s):")
             for line in result.warnings:

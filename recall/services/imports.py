@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from recall.importers.mapping import (
@@ -45,6 +45,7 @@ from recall.store.models import event_t, import_run_t, patient_t, register_t
 from recall.store.patients_repo import (
     counts,
     patient_ids_by_nhs,
+    patient_practices,
     patients_of_practice,
     register_entries,
 )
@@ -70,6 +71,7 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     warning_count: int = 0
     dry_run: bool = False
+    resolved: int = 0  # registers --full: entries no longer in the file, marked resolved
 
 
 class _RollBack(Exception):
@@ -158,12 +160,18 @@ def import_file(
     *,
     today: dt.date | None = None,
     dry_run: bool = False,
+    full: bool = False,
 ) -> ImportResult:
     """Import one file of `kind` (patients, registers, events) all-or-nothing.
 
     With dry_run the whole import runs (every check, the real counts) and is then rolled
-    back, so staff can check a file before committing to it.
+    back, so staff can check a file before committing to it. With full (registers only) the
+    file is the whole register for each condition it lists: entries of that practice's
+    patients missing from it are marked resolved today (they come back if a later file lists
+    them again).
     """
+    if full and kind != "registers":
+        raise RecallError("a full import (--full) is only for registers files")
     if kind not in KINDS:
         raise RecallError(f"unknown import kind {kind!r}: use {', '.join(KINDS)}")
     path = Path(path)
@@ -209,13 +217,15 @@ def import_file(
                     .returning(import_run_t.c.id)
                 ).scalar_one()
                 tick = _ticker(progress, total)
-                added = updated = skipped = 0
+                added = updated = skipped = resolved = 0
                 try:
                     with bulk_load(session):
                         if kind == "patients":
                             added, updated, skipped = _patients(session, reader, practice.id, tick)
                         elif kind == "registers":
-                            added, updated, skipped = _registers(session, reader, tick)
+                            added, updated, skipped, resolved = _registers(
+                                session, reader, tick, full=full, today=today
+                            )
                         else:
                             added, updated, skipped = _events(session, reader, run_id, tick)
                 except ImportFileError as exc:
@@ -239,6 +249,7 @@ def import_file(
                     skipped=skipped,
                     warnings=reader.warnings.lines(),
                     warning_count=reader.warnings.count,
+                    resolved=resolved,
                 )
                 append_audit(
                     session,
@@ -255,6 +266,8 @@ def import_file(
                         "updated": updated,
                         "skipped": skipped,
                         "warnings": result.warning_count,
+                        "resolved": resolved,
+                        "full": full,
                     },
                 )
                 if dry_run:
@@ -350,12 +363,17 @@ def _flush_patients(session: Session, rows: list[dict[str, Any]], present: list[
 
 
 def _registers(
-    session: Session, reader: ImportReader, tick: Callable[[int], None]
-) -> tuple[int, int, int]:
+    session: Session,
+    reader: ImportReader,
+    tick: Callable[[int], None],
+    *,
+    full: bool,
+    today: dt.date,
+) -> tuple[int, int, int, int]:
     ids = patient_ids_by_nhs(session)
     existing = register_entries(session)
     seen: dict[tuple[int, str], tuple[int, Any, Any]] = {}
-    with_dates = [f for f in ("diagnosed_on", "resolved_on") if f in reader.columns]
+    with_dates = [f for f in ("diagnosed_on", "resolved_on") if f in reader.columns or full]
     pending: list[dict[str, Any]] = []
     added = updated = skipped = 0
     for row in reader.rows():
@@ -413,11 +431,40 @@ def _registers(
             )
             pending.clear()
             tick(reader.rows_read)
-    if not reader.problems:
-        upsert(
-            session, register_t, pending, conflict=("patient_id", "condition"), update=with_dates
+    if reader.problems:
+        return added, updated, skipped, 0
+    upsert(session, register_t, pending, conflict=("patient_id", "condition"), update=with_dates)
+    resolved = _resolve_missing(session, existing, seen, today) if full else 0
+    return added, updated, skipped, resolved
+
+
+def _resolve_missing(
+    session: Session,
+    existing: dict[tuple[int, str], tuple[Any, Any]],
+    seen: dict[tuple[int, str], Any],
+    today: dt.date,
+) -> int:
+    """Mark resolved the open entries of the file's conditions and practices it leaves out."""
+    practice_of = patient_practices(session)
+    conditions = {cond for _, cond in seen}
+    practices = {practice_of[pid] for pid, _ in seen}
+    gone = [
+        {"pid": pid, "cond": cond}
+        for (pid, cond), (_, resolved_on) in existing.items()
+        if resolved_on is None
+        and cond in conditions
+        and practice_of.get(pid) in practices
+        and (pid, cond) not in seen
+    ]
+    if gone:
+        r = register_t
+        session.execute(
+            update(r)
+            .where(r.c.patient_id == bindparam("pid"), r.c.condition == bindparam("cond"))
+            .values(resolved_on=today),
+            gone,
         )
-    return added, updated, skipped
+    return len(gone)
 
 
 # -- events ------------------------------------------------------------------------------

@@ -29,6 +29,12 @@ def patient_ids_by_nhs(session: Session) -> dict[str, int]:
     return out
 
 
+def patient_practices(session: Session) -> dict[int, int]:
+    """Patient id -> practice id."""
+    rows = session.execute(select(patient_t.c.id, patient_t.c.practice_id))
+    return {pid: practice for pid, practice in rows}
+
+
 def patients_of_practice(
     session: Session, practice_id: int, fields: Sequence[str]
 ) -> dict[str, tuple[int, tuple[Any, ...]]]:
