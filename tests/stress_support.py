@@ -159,8 +159,10 @@ def duplicates(db: Database) -> dict[str, int]:
 
 
 def child(op: str, url: str, args: dict[str, Any], kill_at: int | None, conn: Any) -> None:
-    """Run one use-case; with `kill_at`, SIGKILL itself at that statement (or COMMIT)."""
+    """Run one use-case; with `kill_at`, SIGKILL itself at that statement, or just before or
+    just after COMMIT when the count lands there."""
     from sqlalchemy import event
+    from sqlalchemy.orm import Session
 
     from recall.services.batches import confirm_batch
     from recall.services.letters import render_batch_letters
@@ -174,7 +176,8 @@ def child(op: str, url: str, args: dict[str, Any], kill_at: int | None, conn: An
             os.kill(os.getpid(), signal.SIGKILL)
 
     event.listen(db.engine, "after_cursor_execute", tick)
-    event.listen(db.engine, "commit", tick)
+    event.listen(db.engine, "commit", tick)  # just before COMMIT
+    event.listen(Session, "after_commit", tick)  # just after it (this child only)
     conn.send(("ready",))
     started = time.perf_counter()
     try:
