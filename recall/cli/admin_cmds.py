@@ -32,7 +32,7 @@ def audit(
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", help="How many entries, newest first.")] = 50,
     action: Annotated[
-        str | None, typer.Option("--action", help="Only this action, e.g. batch_confirm.")
+        str | None, typer.Option("--action", help="Only this action, e.g. batch.confirm.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
