@@ -110,7 +110,7 @@ class Condition:
 
     def readiness(self, profile: CodeProfile) -> Readiness:
         """Whether the tool may record this condition's code, and if not, how to fix it."""
-        cluster = self.invite_cluster or f"{self.key}INVITE_COD"
+        cluster = self.invite_cluster or f"{self.key}_INVITE"
         if not self.invite.codes:
             if not self.invite_cluster:
                 return Readiness(
