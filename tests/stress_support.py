@@ -185,6 +185,10 @@ def child(op: str, url: str, args: dict[str, Any], kill_at: int | None, conn: An
             confirm_batch(db, args["batch"], TODAY, today=TODAY, operator="crash")
         elif op == "import":
             import_file(db, args["kind"], args["path"], operator="crash", today=TODAY)
+        elif op == "backfill":
+            from recall.services.backfill import apply_backfill
+
+            apply_backfill(db, today=TODAY, operator="crash")
         elif op == "letters":
             render_batch_letters(
                 db, args["batch"], args["out"], today=TODAY, operator="crash", pdf=False

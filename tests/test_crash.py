@@ -1,4 +1,4 @@
-"""kill -9 in the middle of confirm, letters and import: the database is before or after.
+"""kill -9 in the middle of confirm, letters, import and backfill: the database is before or after.
 
 Each trial starts a real process (forked from a preloaded server, so it starts in
 milliseconds), runs the use-case against the shared database and is killed with SIGKILL
@@ -224,6 +224,63 @@ def test_kill_during_import(db_url: str, tmp_path: Path) -> None:
         if trial == 0:
             import_file(db, "registers", practice.registers, operator="seed", today=TODAY)
     _report(db, "import", seen)
+    db.dispose()
+
+
+# ----------------------------------------------------------------------------- backfill
+
+
+def _backfill_counts(db: Database) -> tuple[int, int, int]:
+    return (
+        _scalar(db, text("SELECT count(*) FROM backfill_run")),
+        _scalar(db, text("SELECT count(*) FROM recorded_code WHERE origin = 'backfill'")),
+        _audit(db, "backfill.apply"),
+    )
+
+
+def test_kill_during_backfill_apply(db_url: str, tmp_path: Path) -> None:
+    """Each trial brings new patients with generic-only invitations, then kills the apply."""
+    from recall.services.backfill import apply_backfill
+
+    db = Database(db_url)
+    rng = random.Random(f"backfill-{db.backend}")
+    trials = max(TRIALS // 2, 2)
+    seen: Counter[str] = Counter()
+    measured: tuple[int, float] = (0, 0.0)
+    for trial in range(trials + 1):
+        practice = write_practice(tmp_path / f"csv{trial}", 60, start=999_300_000 + trial * 1000)
+        generic = tmp_path / f"generic{trial}.csv"
+        generic.write_text(
+            "nhs_number,date,code\n"
+            + "".join(
+                f"{n},2026-0{5 + trial % 4}-1{trial % 9},1109921000000106\n" for n in practice.nhs
+            )
+        )
+        seed(db, practice)
+        import_file(db, "events", generic, operator="seed", today=TODAY)
+        before = _backfill_counts(db)
+        if trial == 0:
+            outcome, report = run_child("backfill", db_url, {})
+            measured = (report[1], report[2])
+            assert _backfill_counts(db)[0] == before[0] + 1
+            continue
+        outcome, _ = run_child("backfill", db_url, {}, **_kill_point(rng, trial, *measured))
+        now = _backfill_counts(db)
+        if now == before:
+            state = "before"
+        elif now[0] == before[0] + 1 and now[1] > before[1] and now[2] == before[2] + 1:
+            state = "after"
+        else:
+            state = f"between: {before} -> {now}"
+        assert state in ("before", "after"), f"trial {trial}: {state}"
+        seen[f"{outcome}_{state}"] += 1
+        again = apply_backfill(db, today=TODAY, operator="rerun")
+        assert (again.run_id is None) == (state == "after")
+        assert apply_backfill(db, today=TODAY, operator="rerun").run_id is None  # all done
+        _no_duplicates(db)
+    kills = sum(n for k, n in seen.items() if k.startswith("killed"))
+    print(f"crash figures {db.backend} backfill: {dict(seen)} kill points: {kills}")
+    assert sum(seen.values()) == trials and kills >= 1
     db.dispose()
 
 
