@@ -129,7 +129,9 @@ Press **o** to pick another month (for example to catch up on a month that was m
         self.query_one("#choose-intro", Static).update(
             f"Which letters are you sending today, {long_date(self.ctx.today)}?"
         )
-        self.query_one(OptionList).loading = True
+        ol = self.query_one(OptionList)
+        ol.add_option(Option("Counting who is due…", id="counting", disabled=True))
+        ol.focus()
         self.load()
 
     def on_screen_resume(self) -> None:
@@ -144,7 +146,6 @@ Press **o** to pick another month (for example to catch up on a month that was m
     def _loaded(self, message: OptionsLoaded) -> None:
         self.options = message.options
         ol = self.query_one(OptionList)
-        ol.loading = False
         ol.clear_options()
         for i, o in enumerate(self.options):
             label = run_title(o.stage, o.month)
@@ -261,7 +262,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(VirtualTable).loading = True
+        self.query_one(VirtualTable).focus()
         self.query_one("#review-warning").display = False
         self.load()
 
@@ -277,7 +278,6 @@ This is everyone due this letter. Check the list and untick anyone who should no
         self.rows = {r.patient_id: r for r in message.review.rows}
         self.order = [r.patient_id for r in message.review.rows]
         table = self.query_one(VirtualTable)
-        table.loading = False
         self._fill()
         table.focus()
         keys = [w.split(":", 1)[0] for w in message.review.warnings]
