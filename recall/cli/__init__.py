@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import sys
 
-import click
 import typer
 
 from recall.cli import (
@@ -75,21 +74,18 @@ def _main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected failures become one line on stderr and exit code 2."""
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except typer.TyperException as exc:  # typer >= 0.29 bundles its own click (usage errors)
+    except typer.Exit as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except typer.Abort:
+        typer.echo("recall: cancelled", err=True)
+        return 1
+    except typer.TyperException as exc:  # usage errors: bad option, unknown command
         show = getattr(exc, "show", None)
         if callable(show):
             show()
         else:
             typer.echo(f"recall: {exc}", err=True)
         return int(getattr(exc, "exit_code", 2))
-    except click.exceptions.Abort:
-        typer.echo("recall: cancelled", err=True)
-        return 1
     except RecallError as exc:
         typer.echo(f"recall: {exc}", err=True)
         return 2
