@@ -268,3 +268,36 @@ async def test_help_and_command_palette_cover_every_screen(demo_url: str, tmp_pa
         assert isinstance(app.screen, HelpScreen)
         await press(pilot, "escape")
         assert len(app.screen_stack) == 1
+
+
+async def test_import_a_good_file_chosen_by_browsing(demo_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    good = folder / "new-patients.csv"
+    good.write_text(
+        "nhs_number,family_name,given_name,date_of_birth\n9434765919,Smith,Ann,03/11/1950\n",
+        encoding="utf-8",
+    )
+    (folder / "notes.docx").write_bytes(b"not offered")
+    app = app_for(demo_url, tmp_path / "out")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "i")
+        screen = app.screen
+        assert isinstance(screen, ImportScreen)
+        path_box = screen.query_one("#path", TextBox)
+        path_box.value = str(folder)
+        # the folder tree reads folders in a long-lived worker: wait by time, not for workers
+        await pilot.press("ctrl+o")
+        await pilot.pause(0.5)
+        await pilot.press("down", "enter")
+        await pilot.pause(0.3)
+        assert app.screen is screen and path_box.value == str(good)
+        await press(pilot, "ctrl+s")
+        status = str(screen.query_one("#import-status", Static).render())
+        assert "Imported new-patients.csv" in status and "1 added" in status
+    with app.ctx.db.read() as s:
+        found = s.execute(
+            select(patient_t.c.family_name).where(patient_t.c.nhs_number == "9434765919")
+        ).scalar()
+    assert found == "Smith"

@@ -73,6 +73,7 @@ class RecallApp(App[None]):
     TITLE = "recall"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="help"),
+        Binding("f1", "help", "Help", show=False, id="help_f1"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit_app"),
     ]
 

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 
 
 class TextBox(Input):
@@ -149,3 +149,9 @@ def legend() -> Content:
     return Content.from_markup(
         "  ".join(f"[{colour}]{glyph}[/] {words}" for _, glyph, colour, words in SEGMENTS)
     )
+
+
+def add_columns(table: DataTable[object], *columns: tuple[str, int]) -> None:
+    """Columns of fixed width: the table looks the same before and after it measures rows."""
+    for label, width in columns:
+        table.add_column(label, width=width, key=label)

@@ -20,7 +20,7 @@ from recall.domain.nhs import format_nhs_number
 from recall.services.backfill import BackfillApplyResult, BackfillGroup
 from recall.services.backfill_view import BackfillView, apply_tidy_up, load_backfill, plain_change
 from recall.tui.screens.base import RecallScreen
-from recall.tui.widgets import ConfirmModal
+from recall.tui.widgets import ConfirmModal, add_columns
 from recall.tui.words import plural, short_date
 
 
@@ -66,7 +66,9 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Date", "Code", "For", "Patients")
+        add_columns(
+            self.query_one(DataTable), ("Date", 11), ("Code", 17), ("For", 24), ("Patients", 8)
+        )
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -175,6 +177,11 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
         )
         self.post_message(TidyUpApplied(result))
 
+    def unsaved_work(self) -> str:
+        if self.busy:
+            return "The codes are still being added. If you leave, that carries on and finishes."
+        return ""
+
     def worker_failed(self, worker: object) -> None:
         self.busy = False
 
@@ -211,13 +218,13 @@ year (for example "invited once → can be excepted"). Press **Esc** to go back.
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("NHS number", "Name", "For", "What changes")
+        add_columns(table, ("NHS number", 12), ("Name", 18), ("For", 6), ("What changes", 34))
         items = self.view.items_in(self.group.date, self.group.code)
         for n, i in enumerate(sorted(items, key=lambda i: self.view.names.get(i.patient_id, ""))):
             table.add_row(
                 format_nhs_number(i.nhs_number),
                 self.view.names.get(i.patient_id, "")[:22],
-                i.condition or "letter code",
+                i.condition or "letter",
                 plain_change(i.change),
                 key=str(n),
             )

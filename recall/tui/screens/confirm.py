@@ -202,6 +202,11 @@ do not reply can be excepted later. The day must be today or earlier.
             return
         self.post_message(Confirmed(result))
 
+    def unsaved_work(self) -> str:
+        if self.busy:
+            return "The codes are being recorded. If you leave, that carries on and finishes."
+        return ""
+
     def worker_failed(self, worker: object) -> None:
         self.busy = False
         self._question()

@@ -29,7 +29,7 @@ from recall.services.codes import import_cluster
 from recall.services.errors import Refused
 from recall.services.imports import ImportRefused, import_file
 from recall.tui.screens.base import RecallScreen
-from recall.tui.widgets import TextBox
+from recall.tui.widgets import TextBox, add_columns
 from recall.tui.words import plural
 
 KINDS = [
@@ -146,7 +146,7 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
         self.query_one("#cluster-field").display = False
         self.query_one("#import-progress").display = False
         table = self.query_one(DataTable)
-        table.add_columns("Line", "Column", "Value", "Problem")
+        add_columns(table, ("Line", 5), ("Column", 14), ("Value", 16), ("Problem", 33))
         table.display = False
         self.query_one("#kind", Select).focus()
 
@@ -267,6 +267,14 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
         table.display = n > 0
         if n:
             table.focus()
+
+    def unsaved_work(self) -> str:
+        if self.busy:
+            return (
+                "The import is still running. If you leave, it carries on and either "
+                "finishes or is refused as a whole; the file is never half-imported."
+            )
+        return ""
 
     def worker_failed(self, worker: object) -> None:
         self.busy = False

@@ -46,6 +46,7 @@ When it is done, press **Enter** to read one of the letters before you print.
         self.title = title
         self.count = count
         self.result: LettersResult | None = None
+        self.making = True
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,7 +67,16 @@ When it is done, press **Enter** to read one of the letters before you print.
         result = render(self.ctx.db, self.batch_id, out, self.ctx.today, pdf=self.ctx.make_pdf)
         self.post_message(LettersMade(result))
 
+    def unsaved_work(self) -> str:
+        if self.making:
+            return (
+                "The letters are still being made. You can leave: nothing is recorded until "
+                "you confirm they were sent, and making them again later is safe."
+            )
+        return ""
+
     def worker_failed(self, worker: object) -> None:
+        self.making = False
         self.query_one("#letters-status", Static).update(
             "The letters were not made. Press Esc to go back to the list."
         )
@@ -76,6 +86,7 @@ When it is done, press **Enter** to read one of the letters before you print.
     @on(LettersMade)
     def _made(self, message: LettersMade) -> None:
         r = self.result = message.result
+        self.making = False
         self.query_one(ProgressBar).update(total=1, progress=1)
         n_letters = len(r.letters)
         sms = r.counts.get("sms", 0)

@@ -15,6 +15,8 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from recall.domain.nhs import format_nhs_number
+from recall.domain.pca import PcaStatus
+from recall.services.backfill_view import SHORT_STATUS
 from recall.services.patients import (
     PatientSummary,
     PatientView,
@@ -24,7 +26,7 @@ from recall.services.patients import (
     search_patients,
 )
 from recall.tui.screens.base import RecallScreen
-from recall.tui.widgets import TextBox
+from recall.tui.widgets import TextBox, add_columns
 from recall.tui.words import plural, short_date
 
 ORIGIN_WORDS = {
@@ -70,7 +72,14 @@ to open the highlighted patient. **/** goes back to the search box.
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("NHS number", "Name", "Born", "Age", "Conditions")
+        add_columns(
+            self.query_one(DataTable),
+            ("NHS number", 12),
+            ("Name", 28),
+            ("Born", 11),
+            ("Age", 3),
+            ("Conditions", 12),
+        )
         self.query_one("#search", TextBox).focus()
 
     @on(Input.Changed, "#search")
@@ -169,10 +178,20 @@ they responded another way; either stops further letters for that condition this
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#conditions", DataTable).add_columns(
-            "Condition", "This year", "Invited on", "Next"
+        add_columns(
+            self.query_one("#conditions", DataTable),
+            ("Condition", 18),
+            ("This year", 22),
+            ("Invited on", 12),
+            ("Next", 18),
         )
-        self.query_one("#timeline", DataTable).add_columns("Date", "Code", "What", "From")
+        add_columns(
+            self.query_one("#timeline", DataTable),
+            ("Date", 12),
+            ("Code", 18),
+            ("What", 24),
+            ("From", 16),
+        )
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -204,7 +223,8 @@ they responded another way; either stops further letters for that condition this
                 nxt = f"2nd letter from {short_date(s.earliest_second)}"
             elif not s.ready:
                 nxt = "cannot be coded yet"
-            conds.add_row(s.name[:22], s.plain.split(" (")[0], invited, nxt, key=key)
+            plain = SHORT_STATUS.get(PcaStatus(s.status), s.plain) if s.status else s.plain
+            conds.add_row(s.name, plain, invited, nxt, key=key)
         if v.status:
             conds.move_cursor(row=min(row, len(v.status) - 1))
         timeline = self.query_one("#timeline", DataTable)

@@ -23,7 +23,7 @@ from recall.services.settings_view import (
     update_settings,
 )
 from recall.tui.screens.base import RecallScreen
-from recall.tui.widgets import ConfirmModal, TextBox
+from recall.tui.widgets import ConfirmModal, TextBox, add_columns
 
 
 @dataclass
@@ -221,7 +221,7 @@ can be turned on only after you have read the warning.
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Condition", "Status", "Code list")
+        add_columns(table, ("Condition", 28), ("Status", 22), ("Code list", 20))
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -255,6 +255,8 @@ can be turned on only after you have read the warning.
             text = f"{r.name}: ready. Record code {r.record_code} from {r.cluster}."
         else:
             text = f"{r.name}: {r.reason}.\nTo fix: {r.fix}" if r.fix else f"{r.name}: {r.reason}."
+            if r.status in ("needs_code_list", "provisional"):
+                text += "\nOr here: on the home screen press i and choose 'Code list'."
         self.query_one("#fix", Static).update(text)
 
     def action_switch(self) -> None:
