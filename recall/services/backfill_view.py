@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 from sqlalchemy import select
 
 from recall.domain.pca import PcaStatus
@@ -21,6 +20,7 @@ from recall.services.backfill import (
     plan_backfill,
 )
 from recall.services.catalogue import load_catalogue
+from recall.services.database import output_root
 from recall.services.letters import private_dir
 from recall.store.db import Database
 from recall.store.models import patient_t
@@ -86,9 +86,9 @@ def load_backfill(db: Database, today: dt.date, *, last_year: bool = False) -> B
     return BackfillView(plan, names, year, last_year, cond_names)
 
 
-def worksheet_folder(out_dir: Path | None) -> Path:
-    """Where tidy-up worksheets go: the app's output folder, else the user's data folder."""
-    base = out_dir or Path(platformdirs.user_data_dir("recall", appauthor=False))
+def worksheet_folder(out_dir: Path | None, db_url: str | None = None) -> Path:
+    """Where tidy-up worksheets go: the app's output folder, else this database's folder."""
+    base = out_dir or output_root(db_url)
     return private_dir(base / "worksheets")
 
 
@@ -97,7 +97,7 @@ def apply_tidy_up(
 ) -> BackfillApplyResult:
     """Record the planned codes (one transaction) and write the coding worksheet."""
     year, start, end = _window(today, last_year)
-    sheet = worksheet_folder(out_dir) / f"tidy-up-{year.start_year}-{today.isoformat()}.csv"
+    sheet = worksheet_folder(out_dir, db.url) / f"tidy-up-{year.start_year}-{today.isoformat()}.csv"
     return apply_backfill(db, start, end, today=today, worksheet=sheet)
 
 

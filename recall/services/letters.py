@@ -53,6 +53,7 @@ from recall.letters.templates import all_template_names
 from recall.resources import templates_dir
 from recall.services.batches import BatchInfo, Invitee, get_batch
 from recall.services.catalogue import load_catalogue
+from recall.services.database import output_root
 from recall.services.errors import ConfigurationError, NotFound, Refused
 from recall.services.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings
@@ -143,12 +144,9 @@ def copy_templates(dest: Path | None = None, *, overwrite: bool = False) -> list
     return copied
 
 
-def default_letters_dir(batch_id: int) -> Path:
-    return (
-        Path(platformdirs.user_data_dir("recall", appauthor=False))
-        / "letters"
-        / f"batch-{batch_id}"
-    )
+def default_letters_dir(batch_id: int, db_url: str | None = None) -> Path:
+    """The batch's letters folder inside this database's own output folder."""
+    return output_root(db_url) / "letters" / f"batch-{batch_id}"
 
 
 def private_dir(path: Path) -> Path:
@@ -468,7 +466,8 @@ def render_batch_letters(
         raise _refuse(exc) from None
 
     # 3. Write the files.
-    folder = private_dir(Path(out_dir) if out_dir is not None else default_letters_dir(batch_id))
+    target = Path(out_dir) if out_dir is not None else default_letters_dir(batch_id, db.url)
+    folder = private_dir(target)
     written: set[str] = set()
 
     def put(name: str, data: bytes) -> str:

@@ -243,7 +243,7 @@ do not reply can be excepted later. The day must be today or earlier.
         folder = self.folder or (
             str(self.ctx.out_dir / f"batch-{self.batch_id}")
             if self.ctx.out_dir
-            else str(default_letters_dir(self.batch_id))
+            else str(default_letters_dir(self.batch_id, self.ctx.db.url))
         )
         done = DoneScreen(self.batch_id, str(self.title), message.result, Path(folder))
         # the run is finished: nothing to go back to, so the stack returns to home
