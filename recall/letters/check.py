@@ -200,7 +200,11 @@ def docx_text(doc: object) -> list[str]:
     out: list[str] = []
     w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
     for p in body.iter(f"{w}p"):
-        text = "".join(t.text or "" for t in p.iter(f"{w}t"))
+        # runs hold text (w:t) and tabs (w:tab, e.g. after a bullet): keep both, in order
+        text = "".join(
+            (el.text or "") if el.tag == f"{w}t" else " "
+            for el in p.iter(f"{w}t", f"{w}tab")
+        )
         if text.strip():
             out.append(text)
     return out

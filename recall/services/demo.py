@@ -136,7 +136,7 @@ def demo_settings() -> PracticeSettings:
     """A plainly fictional practice (Ofcom drama phone range, example.org)."""
     return PracticeSettings(
         practice_name="Riverside Demo Surgery",
-        address=["Riverside Demo Surgery", "1 Example Street", "Demotown", "DE1 9ZZ"],
+        address=["1 Example Street", "Demotown", "DE1 9ZZ"],
         phone="01632 960 000",
         booking_url="https://example.org/book",
         email="demo.surgery@example.org",
