@@ -94,6 +94,16 @@ def _main(argv: list[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Never a traceback on screen: database messages can quote patient data. The log
+        # (private, NHS numbers redacted) keeps the details for support.
+        log.exception("recall: unexpected %s", type(exc).__name__)
+        typer.echo(
+            f"recall: unexpected problem ({type(exc).__name__}); the command stopped and its "
+            "changes were not saved. Details are in the recall log file.",
+            err=True,
+        )
+        return 1
     return int(result) if isinstance(result, int) else 0
 
 

@@ -100,9 +100,16 @@ class Database:
         self.engine = make_engine(self.url)
         self._write_engine = self.engine.execution_options(recall_write=True)
         if migrate:
+            from sqlalchemy.exc import OperationalError
+
             from recall.store.migrate import upgrade
 
-            upgrade(self.engine)
+            try:
+                upgrade(self.engine)
+            except OperationalError as exc:
+                where = make_url(self.url).render_as_string(hide_password=True)
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+                raise DatabaseError(f"cannot open the database {where}: {reason}") from None
 
     @property
     def backend(self) -> str:
