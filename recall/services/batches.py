@@ -447,6 +447,79 @@ def _live_elsewhere(
     return {pid: bid for pid, bid in session.execute(q) if pid in patient_ids}
 
 
+@dataclass(frozen=True)
+class Cohort:
+    """A recall month's patients with their registers and this year's history, loaded once."""
+
+    patients: list[Any]
+    registers: dict[int, list[RegisterEntry]]
+    hist: History
+    year: QofYear
+
+
+def load_cohort(
+    session: Session,
+    *,
+    practice_id: int,
+    settings: PracticeSettings,
+    catalogue: Catalogue,
+    month: int,
+    send_date: dt.date,
+    patient_ids: Sequence[int] | None = None,
+) -> Cohort:
+    """Everything the stage rules need about one recall month (read only)."""
+    year = qof_year_of(send_date)
+    patients = _cohort(
+        session,
+        practice_id=practice_id,
+        settings=settings,
+        catalogue=catalogue,
+        month=month,
+        send_date=send_date,
+        patient_ids=patient_ids,
+    )
+    ids = {p.id for p in patients}
+    registers = load_registers(session, practice_id=practice_id, patient_ids=ids)
+    hist = load_history(
+        session, practice_id=practice_id, catalogue=catalogue, year=year, patient_ids=ids
+    )
+    return Cohort(patients, registers, hist, year)
+
+
+def decide_stage(
+    session: Session,
+    cohort: Cohort,
+    *,
+    catalogue: Catalogue,
+    stage: int,
+    send_date: dt.date,
+    interval: int,
+    batch_id: int | None = None,
+) -> tuple[list[_Decision], dict[str, str]]:
+    """Who in the cohort is due this stage on `send_date`, and why the others are not.
+
+    The same decisions `plan_batch` makes; `batch_id` is the planned batch being re-planned
+    (its own invitations do not count as "already invited elsewhere").
+    """
+    elsewhere = _live_elsewhere(
+        session,
+        stage=stage,
+        year=cohort.year,
+        batch_id=batch_id,
+        patient_ids={p.id for p in cohort.patients},
+    )
+    return _decide(
+        patients=cohort.patients,
+        registers=cohort.registers,
+        hist=cohort.hist,
+        catalogue=catalogue,
+        stage=stage,
+        send_date=send_date,
+        interval=interval,
+        live_elsewhere=elsewhere,
+    )
+
+
 def _find_planned(
     session: Session,
     *,
@@ -603,7 +676,7 @@ def _plan(
             settings = get_settings(session, pid)
             catalogue = load_catalogue(session, pid)
             interval = MIN_GAP_DAYS if kind == "adhoc" else settings.stage_interval_days
-            patients = _cohort(
+            cohort = load_cohort(
                 session,
                 practice_id=pid,
                 settings=settings,
@@ -612,23 +685,14 @@ def _plan(
                 send_date=send_date,
                 patient_ids=patient_ids,
             )
-            ids = {p.id for p in patients}
-            registers = load_registers(session, practice_id=pid, patient_ids=ids)
-            hist = load_history(
-                session, practice_id=pid, catalogue=catalogue, year=year, patient_ids=ids
-            )
-            elsewhere = _live_elsewhere(
-                session, stage=stage, year=year, batch_id=existing, patient_ids=ids
-            )
-            decisions, blocked = _decide(
-                patients=patients,
-                registers=registers,
-                hist=hist,
+            decisions, blocked = decide_stage(
+                session,
+                cohort,
                 catalogue=catalogue,
                 stage=stage,
                 send_date=send_date,
                 interval=interval,
-                live_elsewhere=elsewhere,
+                batch_id=existing,
             )
             if kind == "adhoc":
                 d = decisions[0] if decisions else None

@@ -16,7 +16,6 @@ from recall.domain.qof_year import qof_year_of
 from recall.services import batches as engine
 from recall.services.backfill import plan_backfill
 from recall.services.catalogue import load_catalogue
-from recall.services.history import load_history, load_registers
 from recall.services.pca_report import pca_report
 from recall.services.settings import get_settings
 from recall.services.settings_view import ConditionReadiness, readiness_rows
@@ -135,7 +134,6 @@ def due_options(
     batch that is already planned (staff can come back to it).
     """
     today = today or dt.date.today()
-    year = qof_year_of(today)
     out: list[RunOption] = []
     with db.read() as session:
         pid = get_or_create_practice(session).id
@@ -152,35 +150,25 @@ def due_options(
             existing[(month, stage)] = (bid, status)
         for month in months or _cohort_months(today):
             number = int(month[5:7])
-            patients = engine._cohort(
+            cohort = engine.load_cohort(
                 session,
                 practice_id=pid,
                 settings=settings,
                 catalogue=catalogue,
                 month=number,
                 send_date=today,
-                patient_ids=None,
-            )
-            ids = {p.id for p in patients}
-            registers = load_registers(session, practice_id=pid, patient_ids=ids)
-            hist = load_history(
-                session, practice_id=pid, catalogue=catalogue, year=year, patient_ids=ids
             )
             for stage in (1, 2, 3):
                 batch = existing.get((month, stage))
                 planned_id = batch[0] if batch and batch[1] == "planned" else None
-                elsewhere = engine._live_elsewhere(
-                    session, stage=stage, year=year, batch_id=planned_id, patient_ids=ids
-                )
-                decisions, _blocked = engine._decide(
-                    patients=patients,
-                    registers=registers,
-                    hist=hist,
+                decisions, _blocked = engine.decide_stage(
+                    session,
+                    cohort,
                     catalogue=catalogue,
                     stage=stage,
                     send_date=today,
                     interval=settings.stage_interval_days,
-                    live_elsewhere=elsewhere,
+                    batch_id=planned_id,
                 )
                 due = sum(1 for d in decisions if d.due)
                 waits = [d.waiting_until for d in decisions if not d.due and d.waiting_until]
