@@ -60,6 +60,7 @@ The home screen shows what needs doing this month.
   "Waiting" means their last letter went out recently, so the next one is not due yet.
 * **This year's reviews** – for each condition, how far the QOF year has got: reviewed,
   can be excepted (invited twice, at least 7 days apart), invited once, not invited.
+  "Done" counts the patients who were reviewed or can be excepted.
 * **Needs attention** – conditions the tool cannot code yet, codes you still need to add in
   the clinical system, and old coding that the tidy-up can fix.
 
@@ -184,7 +185,7 @@ Press **r** to send this month's letters.
                 Content.assemble(
                     f"{bar.name[:22]:<22} ",
                     stacked_bar(counts, 28),
-                    f" {pct:>3}% of {bar.register:,}",
+                    f" {pct:>3}% done of {bar.register:,}",
                 )
             )
         if hidden and len(shown) < len(bars):
