@@ -17,7 +17,7 @@ from recall.services import batches as engine
 from recall.services.backfill import plan_backfill
 from recall.services.catalogue import load_catalogue
 from recall.services.pca_report import pca_report
-from recall.services.settings import get_settings
+from recall.services.settings import PracticeSettings, get_settings
 from recall.services.settings_view import ConditionReadiness, readiness_rows
 from recall.store.db import Database
 from recall.store.models import batch_t, patient_t, recorded_code_t
@@ -84,7 +84,21 @@ class Dashboard:
         return self.today.strftime("%B")
 
 
-def _counts(db: Database) -> tuple[str, int, int]:
+LETTERHEAD_NOTE = (
+    "The practice's name, address or phone number is not set, so letters would go out "
+    "without them. Press s to fill them in."
+)
+
+
+def _letterhead_missing(settings: PracticeSettings) -> bool:
+    """Letters print the practice's details: warn before a batch goes out without them."""
+    default_name = PracticeSettings().practice_name
+    return (
+        settings.practice_name in ("", default_name) or not settings.address or not settings.phone
+    )
+
+
+def _counts(db: Database) -> tuple[str, int, int, bool]:
     with db.read() as session:
         practice = get_or_create_practice(session)
         settings = get_settings(session, practice.id)
@@ -103,7 +117,12 @@ def _counts(db: Database) -> tuple[str, int, int]:
                 recorded_code_t.c.reconciled.is_(False),
             )
         )
-    return settings.practice_name, int(patients or 0), int(unreconciled or 0)
+    return (
+        settings.practice_name,
+        int(patients or 0),
+        int(unreconciled or 0),
+        _letterhead_missing(settings),
+    )
 
 
 def _month_key(day: dt.date) -> str:
@@ -243,7 +262,7 @@ def load_dashboard(db: Database, today: dt.date | None = None) -> Dashboard:
     """Everything the home screen needs for `today`."""
     today = today or dt.date.today()
     year = qof_year_of(today)
-    name, patients, unreconciled = _counts(db)
+    name, patients, unreconciled, letterhead_missing = _counts(db)
     blocked = tuple(r for r in readiness_rows(db) if not r.ready)
     return Dashboard(
         practice_name=name,
@@ -253,4 +272,5 @@ def load_dashboard(db: Database, today: dt.date | None = None) -> Dashboard:
         patients=patients,
         blocked=blocked,
         unreconciled=unreconciled,
+        notes=(LETTERHEAD_NOTE,) if letterhead_missing else (),
     )
