@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, emit, open_database
+from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database
 from recall.services.audit import AuditEntry, list_audit
 from recall.services.backup import backup_database, restore_database
 
@@ -29,6 +29,7 @@ def _show_audit(entries: list[AuditEntry]) -> None:
 
 
 def audit(
+    ctx: typer.Context,
     db: DbOption = None,
     limit: Annotated[int, typer.Option("--limit", help="How many entries, newest first.")] = 50,
     action: Annotated[
@@ -37,7 +38,7 @@ def audit(
     as_json: JsonOption = False,
 ) -> None:
     """List the audit log: when, who, what, which ids (newest first)."""
-    database = open_database(db)
+    database = open_database(db_url(ctx, db))
     try:
         entries = list_audit(database, limit=limit, action=action)
     finally:
@@ -46,12 +47,13 @@ def audit(
 
 
 def backup(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="New file to write the copy to.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Copy the database to FILE (SQLite; safe while others are working)."""
-    database = open_database(db)
+    database = open_database(db_url(ctx, db))
     try:
         result = backup_database(database, file)
     finally:
@@ -64,12 +66,13 @@ def backup(
 
 
 def restore(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A backup made by `recall backup`.")],
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replace the database with FILE; the current one is kept beside it first."""
-    database = open_database(db)
+    database = open_database(db_url(ctx, db))
     try:
         result = restore_database(database, file)
     finally:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, emit, open_database, parse_date
+from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database, parse_date
 from recall.services.backfill import (
     PROBLEM_TEXT,
     BackfillApplyResult,
@@ -33,14 +33,6 @@ WorksheetOption = Annotated[
     typer.Option("--worksheet", help="Also write the coding worksheet CSV here."),
 ]
 MAX_GROUP_LINES = 30
-
-
-def _db_url(ctx: typer.Context, db: str | None) -> str | None:
-    if db:
-        return db
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    value = obj.get("db")
-    return value if isinstance(value, str) else None
 
 
 def plan_json(result: BackfillPlanResult) -> dict[str, Any]:
@@ -179,7 +171,7 @@ def plan_cmd(
 ) -> None:
     """Dry run: which codes backfill would add, grouped by date and code. Changes nothing."""
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
-    database = open_database(_db_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         result = plan_backfill(database, start, end)
     finally:
@@ -198,7 +190,7 @@ def apply_cmd(
 ) -> None:
     """Record the planned codes (origin backfill) in one step; a second run adds nothing."""
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
-    database = open_database(_db_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         result = apply_backfill(database, start, end, worksheet=worksheet)
     finally:

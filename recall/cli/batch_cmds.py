@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, emit, open_database, parse_date
+from recall.cli.common import DbOption, JsonOption, cli_database, emit, parse_date
 from recall.domain.nhs import format_nhs_number, normalise_nhs_number
 from recall.services.batches import (
     BatchInfo,
@@ -19,26 +19,12 @@ from recall.services.batches import (
     set_excluded,
     void_batch,
 )
-from recall.services.database import Database
-from recall.services.errors import NotFound, Refused
+from recall.services.errors import NotFound
 
 batch_app = typer.Typer(help="Monthly invitation batches: plan, letters, confirm, void, list.")
 
 ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
 MAX_ROWS = 60
-
-
-def db_url(ctx: typer.Context, db: str | None) -> str | None:
-    """--db on the sub-command, else on the root command, else the environment/default."""
-    if db:
-        return db
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    value = obj.get("db")
-    return value if isinstance(value, str) else None
-
-
-def open_db(ctx: typer.Context, db: str | None) -> Database:
-    return open_database(db_url(ctx, db))
 
 
 # ----------------------------------------------------------------------------- JSON shapes
@@ -185,17 +171,6 @@ def print_confirm(result: ConfirmResult) -> None:
     )
 
 
-def show_refusal(exc: Refused, as_json: bool) -> NoReturn:
-    """A refusal: one line, then each patient/item and why; non-zero exit."""
-    if as_json:
-        emit({"error": str(exc), "problems": exc.problems}, True)
-    typer.echo(f"recall: {exc}", err=True)
-    for p in exc.problems:
-        who = format_nhs_number(p["nhs_number"]) if p.get("nhs_number") else p.get("condition", "")
-        typer.echo(f"  {who}: {p.get('reason', '')}", err=True)
-    raise typer.Exit(2)
-
-
 # ----------------------------------------------------------------------------- commands
 
 StageOption = Annotated[int, typer.Option("--stage", min=1, max=3, help="1, 2 or 3.")]
@@ -214,13 +189,8 @@ def plan_cmd(
 ) -> None:
     """Plan (or re-plan) who gets this stage's invitation for a recall month."""
     send = parse_date(send_date, "--send-date")
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db, as_json) as database:
         plan = plan_batch(database, stage, month, send)
-    except Refused as exc:
-        show_refusal(exc, as_json)
-    finally:
-        database.dispose()
     emit(plan_json(plan), as_json, lambda: print_plan(plan))
 
 
@@ -240,13 +210,8 @@ def confirm_cmd(
 ) -> None:
     """Confirm the batch was sent: record the stage and condition codes dated --sent-on."""
     day = parse_date(sent_on, "--sent-on")
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db, as_json) as database:
         result = confirm_batch(database, batch_id, day, exclude=exclude or [])
-    except Refused as exc:
-        show_refusal(exc, as_json)
-    finally:
-        database.dispose()
     emit(confirm_json(result), as_json, lambda: print_confirm(result))
 
 
@@ -259,11 +224,8 @@ def void_cmd(
     db: DbOption = None,
 ) -> None:
     """Void a planned or sent batch; its codes stop counting (enter none of them)."""
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db) as database:
         info = void_batch(database, batch_id, reason)
-    finally:
-        database.dispose()
     emit(
         {"batch": batch_json(info)},
         as_json,
@@ -279,11 +241,8 @@ def list_cmd(
     db: DbOption = None,
 ) -> None:
     """List batches, newest first."""
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db) as database:
         batches = list_batches(database, status=status)
-    finally:
-        database.dispose()
 
     def human() -> None:
         if not batches:
@@ -299,11 +258,8 @@ def show_cmd(
     ctx: typer.Context, batch_id: int, as_json: JsonOption = False, db: DbOption = None
 ) -> None:
     """Show a batch with its invitations and who was left out."""
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db) as database:
         plan = get_batch(database, batch_id)
-    finally:
-        database.dispose()
     emit(plan_json(plan), as_json, lambda: print_plan(plan))
 
 
@@ -317,18 +273,13 @@ def _toggle(
     db: str | None,
 ) -> None:
     digits = normalise_nhs_number(nhs)
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db, as_json) as database:
         plan = get_batch(database, batch_id)
         ids = {x.nhs_number: x.patient_id for x in plan.invitations}
         ids.update({e.nhs_number: e.patient_id for e in plan.excluded})
         if digits not in ids:
             raise NotFound(f"that patient is not in batch {batch_id}")
         plan = set_excluded(database, batch_id, ids[digits], excluded, reason)
-    except Refused as exc:
-        show_refusal(exc, as_json)
-    finally:
-        database.dispose()
     emit(plan_json(plan), as_json, lambda: print_plan(plan))
 
 

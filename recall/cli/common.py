@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from recall.services.database import open_database
-from recall.services.errors import RecallError
+from recall.domain.nhs import format_nhs_number
+from recall.services.database import Database, open_database
+from recall.services.errors import RecallError, Refused
 
 DbOption = Annotated[
     str | None,
@@ -23,6 +25,38 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def db_url(ctx: typer.Context, db: str | None) -> str | None:
+    """--db after the command, else --db before it (root option), else env/default."""
+    if db:
+        return db
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    value = obj.get("db")
+    return value if isinstance(value, str) and value else None
+
+
+def show_refusal(exc: Refused, as_json: bool) -> NoReturn:
+    """A refusal: one line, then each patient/item and why; non-zero exit."""
+    if as_json:
+        emit({"error": str(exc), "problems": exc.problems}, True)
+    typer.echo(f"recall: {exc}", err=True)
+    for p in exc.problems:
+        who = format_nhs_number(p["nhs_number"]) if p.get("nhs_number") else p.get("condition", "")
+        typer.echo(f"  {who}: {p.get('reason', '')}", err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def cli_database(ctx: typer.Context, db: str | None, as_json: bool = False) -> Iterator[Database]:
+    """The command's database, closed afterwards; a rule refusal lists each patient and why."""
+    database = open_database(db_url(ctx, db))
+    try:
+        yield database
+    except Refused as exc:
+        show_refusal(exc, as_json)
+    finally:
+        database.dispose()
 
 
 def parse_date(value: str | None, name: str = "date") -> dt.date | None:
@@ -64,4 +98,14 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-__all__ = ["DbOption", "JsonOption", "emit", "fail", "open_database", "parse_date"]
+__all__ = [
+    "DbOption",
+    "JsonOption",
+    "cli_database",
+    "db_url",
+    "emit",
+    "fail",
+    "open_database",
+    "parse_date",
+    "show_refusal",
+]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from recall.cli.batch_cmds import batch_app
-from recall.cli.common import DbOption, JsonOption, emit, open_database
+from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database
 from recall.letters import CheckReport, check_template
 from recall.letters.templates import all_template_names, find_template
 from recall.services.errors import RecallError
@@ -28,18 +28,6 @@ OutOption = Annotated[
 ]
 
 
-def _db_url(ctx: typer.Context, db: str | None) -> str | None:
-    if db:
-        return db
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    parent = ctx.parent
-    while not obj and parent is not None:
-        obj = parent.obj if isinstance(parent.obj, dict) else {}
-        parent = parent.parent
-    value = obj.get("db")
-    return value if isinstance(value, str) else None
-
-
 @batch_app.command("letters")
 def batch_letters(
     ctx: typer.Context,
@@ -54,7 +42,7 @@ def batch_letters(
     as_json: JsonOption = False,
 ) -> None:
     """Write the batch's print file, single letters and SMS list (repeatable)."""
-    database = open_database(_db_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         result = render_batch_letters(database, batch_id, out, pdf=not no_pdf, duplex=duplex)
     finally:

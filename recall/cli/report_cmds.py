@@ -9,12 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from recall.cli.batch_cmds import confirm_json, open_db, print_confirm, show_refusal
-from recall.cli.common import DbOption, JsonOption, emit, parse_date
+from recall.cli.batch_cmds import confirm_json, print_confirm
+from recall.cli.common import DbOption, JsonOption, cli_database, emit, parse_date
 from recall.domain.nhs import format_nhs_number
 from recall.domain.pca import STATUS_ORDER
 from recall.services.batches import invite_patient
-from recall.services.errors import Refused
 from recall.services.patients import mark_response, patient_view
 from recall.services.pca_report import PcaReport, pca_report
 from recall.services.reconcile import reconcile
@@ -64,11 +63,8 @@ def pca_cmd(
 ) -> None:
     """PCA status counts per condition: reviewed, eligible for exception, invited once, ..."""
     day = parse_date(as_of, "--as-of")
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db) as database:
         report = pca_report(database, day)
-    finally:
-        database.dispose()
     emit(report.as_json(), as_json, lambda: print_pca(report))
 
 
@@ -81,11 +77,8 @@ def patient_cmd(
 ) -> None:
     """One patient's conditions, this year's coded timeline and PCA status per condition."""
     day = parse_date(as_of, "--as-of")
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db) as database:
         view = patient_view(database, nhs_number, day)
-    finally:
-        database.dispose()
 
     def human() -> None:
         typer.echo(
@@ -124,13 +117,8 @@ def invite_cmd(
 ) -> None:
     """Ad-hoc invitation for one patient now: a one-patient batch, planned and confirmed."""
     day = parse_date(sent_on, "--sent-on")
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db, as_json) as database:
         result = invite_patient(database, nhs_number, stage, day)
-    except Refused as exc:
-        show_refusal(exc, as_json)
-    finally:
-        database.dispose()
     emit(confirm_json(result), as_json, lambda: print_confirm(result))
 
 
@@ -145,12 +133,9 @@ def respond_cmd(
 ) -> None:
     """Mark that a patient booked or responded for a condition: no more invitations for it."""
     day = parse_date(on, "--on") or dt.date.today()
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db) as database:
         view = patient_view(database, nhs_number, day)
         added = mark_response(database, view.patient_id, condition, kind, day)
-    finally:
-        database.dispose()
     doc: dict[str, Any] = {
         "nhs_number": view.nhs_number,
         "condition": condition.upper(),
@@ -179,11 +164,8 @@ def worksheet_cmd(
     db: DbOption = None,
 ) -> None:
     """The coding worksheet for a batch: codes grouped by date and code, for bulk-adding."""
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db) as database:
         files = export_worksheet(database, batch_id, out, docx=docx)
-    finally:
-        database.dispose()
     doc = {
         "csv": str(files.csv) if files.csv else None,
         "docx": str(files.docx) if files.docx else None,
@@ -210,11 +192,8 @@ def reconcile_cmd(
     db: DbOption = None,
 ) -> None:
     """Match recorded codes against imported events; list those still missing there."""
-    database = open_db(ctx, db)
-    try:
+    with cli_database(ctx, db) as database:
         result = reconcile(database)
-    finally:
-        database.dispose()
     doc = {
         "matched_now": result.matched_now,
         "reconciled": result.reconciled_total,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, emit, open_database, parse_date
+from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database, parse_date
 from recall.services.errors import Refused
 
 if TYPE_CHECKING:
@@ -20,15 +20,6 @@ class Kind(StrEnum):
     patients = "patients"
     registers = "registers"
     events = "events"
-
-
-def _url(ctx: typer.Context, db: str | None) -> str | None:
-    """--db after the command, else --db before it (root option), else env/default."""
-    if db:
-        return db
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    value = obj.get("db")
-    return str(value) if value else None
 
 
 def _refused(exc: Refused) -> None:
@@ -50,7 +41,7 @@ def init_cmd(ctx: typer.Context, db: DbOption = None, json_out: JsonOption = Fal
     """Create (or upgrade) the database and show what it holds."""
     from recall.services.imports import database_counts
 
-    database = open_database(_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         info = database_counts(database)
     finally:
@@ -97,7 +88,7 @@ def import_cmd(
         if show_progress:
             typer.echo(f"\r  {done:,} of about {total:,} rows", err=True, nl=False)
 
-    database = open_database(_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         result = import_file(
             database, kind.value, file, mapping, progress=progress, dry_run=check, full=full
@@ -151,7 +142,7 @@ def demo_cmd(
     """
     from recall.services.demo import build_demo, demo_file_url, discard_demo_file
 
-    url = _url(ctx, db)
+    url = db_url(ctx, db)
     if url is None:
         url = demo_file_url()
         discard_demo_file(url)
@@ -204,7 +195,7 @@ def codes_list(ctx: typer.Context, db: DbOption = None, json_out: JsonOption = F
         return
     from recall.services.codes import codes_report
 
-    database = open_database(_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         report = codes_report(database)
     finally:
@@ -234,7 +225,7 @@ def codes_import(
     """Load a cluster file; it replaces the shipped or provisional list of that cluster."""
     from recall.services.codes import import_cluster
 
-    database = open_database(_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         result = import_cluster(database, cluster, file)
     except Refused as exc:
@@ -270,7 +261,7 @@ def codes_set(
     """Choose the code the tool records for a condition."""
     from recall.services.codes import set_record_code
 
-    database = open_database(_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         view = set_record_code(database, condition, code, stage)
     finally:
@@ -292,7 +283,7 @@ def codes_enable(
     """Turn a condition on for invitations."""
     from recall.services.codes import enable_condition
 
-    database = open_database(_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         view = enable_condition(database, condition, provisional=provisional)
     finally:
@@ -310,7 +301,7 @@ def codes_disable(
     """Turn a condition off: no invitations or codes for it until turned on again."""
     from recall.services.codes import disable_condition
 
-    database = open_database(_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         view = disable_condition(database, condition)
     finally:
@@ -330,7 +321,7 @@ def codes_stage(
     """Set an LTC stage code for the practice's clinical system (EMIS practices need this)."""
     from recall.services.codes import set_stage_code
 
-    database = open_database(_url(ctx, db))
+    database = open_database(db_url(ctx, db))
     try:
         view = set_stage_code(database, stage, code, term)
     finally:
