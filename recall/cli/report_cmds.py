@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recall.cli.batch_cmds import confirm_json, print_confirm
+from recall.cli.batch_cmds import StageOption, confirm_json, print_confirm
 from recall.cli.common import DbOption, JsonOption, cli_database, emit, parse_date
 from recall.domain.nhs import format_nhs_number
 from recall.domain.pca import STATUS_ORDER
@@ -108,7 +108,7 @@ def patient_cmd(
 def invite_cmd(
     ctx: typer.Context,
     nhs_number: str,
-    stage: Annotated[int, typer.Option("--stage", min=1, max=3, help="1, 2 or 3.")],
+    stage: StageOption,
     sent_on: Annotated[
         str | None, typer.Option("--sent-on", help="Day it was sent (default today).")
     ] = None,
