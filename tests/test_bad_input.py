@@ -25,12 +25,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from stress_support import TODAY, nhs_numbers, row_counts, seed, write_practice
 
+from recall.domain.text import find_control
 from recall.services.codes import import_cluster
 from recall.services.errors import RecallError
 from recall.services.imports import ImportRefused, import_file
 from recall.store.db import Database
+from recall.store.models import event_t, patient_t
 
 FILES = int(os.environ.get("RECALL_BAD_INPUT_FILES", "250"))
 PG_FILES = max(FILES // 6, 20)  # the same generator, a smaller sample
@@ -113,12 +116,35 @@ BAD_NHS = [
     "0000000000",
     "943 476 5919 1",
     "９４３４７６５９１９",
+    "٩٤٣٤٧٦٥٩١٩",
+    "943476591\u00b9",
     "",
     "9434765919.0",
     "=9434765919",
 ]
+HOSTILE_TEXT = [
+    "Smith\x1b[2J",
+    "\x1b]52;c;ZXZpbA==\x07",
+    "Smi\x00th",
+    "Jo\x01nes",
+    "Ann\u202eeoJ",
+    "[bold red]x",
+    "Zo\x85e",
+]
 CONDITIONS = ["HYP", "DM", "AST", "hyp", "Hypertension", "AF", "XYZ", "", "=HYP", "HYP;DM"]
-CODES = ["1110941000000107", "XabEf", "Y1f8f", "38341003", "", "x" * 25, "=1+1", "12 34"]
+CODES = [
+    "1110941000000107",
+    "XabEf",
+    "Y1f8f",
+    "38341003",
+    "",
+    "x" * 25,
+    "=1+1",
+    "12 34",
+    "1.11092E+15",
+    "1109921000000106.0",
+    "XabEf\x00",
+]
 CLUSTER_CODES = [
     "1110941000000107",
     "1109921000000106",
@@ -202,6 +228,8 @@ def _cell(draw: Any, kind: str, col: int, existing: list[str], fresh: list[str])
         return draw(st.sampled_from(["LS1 4AB", "ls14ab", "NOT A POSTCODE", "", "=A1"]))
     if choice < 5:
         return draw(st.sampled_from(["O'Brien", "Siân", "Zoë & <Co>", "Nguyễn", "Smith"]))
+    if choice < 6:
+        return draw(st.sampled_from(HOSTILE_TEXT))
     if choice < 7:
         return draw(st.sampled_from(FORMULAS))
     return draw(st.text(max_size=40))
@@ -312,8 +340,18 @@ def check_import(db: Database, kind: str, path: Path, mutation: str) -> str:
         assert after == before, f"{mutation}: partial write {before} -> {after}: {message}"
         TALLY[f"{kind}_refused"] += 1
         return "refused"
+    assert_no_control_characters_stored(db, mutation)
     TALLY[f"{kind}_clean"] += 1
     return "clean"
+
+
+def assert_no_control_characters_stored(db: Database, mutation: str) -> None:
+    """A clean import stored no control character in any name, code or term."""
+    with db.read() as s:
+        names = s.execute(select(patient_t.c.family_name, patient_t.c.given_name)).all()
+        events = s.execute(select(event_t.c.code, event_t.c.term)).all()
+    for value in (v for row in [*names, *events] for v in row if v):
+        assert find_control(value, allow_breaks=True) is None, f"{mutation}: stored {value!r}"
 
 
 def _settings(n: int) -> Any:

@@ -242,9 +242,9 @@ def test_unclosed_quote_is_a_file_error_or_problem(tmp_path: Path) -> None:
         "nhs_number,date,code\n9434765919,2026-05-01,XabEf\n"
         + '9434765919,"2026-05-02,XabEh\n' * 3,
     )
-    rows, reader = read(path, "events")
-    assert len(rows) == 1
-    assert reader.problems  # the swallowed rows come back as one bad date
+    # strict quoting: the quote opened on line 3 closes on line 4 mid-field
+    with pytest.raises(ImportFileError, match=r"line 4: a quoted field has more text"):
+        read(path, "events")
 
 
 def test_postcode_and_needs_and_recall_month(tmp_path: Path) -> None:
@@ -348,7 +348,7 @@ def test_codelist_filters_cluster_and_checks_snomed(tmp_path: Path) -> None:
 
 def test_runaway_field_is_a_clear_file_error(tmp_path: Path) -> None:
     path = write(tmp_path, 'nhs_number,date,code\n9434765919,2026-05-01,"' + "x" * 200_000 + "\n")
-    with pytest.raises(ImportFileError, match=r"line 2: cannot be read as CSV here .*quote"):
+    with pytest.raises(ImportFileError, match=r"line 2: a quote .*never closed"):
         read(path, "events")
 
 

@@ -7,6 +7,15 @@ from enum import StrEnum
 
 _SNOMED = re.compile(r"^\d{6,18}$")
 _CTV3 = re.compile(r"^[A-Za-z0-9.]{5}$")
+# What Excel makes of a long all-digit code it took for a number: 1.11092E+15 (the digits
+# past the 6th are lost) or 1109921000000106.0. A Read code never has a digit after a dot
+# (dots only pad its end), and never a sign, so neither shape is a real code.
+_EXCEL_NUMBER = re.compile(r"^\s*\d+(?:[.,]\d+)?[eE][+-]\d+\s*$|^\s*\d+[.,]0+\s*$")
+
+EXCEL_HINT = (
+    "was changed by Excel (it turned the code into a number): open the export as text, "
+    "or export again without opening it in Excel"
+)
 
 
 class CodeSystem(StrEnum):
@@ -23,6 +32,11 @@ def detect_code_system(code: str) -> CodeSystem:
     if _CTV3.match(code):
         return CodeSystem.CTV3
     return CodeSystem.LOCAL
+
+
+def looks_excel_mangled(code: str) -> bool:
+    """True for `1.11092E+15`, `1.10992E+15`, `1109921000000106.0`: a code Excel rewrote."""
+    return bool(_EXCEL_NUMBER.match(code))
 
 
 def verhoeff_valid(code: str) -> bool:

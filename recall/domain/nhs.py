@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import nhs_number  # type: ignore[import-untyped,unused-ignore]
 
 
@@ -9,9 +11,27 @@ class InvalidNhsNumber(ValueError):
     """Raised with a message that never repeats the full number (it is identifying)."""
 
 
+_SEPARATORS = frozenset(" -\u00a0\u2010\u2011\u2012\u2013\u2212\u3000")
+
+
+def ascii_digits(raw: str) -> str:
+    """Unicode decimal digits (full-width, Arabic-Indic, ...) as ASCII, the rest unchanged.
+
+    `str.isdigit` and `int` accept `９４３４…` and `٩٤٣٤…`: unless they are folded to ASCII
+    first, one person typed three ways is three patients.
+    """
+    if raw.isascii():
+        return raw
+    return "".join(
+        str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch for ch in raw
+    )
+
+
 def normalise_nhs_number(raw: str) -> str:
-    """Strip spaces and dashes; return the 10 digits or raise InvalidNhsNumber."""
-    digits = "".join(ch for ch in raw.strip() if ch not in " -")
+    """Strip spaces and dashes; return the 10 ASCII digits or raise InvalidNhsNumber."""
+    digits = "".join(ch for ch in ascii_digits(raw.strip()) if ch not in _SEPARATORS)
+    if not digits.isascii():
+        raise InvalidNhsNumber("an NHS number is 10 digits 0-9 (no other characters)")
     if len(digits) != 10 or not digits.isdigit():
         raise InvalidNhsNumber("an NHS number has 10 digits")
     if not nhs_number.is_valid(digits):  # type: ignore[attr-defined,unused-ignore]

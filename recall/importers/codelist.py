@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recall.domain.codes import verhoeff_valid
+from recall.domain.codes import EXCEL_HINT, looks_excel_mangled, verhoeff_valid
+from recall.domain.text import control_message, find_control
 from recall.importers.problems import ImportFileError, Problem, ProblemLog
 from recall.importers.source import CsvRecords, normalise_header
 
@@ -103,10 +104,29 @@ def read_codelist(path: Path, cluster: str | None = None) -> CodelistFile:
                     out.other_clusters.add(found.upper())
                     continue
             out.rows_read += 1
-            code = cells[code_i].strip() if code_i < len(cells) else ""
-            term = cells[term_i].strip() if term_i is not None and term_i < len(cells) else ""
+            raw_code = cells[code_i] if code_i < len(cells) else ""
+            raw_term = cells[term_i] if term_i is not None and term_i < len(cells) else ""
+            code, term = raw_code.strip(), raw_term.strip()
             column = out.code_column
-            if not code:
+            bad_code = find_control(raw_code)
+            bad_term = find_control(raw_term)
+            if bad_code is not None:
+                out.problems.add(
+                    Problem(out.name, line, column, raw_code, control_message(raw_code, bad_code))
+                )
+            elif bad_term is not None:
+                out.problems.add(
+                    Problem(
+                        out.name,
+                        line,
+                        out.term_column,
+                        raw_term,
+                        control_message(raw_term, bad_term),
+                    )
+                )
+            elif looks_excel_mangled(code):
+                out.problems.add(Problem(out.name, line, column, code, EXCEL_HINT))
+            elif not code:
                 out.problems.add(Problem(out.name, line, column, "", "is empty"))
             elif len(code) > MAX_CODE or any(ch.isspace() for ch in code):
                 out.problems.add(Problem(out.name, line, column, code, "is not a clinical code"))

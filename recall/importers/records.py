@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from recall.domain.codes import detect_code_system
+from recall.domain.codes import EXCEL_HINT, detect_code_system, looks_excel_mangled
 from recall.domain.postcode import is_valid_postcode, normalise_postcode
+from recall.domain.text import CONTROL_IN_TEXT, control_message, find_control, printable
 from recall.importers.mapping import (
     KINDS,
     ColumnMapping,
@@ -39,6 +40,11 @@ MAX_CODE = 20
 CACHE_LIMIT = 200_000  # distinct raw values remembered by the events fast path
 EARLIEST_BIRTH = dt.date(1880, 1, 1)
 _ODS = re.compile(r"^[A-Z0-9]{3,12}$")
+# Free-text fields where a quoted export may carry a line break or a tab; everywhere else
+# those are refused with the other control characters.
+MULTILINE_FIELDS = frozenset(
+    {"address_line1", "address_line2", "address_line3", "address_line4", "term"}
+)
 
 
 @dataclass(slots=True)
@@ -129,6 +135,7 @@ class ImportReader:
             self.header_line, self.header = self._find_header(mapping)
             self.mapping = self._choose_mapping(mapping)
             self.columns = self.mapping.resolve(kind, self.header)
+            self._refuse_duplicate_columns()
         except BaseException:
             self._records.close()
             raise
@@ -176,8 +183,22 @@ class ImportReader:
         self._missing(canonical_mapping().missing(self.kind, self.header), canonical_mapping())
         raise AssertionError("unreachable")
 
+    def _refuse_duplicate_columns(self) -> None:
+        """Two header cells with one name: which one holds the data is a guess, so refuse."""
+        names = [normalise_header(h) for h in self.header]
+        for index in sorted(self.columns.values()):
+            where = [i + 1 for i, n in enumerate(names) if n == names[index]]
+            if len(where) > 1:
+                listed = ", ".join(str(i) for i in where[:-1]) + f" and {where[-1]}"
+                raise ImportFileError(
+                    self.name,
+                    f"the header names column {printable(self.header[index].strip())!r} "
+                    f"more than once (columns {listed}): rename or remove the extra one",
+                    self.header_line,
+                )
+
     def _missing(self, missing: list[str], mapping: ColumnMapping) -> None:
-        found = ", ".join(h.strip() for h in self.header if h.strip())
+        found = ", ".join(printable(h.strip()) for h in self.header if h.strip())
         via = "" if mapping.key == "canonical" else f" (mapping {mapping.key})"
         raise ImportFileError(
             self.name,
@@ -223,6 +244,7 @@ class ImportReader:
         iso_by_raw: dict[str, str] = {}  # dates already checked: valid and not in the future
         systems = self._systems
         problems = self.problems
+        control = CONTROL_IN_TEXT
         records = self._records
         reader = records.reader
         chunk: list[tuple[Any, ...]] = []
@@ -240,7 +262,10 @@ class ImportReader:
                         pid is not None
                         and day is not None
                         and system is not None
-                        and (term_i < 0 or len(cells[term_i]) <= MAX_TEXT)
+                        and (
+                            term_i < 0
+                            or (len(cells[term_i]) <= MAX_TEXT and not control(cells[term_i]))
+                        )
                     ):
                         count += 1
                         last = reader.line_num  # type: ignore[attr-defined]
@@ -325,7 +350,11 @@ class ImportReader:
         i = self.columns.get(name)
         if i is None or i >= len(cells):
             return ""
-        value = cells[i].strip()
+        raw = cells[i]
+        bad = find_control(raw, allow_breaks=name in MULTILINE_FIELDS)
+        if bad is not None:
+            raise _RowError(name, raw, control_message(raw, bad))
+        value = raw.strip()
         if len(value) > MAX_TEXT:
             raise _RowError(
                 name, value, f"is too long ({len(value)} characters, at most {MAX_TEXT})"
@@ -453,6 +482,8 @@ class ImportReader:
         code = self._cell(cells, "code")
         if not code:
             raise _RowError("code", "", "is empty")
+        if looks_excel_mangled(code):
+            raise _RowError("code", code, EXCEL_HINT)
         if len(code) > MAX_CODE:
             raise _RowError("code", code, f"is too long for a clinical code (>{MAX_CODE})")
         term = self._cell(cells, "term") or None

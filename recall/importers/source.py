@@ -85,7 +85,10 @@ class CsvRecords:
         if delimiter is None:
             first = sample.split(b"\n", 1)[0]
             delimiter = "\t" if b"\t" in first and b"," not in first else ","
-        self._reader = csv.reader(lines, delimiter=delimiter, strict=False)
+        self._encoding = "utf-16" if self._utf16 else "utf-8-sig"
+        self._delimiter = delimiter
+        # strict: a quote that is never closed is an error, not a field swallowing the file
+        self._reader = csv.reader(lines, delimiter=delimiter, strict=True)
         self._last_line = 0
 
     def _not_utf8(self) -> ImportFileError:
@@ -124,11 +127,56 @@ class CsvRecords:
             return self._not_utf8()
         if "NUL" in str(exc):
             return ImportFileError(self.name, "contains NUL bytes: is it really a CSV file?", line)
+        text = str(exc)
+        if "unexpected end of data" in text or "field larger" in text:
+            opened = self._open_quote_line(line)
+            if opened is not None:
+                return ImportFileError(
+                    self.name,
+                    'a quote (") opened on this line is never closed: close it, or export again',
+                    opened,
+                )
+        if "expected after" in text:
+            return ImportFileError(
+                self.name,
+                'a quoted field has more text after its closing quote ("): a stray quote? '
+                'write a quote inside a quoted field as ""',
+                max(int(self._reader.line_num), line),
+            )
         return ImportFileError(
             self.name,
             f'cannot be read as CSV here ({exc}); look for a quote (") that is never closed',
             line,
         )
+
+    def _open_quote_line(self, start: int) -> int | None:
+        """The physical line where a quoted field that runs to the end of the file opened.
+
+        Replays the CSV grammar from `start` (the first line of the failing record); only
+        called once an import has already failed, so speed does not matter.
+        """
+        try:
+            with self.path.open(encoding=self._encoding, newline="") as fh:
+                lines = list(fh)
+        except (OSError, UnicodeDecodeError):
+            return None
+        delim, quoted, after_quote, at_start = self._delimiter, False, False, True
+        opened = None
+        for number, text in enumerate(lines[start - 1 :], start):
+            for ch in text:
+                if quoted:
+                    if ch == '"':
+                        quoted, after_quote = False, True
+                    continue
+                if ch == '"' and after_quote:
+                    quoted, after_quote = True, False  # a doubled quote inside the field
+                elif ch == '"' and at_start:
+                    quoted, opened, at_start = True, number, False
+                elif ch == delim or ch in "\r\n":
+                    at_start, after_quote = True, False
+                else:
+                    at_start, after_quote = False, False
+        return opened if quoted else None
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         reader = self._reader
