@@ -17,7 +17,7 @@ from recall.cli import main
 from recall.domain.nhs import InvalidNhsNumber, normalise_nhs_number
 from recall.services.imports import ImportRefused, import_file
 from recall.store.db import Database
-from recall.store.models import event_t, import_run_t, patient_t
+from recall.store.models import audit_log_t, event_t, import_run_t, patient_t
 
 TODAY = dt.date(2026, 11, 27)
 HEADER = "nhs_number,family_name,given_name,date_of_birth\n"
@@ -172,3 +172,108 @@ def test_excel_mangled_event_codes_refused_with_a_hint(
     assert "e.csv line 3, column code" in message and "changed by Excel" in message
     assert "as text" in message
     assert count(db, event_t) == 0
+
+
+# -- item 9: the audit log keeps no identifying free text and no forged lines ------------
+
+
+def plan_empty_batch(db: Database, capsys: pytest.CaptureFixture[str]) -> int:
+    args = ["batch", "plan", "--stage", "1", "--month", "2026-11", "--send-date", "2026-11-27"]
+    assert main([*args, "--json", "--db", db.url]) == 0
+    return int(json.loads(capsys.readouterr().out)["batch"]["id"])
+
+
+def audit_rows(db: Database) -> list[tuple[str, str]]:
+    with db.read() as s:
+        rows = s.execute(select(audit_log_t.c.operator, audit_log_t.c.details)).all()
+    return [(str(op), str(details)) for op, details in rows]
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "patient John Smith 943 476 5919 moved away",
+        "NHS no 943-476-5919",
+        "９４３４７６５９１９",
+        "John Smith asked us to stop",
+        "spoke to Mrs Smith",
+        "smith JOHN",
+    ],
+)
+def test_void_reason_naming_a_patient_is_refused(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str], reason: str
+) -> None:
+    import_file(
+        db, "patients", write(tmp_path, "p.csv", HEADER + "9434765919,Smith,John,1950-01-01\n")
+    )
+    batch = plan_empty_batch(db, capsys)
+    before = audit_rows(db)
+    code = main(["batch", "void", str(batch), "--reason", reason, "--db", db.url])
+    err = capsys.readouterr().err
+    assert code != 0 and "rephrase it without details that identify a patient" in err
+    assert "Smith" not in err and "5919" not in err
+    assert audit_rows(db) == before
+
+
+def test_void_reason_without_identifying_details_is_kept(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a family name alone is too often an ordinary word to refuse
+    import_file(
+        db, "patients", write(tmp_path, "p.csv", HEADER + "9434765919,Day,Ann,1950-01-01\n")
+    )
+    batch = plan_empty_batch(db, capsys)
+    assert (
+        main(["batch", "void", str(batch), "--reason", "planned on the wrong day", "--db", db.url])
+        == 0
+    )
+    assert any("planned on the wrong day" in details for _, details in audit_rows(db))
+
+
+def test_import_file_name_is_kept_without_folder_or_nhs_number(
+    db: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "Smith family"
+    folder.mkdir()
+    import_file(
+        db, "patients", write(folder, "9434765919 list.csv", HEADER + "9434765919,A,B,1950-01-01\n")
+    )
+    ((_, details),) = audit_rows(db)
+    assert '"file": "*** *** 5919 list.csv"' in details
+    assert "Smith family" not in details and "9434765919" not in details
+
+
+def test_operator_with_a_newline_cannot_forge_an_audit_line(
+    db: Database,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    forged = "alice\n#99  2026-01-01 00:00:00 UTC  bob  batch.void\x1b[2J"
+    monkeypatch.setenv("RECALL_OPERATOR", forged)
+    import_file(db, "patients", write(tmp_path, "p.csv", HEADER + "9434765919,A,B,1950-01-01\n"))
+    ((operator, details),) = audit_rows(db)
+    assert "\n" not in operator and "\x1b" not in operator and operator.startswith("alice ")
+    assert '"os_login": "' in details  # the login is recorded beside the declared name
+    monkeypatch.delenv("RECALL_OPERATOR")
+    assert main(["audit", "--db", db.url]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1 and "\x1b" not in out
+    assert "(login " in out
+
+
+def test_audit_output_sanitises_rows_stored_before_the_fix(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with db.write() as s:
+        s.execute(
+            audit_log_t.insert().values(
+                at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+                operator="eve\n#1 forged\x1b]52;c;eA==\x07",
+                action="batch.void",
+                details='{"reason": "x\\n#2 forged \\u001b[2J"}',
+            )
+        )
+    assert main(["audit", "--db", db.url]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1 and "\x1b" not in out and "\x07" not in out

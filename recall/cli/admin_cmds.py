@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database
+from recall.domain.text import printable
 from recall.services.audit import AuditEntry, list_audit
 from recall.services.backup import backup_database, restore_database
 
@@ -24,8 +25,9 @@ def _show_audit(entries: list[AuditEntry]) -> None:
             ids.append(f"batch {e.batch_id}")
         details = " ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
         when = e.at.strftime("%Y-%m-%d %H:%M:%S UTC")
-        parts = [f"#{e.id}", when, e.operator, e.action, ", ".join(ids), details]
-        typer.echo("  ".join(p for p in parts if p))
+        parts = [f"#{e.id}", when, e.who, e.action, ", ".join(ids), details]
+        # one entry is one line, whatever older rows hold (a newline in an operator name)
+        typer.echo(printable("  ".join(p for p in parts if p)))
 
 
 def audit(

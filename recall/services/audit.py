@@ -25,6 +25,14 @@ class AuditEntry:
     practice_id: int | None
     batch_id: int | None
     details: dict[str, Any] = field(default_factory=dict)
+    os_login: str = ""  # the OS login recorded beside the declared operator
+
+    @property
+    def who(self) -> str:
+        """The operator, and the login too when it differs (RECALL_OPERATOR was set)."""
+        if self.os_login and self.os_login != self.operator:
+            return f"{self.operator} (login {self.os_login})"
+        return self.operator
 
 
 def _details(raw: str) -> dict[str, Any]:
@@ -41,16 +49,20 @@ def list_audit(db: Database, *, limit: int = 50, action: str | None = None) -> l
         raise RecallError(f"--limit must be between 1 and {MAX_LIMIT}, got {limit}")
     with db.read() as session:
         rows = read_audit(session, limit=limit, action=(action or None))
-        entries = [
-            AuditEntry(
-                id=int(row.id or 0),
-                at=row.at if row.at.tzinfo else row.at.replace(tzinfo=dt.UTC),
-                operator=row.operator,
-                action=row.action,
-                practice_id=row.practice_id,
-                batch_id=row.batch_id,
-                details=_details(row.details),
+        entries = []
+        for row in rows:
+            details = _details(row.details)
+            login = str(details.pop("os_login", ""))
+            entries.append(
+                AuditEntry(
+                    id=int(row.id or 0),
+                    at=row.at if row.at.tzinfo else row.at.replace(tzinfo=dt.UTC),
+                    operator=row.operator,
+                    action=row.action,
+                    practice_id=row.practice_id,
+                    batch_id=row.batch_id,
+                    details=details,
+                    os_login=login,
+                )
             )
-            for row in rows
-        ]
     return entries

@@ -36,6 +36,7 @@ from recall.domain.qof_year import QofYear, parse_month, qof_year_of
 from recall.domain.recall_month import age_on, recall_month
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, RecallError, Refused
+from recall.services.free_text import screen_free_text
 from recall.services.history import History, RegisterEntry, load_history, load_registers
 from recall.services.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings
@@ -952,7 +953,7 @@ def set_excluded(
             if excluded:
                 if row.status == "excluded":
                     return _load_plan(session, batch_id)
-                text = (reason or "excluded by staff").strip()
+                text = screen_free_text(session, reason or "excluded by staff", "the reason")
                 session.execute(
                     update(i)
                     .where(i.c.id == row.id)
@@ -1439,6 +1440,7 @@ def void_batch(
     if not reason:
         raise RecallError("give a reason for voiding the batch")
     with db.write() as session:
+        reason = screen_free_text(session, reason, "the reason")
         b = _lock_batch(session, batch_id)
         if b.status == "void":
             raise Refused(f"batch {batch_id} is already void")

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from recall.domain.catalogue import Catalogue, Condition
 from recall.domain.codes import verhoeff_valid
+from recall.domain.free_text import mask_nhs_shaped
+from recall.domain.text import printable
 from recall.importers.codelist import read_codelist
 from recall.importers.problems import ImportFileError
 from recall.services.catalogue import load_catalogue
@@ -246,7 +248,7 @@ def import_cluster(
                 "conditions": keys,
                 "codes": len(parsed.codes),
                 "replaced": int(replaced),
-                "file": path.name,
+                "file": printable(mask_nhs_shaped(path.name)),
                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             },
         )

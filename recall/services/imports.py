@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
+from recall.domain.free_text import mask_nhs_shaped
+from recall.domain.text import printable
 from recall.importers.mapping import (
     CANONICAL,
     KINDS,
@@ -258,7 +260,7 @@ def import_file(
                     practice_id=practice.id,
                     details={
                         "import_id": result.import_id,
-                        "file": path.name,
+                        "file": printable(mask_nhs_shaped(path.name)),
                         "sha256": digest,
                         "mapping": result.mapping,
                         "rows_read": result.rows_read,

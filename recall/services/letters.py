@@ -535,7 +535,7 @@ def render_batch_letters(
             action="batch.letters",
             practice_id=src.practice_id,
             batch_id=batch_id,
-            details={**counts, "folder": str(folder), "pdf": pdf_path is not None},
+            details={**counts, "folder": folder.name, "pdf": pdf_path is not None},
         )
     return LettersResult(
         batch_id=batch_id,

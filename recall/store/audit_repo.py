@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from recall.domain.text import printable
 from recall.store.models import AuditLog, audit_log_t
+
+
+def _os_login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name on some service accounts
+        return "unknown"
+
+
+def _one_line(text: str, limit: int = 64) -> str:
+    return re.sub(r"\s+", " ", printable(text)).strip()[:limit]
 
 
 def append_audit(
@@ -23,14 +37,17 @@ def append_audit(
     details: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> None:
+    """Add one row. The operator is kept to one printable line, and the OS login is always
+    recorded beside it (`os_login`), so a declared name cannot hide who was logged in."""
+    recorded = {**(details or {}), "os_login": _one_line(_os_login())}
     session.execute(
         insert(audit_log_t).values(
             at=at or dt.datetime.now(dt.UTC),
-            operator=operator,
+            operator=_one_line(operator) or "unknown",
             action=action,
             practice_id=practice_id,
             batch_id=batch_id,
-            details=json.dumps(details or {}, sort_keys=True, default=str),
+            details=json.dumps(recorded, sort_keys=True, default=str),
         )
     )
 
