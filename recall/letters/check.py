@@ -169,6 +169,8 @@ def _from_problem(exc: TemplateProblem, kind: str) -> CheckProblem:
 
 
 def check_docx(path: Path, compiled: CompiledDocx | None = None) -> CheckReport:
+    """Every check of a letter template: `recall letters check` and `batch letters` both run
+    this (on the template compiled once), so a batch never uses a template check refuses."""
     report = CheckReport(path.name, str(path), "letter")
     if compiled is None:
         try:
@@ -215,13 +217,15 @@ def letter_text(data: bytes) -> list[str]:
     return docx_text(docx.Document(io.BytesIO(data)))
 
 
-def check_sms(path: Path) -> CheckReport:
+def check_sms(path: Path, tpl: SmsTemplate | None = None) -> CheckReport:
+    """Every check of the SMS template (shared by `letters check` and `batch letters`)."""
     report = CheckReport(path.name, str(path), "sms")
-    try:
-        tpl = SmsTemplate.load(path)
-    except TemplateProblem as exc:
-        report.problems.append(_from_problem(exc, "syntax" if exc.line else "file"))
-        return report
+    if tpl is None:
+        try:
+            tpl = SmsTemplate.load(path)
+        except TemplateProblem as exc:
+            report.problems.append(_from_problem(exc, "syntax" if exc.line else "file"))
+            return report
     report.problems.extend(undeclared(tpl.source, SMS_VARIABLES))
     if report.problems:
         return report
@@ -266,3 +270,10 @@ def check_template(path: Path | str) -> CheckReport:
     if path.suffix.lower() == ".docx":
         return check_docx(path)
     return check_sms(path)
+
+
+def refuse_unless_ok(report: CheckReport) -> None:
+    """Raise the report's first problem as a TemplateProblem (for the batch letters path)."""
+    if report.problems:
+        first = report.problems[0]
+        raise TemplateProblem(report.template, first.message, first.line, first.near)

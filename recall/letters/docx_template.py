@@ -23,7 +23,8 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError
 from lxml import etree
 
 from recall.letters.errors import TemplateProblem
-from recall.letters.jinja_env import make_environment
+from recall.letters.jinja_env import compile_template, make_environment
+from recall.letters.limits import render_limited
 from recall.letters.ziputil import ZipMember, deflate, write_zip
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -119,7 +120,7 @@ class CompiledDocx:
     def render_body(self, context: Mapping[str, Any]) -> str:
         """The body XML (without the final section properties) for one letter."""
         try:
-            out = self.template.render(context)
+            out = render_limited(self.template, context)
         except TemplateError as exc:
             line = template_line(exc)
             raise TemplateProblem(self.name, _describe(exc), line, self.near(line)) from None
@@ -199,7 +200,7 @@ _PATCHER: Any = DocxTemplate.__new__(DocxTemplate)
 
 def _compile(name: str, source: str) -> Template:
     try:
-        return make_environment().from_string(source)
+        return compile_template(source)
     except TemplateSyntaxError as exc:
         lines = source.split("\n")
         line, message = syntax_problem(exc, source)

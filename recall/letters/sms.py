@@ -19,7 +19,8 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError
 
 from recall.letters.docx_template import syntax_problem, template_line
 from recall.letters.errors import TemplateProblem
-from recall.letters.jinja_env import make_environment
+from recall.letters.jinja_env import compile_template
+from recall.letters.limits import render_limited
 
 MAX_FRAGMENTS = 2
 GSM_BASIC = frozenset(
@@ -82,7 +83,7 @@ class SmsTemplate:
     @classmethod
     def from_source(cls, source: str, *, name: str) -> SmsTemplate:
         try:
-            template = make_environment(autoescape=False).from_string(source)
+            template = compile_template(source, autoescape=False)
         except TemplateSyntaxError as exc:
             lines = source.splitlines()
             line, message = syntax_problem(exc, source)
@@ -92,7 +93,7 @@ class SmsTemplate:
 
     def render(self, context: Mapping[str, Any]) -> str:
         try:
-            text = self.template.render(context)
+            text = render_limited(self.template, context)
         except TemplateError as exc:
             line = template_line(exc)
             raise TemplateProblem(self.name, str(exc.message or exc), line) from None

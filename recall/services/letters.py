@@ -47,8 +47,7 @@ from recall.letters import (
     parse_needs,
     sms_context,
 )
-from recall.letters.check import letter_text, undeclared
-from recall.letters.context import SMS_VARIABLES
+from recall.letters.check import check_docx, check_sms, letter_text, refuse_unless_ok
 from recall.letters.templates import all_template_names
 from recall.resources import templates_dir
 from recall.services.batches import BatchInfo, Invitee, get_batch
@@ -323,11 +322,9 @@ def _refuse(problem: TemplateProblem) -> Refused:
 
 
 def _checked(templates: TemplateSet, stage: int, variant: str) -> CompiledDocx:
+    """The compiled template, after exactly the checks `recall letters check` runs."""
     compiled = templates.letter(stage, variant)
-    found = undeclared(compiled.source)
-    if found:
-        first = found[0]
-        raise TemplateProblem(compiled.name, first.message, first.line, first.near)
+    refuse_unless_ok(check_docx(compiled.path or Path(compiled.name), compiled))
     return compiled
 
 
@@ -446,9 +443,7 @@ def render_batch_letters(
         sms_text = None
         if who.sms:
             sms_t = ts.sms()
-            found = undeclared(sms_t.source, SMS_VARIABLES)
-            if found:
-                raise TemplateProblem(sms_t.name, found[0].message, found[0].line, found[0].near)
+            refuse_unless_ok(check_sms(Path(sms_t.name), sms_t))
             sms_text = sms_t.render_checked(sms_context(practice, batch.stage, letter_date))
         # 2. Render every letter in memory (a bad value stops the run before any file changes).
         base = compiled.get("standard") or (next(iter(compiled.values())) if compiled else None)
