@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from recall.cli import main
+from recall.outputs import MANIFEST
 from recall.services.audit import list_audit
 from recall.services.backup import UseServerTools, backup_database, restore_database
 from recall.services.errors import Refused
@@ -39,7 +40,8 @@ def test_backup_and_restore_round_trip(sqlite_db: Database, tmp_path: Path) -> N
     result = backup_database(sqlite_db, copy, operator="alice")
     assert result.bytes == copy.stat().st_size > 0
     assert _mode(copy) == 0o600
-    assert not any(p.name.startswith(".") for p in copy.parent.iterdir())  # no temp file left
+    left = [p.name for p in copy.parent.iterdir() if p.name.startswith(".")]
+    assert left == [MANIFEST]  # no temp file left
 
     _add_practice(sqlite_db, "B22222")  # work done after the backup
     restored = restore_database(sqlite_db, copy, operator="bob")

@@ -35,6 +35,7 @@ from stress_support import (
     write_practice,
 )
 
+from recall.outputs import MANIFEST
 from recall.services.batches import confirm_batch, plan_batch, void_batch
 from recall.services.errors import Refused
 from recall.services.imports import import_file
@@ -309,7 +310,8 @@ def test_kill_during_letters(db_url: str, tmp_path: Path) -> None:
     assert outcome == "done"
     _tag, statements, seconds = report
     expected = sorted(p.name for p in first.iterdir())
-    assert len(expected) == practice.size + 1  # one per patient plus the print file
+    # one per patient, the print file, and the manifest of the files recall wrote there
+    assert len(expected) == practice.size + 2 and MANIFEST in expected
     seen: Counter[str] = Counter()
     for trial in range(1, TRIALS + 1):
         out = tmp_path / f"letters-{trial}"

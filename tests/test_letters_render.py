@@ -421,3 +421,30 @@ def test_duplex_print_file_starts_every_letter_on_a_new_sheet() -> None:
         duplex.add(tpl, body)
     assert {s.start_type for s in _open(plain.to_bytes()).sections} == {WD_SECTION.NEW_PAGE}
     assert {s.start_type for s in _open(duplex.to_bytes()).sections} == {WD_SECTION.ODD_PAGE}
+
+
+@pytest.mark.parametrize("duplex", [False, True])
+def test_streamed_print_file_is_the_same_document(tmp_path: Path, duplex: bool) -> None:
+    """Streaming letters straight to disk (memory flat in the batch size) gives the very
+    bytes the in-memory print file gives, and Word's reader opens it."""
+    ts = TemplateSet([SHIPPED])
+    variants = ["standard", "large_print", "easy_read", "standard", "easy_read"]
+    templates = {v: ts.letter(1, v) for v in variants}
+    ctx = sample_context(1)
+    bodies = [
+        (templates[v], templates[v].render_body(dataclasses.replace(ctx, variant=v).as_context()))
+        for v in variants
+    ]
+    in_memory = PrintFile(templates["standard"], duplex=duplex)
+    streamed = PrintFile(templates["standard"], duplex=duplex, templates=list(templates.values()))
+    path = tmp_path / "print.docx"
+    with path.open("wb") as fh:
+        streamed.start(fh)
+        for tpl, body in bodies:
+            in_memory.add(tpl, body)
+            streamed.add(tpl, body)
+        streamed.finish()
+    assert path.read_bytes() == in_memory.to_bytes()
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+    assert len(docx.Document(str(path)).sections) == len(variants)

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 
 from recall.cli import main
 from recall.letters.check import docx_text
+from recall.outputs import MANIFEST
 from recall.services.batches import confirm_batch, get_batch, plan_batch
 from recall.services.errors import NotFound, Refused
 from recall.services.letters import (
@@ -200,12 +201,14 @@ def test_batch_letters_print_file_singles_and_sms(db: Database, tmp_path: Path) 
 def test_rerun_rewrites_the_same_files(db: Database, tmp_path: Path) -> None:
     batch_id = seed(db)
     first = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
-    before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir()}
-    (tmp_path / "o" / "letter-0099-12345.docx").write_bytes(b"stale")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.name != MANIFEST}
+    (tmp_path / "o" / "letter-0099-12345.docx").write_bytes(b"not recall's")
     second = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
-    after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir()}
+    after = {p.name: p.read_bytes() for p in (tmp_path / "o").iterdir() if p.name != MANIFEST}
     assert first.letters == second.letters and first.print_file == second.print_file
-    assert before == after  # same names, same bytes; the stale letter is gone
+    # same names, same bytes; a file recall did not write is left alone
+    assert after.pop("letter-0099-12345.docx") == b"not recall's"
+    assert before == after
 
 
 def test_broken_template_refuses_the_batch_with_its_line(

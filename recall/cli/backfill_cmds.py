@@ -8,7 +8,15 @@ from typing import Annotated, Any
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database, parse_date
+from recall.cli.common import (
+    DbOption,
+    ForceOption,
+    JsonOption,
+    db_url,
+    emit,
+    open_database,
+    parse_date,
+)
 from recall.services.backfill import (
     PROBLEM_TEXT,
     BackfillApplyResult,
@@ -186,13 +194,14 @@ def apply_cmd(
     date_to: ToOption = None,
     as_json: JsonOption = False,
     worksheet: WorksheetOption = None,
+    force: ForceOption = False,
     db: DbOption = None,
 ) -> None:
     """Record the planned codes (origin backfill) in one step; a second run adds nothing."""
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     database = open_database(db_url(ctx, db))
     try:
-        result = apply_backfill(database, start, end, worksheet=worksheet)
+        result = apply_backfill(database, start, end, worksheet=worksheet, force=force)
     finally:
         database.dispose()
     doc = plan_json(result.plan)

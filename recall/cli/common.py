@@ -25,6 +25,13 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an existing file recall did not write (never a database, backup or link).",
+    ),
+]
 
 
 def db_url(ctx: typer.Context, db: str | None) -> str | None:
@@ -100,6 +107,7 @@ def fail(message: str, code: int = 2) -> None:
 
 __all__ = [
     "DbOption",
+    "ForceOption",
     "JsonOption",
     "cli_database",
     "db_url",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from recall.cli.batch_cmds import batch_app
-from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database
+from recall.cli.common import DbOption, ForceOption, JsonOption, db_url, emit, open_database
 from recall.letters import CheckReport, check_template
 from recall.letters.templates import all_template_names, find_template
 from recall.services.errors import RecallError
@@ -38,13 +38,16 @@ def batch_letters(
         bool,
         typer.Option("--duplex", help="Printing double-sided: start every letter on a new sheet."),
     ] = False,
+    force: ForceOption = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write the batch's print file, single letters and SMS list (repeatable)."""
     database = open_database(db_url(ctx, db))
     try:
-        result = render_batch_letters(database, batch_id, out, pdf=not no_pdf, duplex=duplex)
+        result = render_batch_letters(
+            database, batch_id, out, pdf=not no_pdf, duplex=duplex, force=force
+        )
     finally:
         database.dispose()
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from recall.cli.batch_cmds import StageOption, confirm_json, print_confirm
-from recall.cli.common import DbOption, JsonOption, cli_database, emit, parse_date
+from recall.cli.common import DbOption, ForceOption, JsonOption, cli_database, emit, parse_date
 from recall.domain.nhs import format_nhs_number
 from recall.domain.pca import STATUS_ORDER
 from recall.services.batches import invite_patient
@@ -160,12 +160,13 @@ def worksheet_cmd(
     docx: Annotated[
         Path | None, typer.Option("--docx", help="Also write a printable .docx here.")
     ] = None,
+    force: ForceOption = False,
     as_json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
     """The coding worksheet for a batch: codes grouped by date and code, for bulk-adding."""
     with cli_database(ctx, db) as database:
-        files = export_worksheet(database, batch_id, out, docx=docx)
+        files = export_worksheet(database, batch_id, out, docx=docx, force=force)
     doc = {
         "csv": str(files.csv) if files.csv else None,
         "docx": str(files.docx) if files.docx else None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -24,7 +24,7 @@ from lxml import etree
 
 from recall.letters.docx_template import CompiledDocx
 from recall.letters.errors import TemplateProblem
-from recall.letters.ziputil import ZipMember, deflate, write_zip
+from recall.letters.ziputil import ZipMember, ZipWriter, deflate, write_zip
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -96,7 +96,13 @@ class _Merge:
 class PrintFile:
     """Collects rendered letters in print order and writes one .docx."""
 
-    def __init__(self, base: CompiledDocx, *, duplex: bool = False) -> None:
+    def __init__(
+        self,
+        base: CompiledDocx,
+        *,
+        duplex: bool = False,
+        templates: Sequence[CompiledDocx] = (),
+    ) -> None:
         self.base = base
         self.duplex = duplex  # each letter starts on a new sheet (odd page) when double-sided
         self._letters: list[tuple[str, str]] = []  # (body, section properties)
@@ -112,9 +118,19 @@ class PrintFile:
         self._docpr = 0
         self._blank_ids: dict[str, str] = {}
         self.count = 0
+        self._zip: ZipWriter | None = None
+        self._pending: tuple[str, str] | None = None
+        self._fix: Callable[[str], str] | None = None
+        self._after: list[ZipMember] = []
+        for tpl in templates:  # merged now, so the package is settled before streaming
+            adapt = self._adapter(tpl)
+            sect = adapt(tpl.section_break) if adapt is not None else tpl.section_break
+            self._has_hf = self._has_hf or "Reference " in sect
 
     # -- adding letters -------------------------------------------------------------------
     def add(self, template: CompiledDocx, body: str) -> None:
+        if self._zip is not None and key_of(template) not in self._merges:
+            raise ValueError(f"{template.name} was not given to PrintFile before start()")
         adapt = self._adapter(template)
         sect = template.section_break
         if adapt is not None:
@@ -122,8 +138,62 @@ class PrintFile:
         if "<wp:docPr" in body:
             body = _DOCPR_ID.sub(self._next_docpr, body)
         self._has_hf = self._has_hf or "Reference " in sect
-        self._letters.append((body, sect))
         self.count += 1
+        if self._zip is None:
+            self._letters.append((body, sect))
+            return
+        if self._pending is not None:
+            self._emit(*self._pending, last=False)
+        self._pending = (body, sect)
+
+    # -- streaming: start(fh), add(...) per letter, finish() ---------------------------------
+    def start(self, fh: BinaryIO) -> None:
+        """Write the print file to `fh` (seekable) as letters are added: memory stays flat.
+
+        Every template the batch uses must have been given to the constructor.
+        """
+        base = self.base
+        self._fix = self._blank_refs() if self._has_hf else None
+        changed = self._changed_parts()
+        kept = {m.name: m for m in base.members}
+        names = list(base.raw_parts)
+        at = names.index(base.main_part)
+        self._zip = ZipWriter(fh)
+
+        def member(name: str) -> ZipMember:
+            return deflate(name, changed.pop(name)) if name in changed else kept[name]
+
+        for name in names[:at]:
+            self._zip.add(member(name))
+        self._after = [member(name) for name in names[at + 1 :]]
+        self._after += [deflate(n, b) for n, b in {**changed, **self._new_parts}.items()]
+        self._zip.begin(base.main_part, level=1)
+        self._zip.write(
+            ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + base.prefix).encode()
+        )
+
+    def _emit(self, body: str, sect: str, *, last: bool) -> None:
+        assert self._zip is not None
+        if self._fix is not None:
+            sect = self._fix(sect)
+        if self.duplex:
+            sect = odd_page(sect)
+        piece = body + sect if last else with_section_break(body, sect)
+        self._zip.write(piece.encode())
+
+    def finish(self) -> None:
+        """End the document and write the rest of the package."""
+        assert self._zip is not None, "start() first"
+        if self._pending is None:
+            self._pending = ("<w:p/>", self.base.sect_pr)
+        self._emit(*self._pending, last=True)
+        self._pending = None
+        self._zip.write(self.base.suffix.encode())
+        self._zip.end()
+        for m in self._after:
+            self._zip.add(m)
+        self._zip.close()
+        self._zip = None
 
     def _next_docpr(self, m: re.Match[str]) -> str:
         self._docpr += 1
@@ -267,7 +337,7 @@ class PrintFile:
 
     # -- merging a foreign template, once per template -------------------------------------
     def _adapter(self, tpl: CompiledDocx) -> Callable[[str], str] | None:
-        key = id(tpl)
+        key = key_of(tpl)
         if key not in self._merges:
             self._merges[key] = self._merge(tpl)
         return self._merges[key]
@@ -420,6 +490,10 @@ class PrintFile:
                     posixpath.join(posixpath.dirname(dest), str(rel.get("Target")))
                 )
                 self._copy_part(tpl, types, child, rel_dest)
+
+
+def key_of(tpl: CompiledDocx) -> int:
+    return id(tpl)
 
 
 def _part_for(tpl: CompiledDocx, rels: etree._Element, suffix: str) -> str | None:

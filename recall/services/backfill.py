@@ -38,10 +38,17 @@ from recall.domain.catalogue import Catalogue
 from recall.domain.pca import PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.services.catalogue import load_catalogue
+from recall.services.database import database_id
 from recall.services.errors import RecallError
+from recall.services.files import protected_for
 from recall.services.history import alive_and_registered_clause, code_roles, load_registers
 from recall.services.operator import current_operator
-from recall.services.worksheet import worksheet_rows, write_worksheet_csv, write_worksheet_docx
+from recall.services.worksheet import (
+    check_worksheet_path,
+    worksheet_rows,
+    write_worksheet_csv,
+    write_worksheet_docx,
+)
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
 from recall.store.journal_repo import iter_coded_entries
@@ -498,12 +505,19 @@ def apply_backfill(
     operator: str | None = None,
     practice_id: int | None = None,
     worksheet: Path | None = None,
+    force: bool = False,
 ) -> BackfillApplyResult:
     """Record every planned code (origin `backfill`) in one transaction, and audit it.
 
     The plan is recomputed inside the transaction, and codes already recorded count as
-    existing entries, so applying again adds nothing.
+    existing entries, so applying again adds nothing. A worksheet path that may not be
+    written (the database, a link, someone else's file without `force`) is refused first,
+    before any code is recorded.
     """
+    if worksheet is not None:
+        check_worksheet_path(
+            worksheet, backfill_owner(db), force=force, protected=protected_for(db)
+        )
     today = today or dt.date.today()
     window, as_of = resolve_window(date_from, date_to, as_of, today)
     who = operator or current_operator()
@@ -565,7 +579,7 @@ def apply_backfill(
     outstanding = _outstanding_backfill_codes(db, window, practice_id)
     sheet = None
     if worksheet is not None:
-        sheet = _write_worksheet(db, worksheet, run_id, outstanding, who)
+        sheet = _write_worksheet(db, worksheet, run_id, outstanding, who, force=force)
         if run_id is None and outstanding:
             notes.append(
                 f"the worksheet lists the {len(outstanding)} backfill codes from earlier runs "
@@ -601,18 +615,37 @@ def _outstanding_backfill_codes(db: Database, window: Window, practice_id: int |
         return [row[0] for row in session.execute(q)]
 
 
+def backfill_owner(db: Database) -> str:
+    """Who backfill worksheets belong to, for the output manifest."""
+    return f"{database_id(db)}/backfill"
+
+
 def _write_worksheet(
-    db: Database, path: Path, run_id: int | None, outstanding: list[int], operator: str
+    db: Database,
+    path: Path,
+    run_id: int | None,
+    outstanding: list[int],
+    operator: str,
+    *,
+    force: bool = False,
 ) -> Path:
     """The coding worksheet (the engine's format) for this run, else for what is outstanding."""
     if run_id is not None:
         rows = worksheet_rows(db, backfill_run_id=run_id)
     else:
         rows = worksheet_rows(db, code_ids=outstanding)
+    guard = protected_for(db)
     if path.suffix.lower() == ".docx":
-        write_worksheet_docx(rows, path, "Coding worksheet: backfill")
+        write_worksheet_docx(
+            rows,
+            path,
+            "Coding worksheet: backfill",
+            owner=backfill_owner(db),
+            force=force,
+            protected=guard,
+        )
     else:
-        write_worksheet_csv(rows, path)
+        write_worksheet_csv(rows, path, owner=backfill_owner(db), force=force, protected=guard)
     with db.write() as session:
         append_audit(
             session,

@@ -21,7 +21,6 @@ from recall.services.backfill import (
 )
 from recall.services.catalogue import load_catalogue
 from recall.services.database import output_root
-from recall.services.letters import private_dir
 from recall.store.db import Database
 from recall.store.models import patient_t
 
@@ -86,10 +85,10 @@ def load_backfill(db: Database, today: dt.date, *, last_year: bool = False) -> B
     return BackfillView(plan, names, year, last_year, cond_names)
 
 
-def worksheet_folder(out_dir: Path | None, db_url: str | None = None) -> Path:
+def worksheet_folder(out_dir: Path | None, db: Database) -> Path:
     """Where tidy-up worksheets go: the app's output folder, else this database's folder."""
-    base = out_dir or output_root(db_url)
-    return private_dir(base / "worksheets")
+    base = out_dir or output_root(db)
+    return base / "worksheets"
 
 
 def apply_tidy_up(
@@ -97,7 +96,7 @@ def apply_tidy_up(
 ) -> BackfillApplyResult:
     """Record the planned codes (one transaction) and write the coding worksheet."""
     year, start, end = _window(today, last_year)
-    sheet = worksheet_folder(out_dir, db.url) / f"tidy-up-{year.start_year}-{today.isoformat()}.csv"
+    sheet = worksheet_folder(out_dir, db) / f"tidy-up-{year.start_year}-{today.isoformat()}.csv"
     return apply_backfill(db, start, end, today=today, worksheet=sheet)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from recall.outputs import OutputError, OutputRefused, Protected
 from recall.services.errors import RecallError, Refused
 from recall.services.operator import current_operator
 from recall.store.audit_repo import append_audit
@@ -63,9 +64,13 @@ def backup_database(db: Database, dest: Path, *, operator: str | None = None) ->
     if dest.resolve() == source.resolve():
         raise Refused("the backup file must not be the database itself")
     try:
-        size = backup_sqlite(source, dest)
-    except FileExistsError:
-        raise Refused(f"{dest} already exists; choose a new file name") from None
+        size = backup_sqlite(source, dest, protected=Protected.database(source))
+    except OutputRefused as exc:
+        if "already exists" in exc.why or "appeared" in exc.why:
+            raise Refused(f"{dest} already exists; choose a new file name") from None
+        raise Refused(f"not written: {exc}") from None
+    except OutputError as exc:
+        raise RecallError(f"cannot write {dest}: {exc.why}") from None
     except OSError as exc:
         raise RecallError(f"cannot write {dest}: {exc.strerror}") from None
     with db.write() as session:
@@ -104,8 +109,8 @@ def restore_database(
         revision = restore_sqlite(backup, target, safety)
     except NotARecallDatabase as exc:
         raise Refused(f"not restored: {exc}") from None
-    except FileExistsError:
-        raise Refused(f"{safety} already exists; try again in a second") from None
+    except OutputError:
+        raise Refused(f"{safety} cannot be written; try again in a second") from None
     upgrade(db.engine)
     with db.write() as session:
         append_audit(

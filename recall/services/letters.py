@@ -5,11 +5,14 @@ Who gets what (the batch engine set each invitation's channel): channel `letter`
 a valid UK mobile → the SMS lists (a patient whose mobile is not valid gets a letter instead,
 unless they asked for no letters); email/phone → listed for staff to contact.
 
-Every template the batch needs is compiled and checked before anything is written, and every
-letter is rendered in memory before the first file is replaced, so a broken template or a
-bad value refuses the whole run and leaves the previous output as it was. Re-running writes
-the same file names again (and removes single letters no longer in the batch). Files are
-0600 in a 0700 folder, whatever the umask.
+Every template the batch needs is compiled and checked before anything is written. Letters
+then stream to disk one by one (memory stays flat however big the batch): each goes to a temp
+file beside its target, and only when every letter, the print file and the SMS lists are
+whole are they renamed into place, so a broken template, a bad value or a full disk leaves
+the previous output as it was. Re-running writes the same file names again and removes this
+batch's own letters no longer in it; nothing else in the folder is touched, and a file recall
+did not write for this batch is not replaced without `force`. A confirmed batch's letters
+are never rewritten. Files are 0600; folders recall creates are 0700.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,11 +50,13 @@ from recall.letters import (
 )
 from recall.letters.check import check_docx, check_sms, letter_text, refuse_unless_ok
 from recall.letters.templates import all_template_names
+from recall.outputs import OutputError, OutputSet, Protected, write_file
 from recall.resources import templates_dir
 from recall.services.batches import BatchInfo, Invitee, get_batch
 from recall.services.catalogue import load_catalogue
-from recall.services.database import output_root
-from recall.services.errors import ConfigurationError, NotFound, Refused
+from recall.services.database import database_id, output_root
+from recall.services.errors import NotFound, Refused
+from recall.services.files import protected_for, writing
 from recall.services.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings
 from recall.store.audit_repo import append_audit
@@ -64,9 +67,6 @@ ENV_TEMPLATES = "RECALL_TEMPLATES_DIR"
 DEFAULT_NAME = PracticeSettings().practice_name
 ACCURX_COLUMNS = ("NHS Number", "Date of Birth", "Telecom Number", "First Name")
 NOTIFY_COLUMNS = ("phone number", "first name")
-_OUR_FILES = re.compile(
-    r"^(letter-\d{4}-\d+\.docx|batch-\d+-print\.(docx|pdf)|sms-(accurx|notify|message)-.*)$"
-)
 _CSV_RISKY = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -132,50 +132,26 @@ def copy_templates(dest: Path | None = None, *, overwrite: bool = False) -> list
     Files already there are kept unless `overwrite`; returns the files copied.
     """
     folder = dest or practice_templates_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     copied = []
-    for name in all_template_names():
-        target = folder / name
-        if target.exists() and not overwrite:
-            continue
-        shutil.copyfile(templates_dir() / name, target)
-        copied.append(target)
+    with writing():
+        for name in all_template_names():
+            target = folder / name
+            if target.exists() and not overwrite:
+                continue
+            data = (templates_dir() / name).read_bytes()
+            write_file(target, data, owner="letter-templates", force=overwrite)
+            copied.append(target)
     return copied
 
 
-def default_letters_dir(batch_id: int, db_url: str | None = None) -> Path:
+def default_letters_dir(batch_id: int, db: Database) -> Path:
     """The batch's letters folder inside this database's own output folder."""
-    return output_root(db_url) / "letters" / f"batch-{batch_id}"
+    return output_root(db) / "letters" / f"batch-{batch_id}"
 
 
-def private_dir(path: Path) -> Path:
-    """Create (or tighten) a folder to 0700, and any folders we create above it."""
-    missing = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for folder in reversed(missing):
-        folder.mkdir(mode=0o700)
-        os.chmod(folder, 0o700)
-    if not path.is_dir():
-        raise ConfigurationError(f"{path} is not a folder")
-    os.chmod(path, 0o700)
-    return path
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file as 0600 (umask-independent), replacing any old one in one step."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb", closefd=False) as fh:
-            fh.write(data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+def batch_owner(db: Database, batch_id: int) -> str:
+    """Who the batch's files belong to, for the output manifest: this database's batch N."""
+    return f"{database_id(db)}/batch-{batch_id}"
 
 
 # ----------------------------------------------------------------------------- building contexts
@@ -424,8 +400,12 @@ def render_batch_letters(
     templates: Path | None = None,
     pdf: bool = True,
     duplex: bool = False,
+    force: bool = False,
 ) -> LettersResult:
     """Write the batch's print file, single letters, SMS CSVs and PDF; record the folder.
+
+    `force`: replace files in the folder that recall did not write for this batch (never a
+    database, a backup or a link).
 
     `duplex`: the print file is for double-sided printing, so every letter starts on a new
     sheet (Word adds a blank back page after a letter with an odd number of pages).
@@ -433,6 +413,11 @@ def render_batch_letters(
     operator = operator or current_operator()
     src = _load(db, batch_id, today)
     batch, practice, letter_date, who = src.batch, src.practice, src.letter_date, src.who
+    if batch.status == "sent" and batch.letters_dir:
+        raise Refused(
+            f"batch {batch_id} was confirmed as sent on {batch.sent_on}: its letters are kept "
+            f"exactly as they went out and are not written again ({batch.letters_dir})"
+        )
 
     # 1. Compile and check every template this batch needs, before anything is written.
     search = template_search_path(templates)
@@ -445,73 +430,54 @@ def render_batch_letters(
             sms_t = ts.sms()
             refuse_unless_ok(check_sms(Path(sms_t.name), sms_t))
             sms_text = sms_t.render_checked(sms_context(practice, batch.stage, letter_date))
-        # 2. Render every letter in memory (a bad value stops the run before any file changes).
-        base = compiled.get("standard") or (next(iter(compiled.values())) if compiled else None)
-        printed = PrintFile(base, duplex=duplex) if base is not None else None
-        bodies: list[tuple[CompiledDocx, str]] = []
-        for inv, variant in who.letters:
-            tpl = compiled[variant]
-            ctx = _context(src, inv, variant)
-            body = tpl.render_body(ctx.as_context())
-            bodies.append((tpl, body))
-            assert printed is not None
-            printed.add(tpl, body)
-        print_bytes = printed.to_bytes() if printed is not None and printed.count else None
     except TemplateProblem as exc:
         raise _refuse(exc) from None
 
-    # 3. Write the files.
-    target = Path(out_dir) if out_dir is not None else default_letters_dir(batch_id, db.url)
-    folder = private_dir(target)
-    written: set[str] = set()
+    # 2. Check every target before writing anything (a link, the database, someone's file).
+    target = Path(out_dir) if out_dir is not None else default_letters_dir(batch_id, db)
+    owner = batch_owner(db, batch_id)
+    guard = protected_for(db)
+    tag = f"stage{batch.stage}"
+    letter_names = [
+        f"letter-{n:04d}-{inv.invitation_id}.docx" for n, (inv, _v) in enumerate(who.letters, 1)
+    ]
+    print_name = f"batch-{batch_id}-print.docx" if who.letters else None
+    sms_names = (
+        [f"sms-accurx-{tag}.csv", f"sms-notify-{tag}.csv", f"sms-message-{tag}.txt"]
+        if who.sms and sms_text is not None
+        else []
+    )
+    out = OutputSet(target, owner, force=force, protected=guard, remove_stale=True, bulk=True)
+    with writing():
+        out.check([*letter_names, *([print_name] if print_name else []), *sms_names])
 
-    def put(name: str, data: bytes) -> str:
-        write_private(folder / name, data)
-        written.add(name)
-        return str(folder / name)
-
-    letter_paths = []
-    for n, ((inv, _v), (tpl, body)) in enumerate(zip(who.letters, bodies, strict=True), start=1):
-        buf = io.BytesIO()
-        tpl.write(buf, body)
-        letter_paths.append(put(f"letter-{n:04d}-{inv.invitation_id}.docx", buf.getvalue()))
-    print_path = put(f"batch-{batch_id}-print.docx", print_bytes) if print_bytes else None
-    sms_csv = notify_csv = message_path = None
-    if who.sms and sms_text is not None:
-        tag = f"stage{batch.stage}"
-        sms_csv = put(
-            f"sms-accurx-{tag}.csv",
-            _csv_bytes(
-                ACCURX_COLUMNS,
-                (
-                    (
-                        inv.nhs_number,
-                        f"{inv.date_of_birth:%d/%m/%Y}",
-                        mobile,
-                        _csv_cell(inv.given_name),
-                    )
-                    for inv, mobile in who.sms
-                ),
-            ),
-        )
-        notify_csv = put(
-            f"sms-notify-{tag}.csv",
-            _csv_bytes(NOTIFY_COLUMNS, ((m, _csv_cell(inv.given_name)) for inv, m in who.sms)),
-        )
-        message_path = put(f"sms-message-{tag}.txt", (sms_text + "\n").encode("utf-8"))
+    # 3. Render and write, letter by letter, into temp files; then put them all in place.
+    try:
+        with out:
+            if print_name is not None:
+                _write_letters(out, src, compiled, letter_names, print_name, duplex)
+            if sms_names and sms_text is not None:
+                _write_sms(out, who, sms_names, sms_text)
+            written = out.commit()
+    except TemplateProblem as exc:
+        raise _refuse(exc) from None
+    except OutputError as exc:
+        raise Refused(f"not written: {exc}") from None
+    folder = out.path
+    by_name = {p.name: str(p) for p in written}
+    letter_paths = [by_name[n] for n in letter_names]
+    print_path = by_name.get(print_name) if print_name else None
+    sms_csv = by_name.get(sms_names[0]) if sms_names else None
+    notify_csv = by_name.get(sms_names[1]) if sms_names else None
+    message_path = by_name.get(sms_names[2]) if sms_names else None
     pdf_path, pdf_message = None, "no letters to print"
     if print_path is not None:
         if pdf:
-            pdf_path, pdf_message = make_pdf(Path(print_path))
-            if pdf_path is not None:
-                written.add(Path(pdf_path).name)
+            pdf_path, pdf_message = make_pdf(
+                Path(print_path), owner=owner, force=force, protected=guard
+            )
         else:
             pdf_message = "PDF not asked for"
-    for old in folder.iterdir():
-        if old.is_file() and _OUR_FILES.match(old.name) and old.name not in written:
-            old.unlink()
-        elif old.is_file() and _stale_temp(old):
-            old.unlink(missing_ok=True)  # half a letter from a run that was killed
 
     counts = {
         "letters": len(who.letters),
@@ -548,37 +514,65 @@ def render_batch_letters(
     )
 
 
-_TEMP_FILE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.\d+\.tmp$")
-STALE_TEMP_SECONDS = 3600
+def _write_letters(
+    out: OutputSet,
+    src: _Source,
+    compiled: dict[str, CompiledDocx],
+    names: list[str],
+    print_name: str,
+    duplex: bool,
+) -> None:
+    """Each letter to its own file and into the print file as it is rendered (never all
+    letters in memory at once)."""
+    base = compiled.get("standard") or next(iter(compiled.values()))
+    printed = PrintFile(base, duplex=duplex, templates=list(compiled.values()))
+    with out.open(print_name) as print_fh:
+        printed.start(print_fh)
+        for name, (inv, variant) in zip(names, src.who.letters, strict=True):
+            tpl = compiled[variant]
+            body = tpl.render_body(_context(src, inv, variant).as_context())
+            with out.open(name) as fh:
+                tpl.write(fh, body)
+            printed.add(tpl, body)
+        printed.finish()
 
 
-def _stale_temp(path: Path) -> bool:
-    """A write_private temp file left by a process that died (never one still writing)."""
-    m = _TEMP_FILE.match(path.name)
-    if m is None or not _OUR_FILES.match(m["name"]):
-        return False
-    pid = int(m["pid"])
-    if pid == os.getpid():
-        return False
-    if os.name == "posix":
-        try:
-            os.kill(pid, 0)  # signal 0: only asks whether the process exists
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
-    try:  # elsewhere (os.kill would end the process): only old leftovers
-        return time.time() - path.stat().st_mtime > STALE_TEMP_SECONDS
-    except FileNotFoundError:
-        return False
+def _write_sms(out: OutputSet, who: _Plan, names: list[str], sms_text: str) -> None:
+    accurx, notify, message = names
+    out.put(
+        accurx,
+        _csv_bytes(
+            ACCURX_COLUMNS,
+            (
+                (
+                    inv.nhs_number,
+                    f"{inv.date_of_birth:%d/%m/%Y}",
+                    mobile,
+                    _csv_cell(inv.given_name),
+                )
+                for inv, mobile in who.sms
+            ),
+        ),
+    )
+    out.put(
+        notify,
+        _csv_bytes(NOTIFY_COLUMNS, ((m, _csv_cell(inv.given_name)) for inv, m in who.sms)),
+    )
+    out.put(message, (sms_text + "\n").encode("utf-8"))
 
 
 def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def make_pdf(docx_path: Path, timeout: int = 300) -> tuple[str | None, str]:
+def make_pdf(
+    docx_path: Path,
+    timeout: int = 300,
+    *,
+    owner: str = "pdf",
+    force: bool = False,
+    protected: Protected | None = None,
+) -> tuple[str | None, str]:
     """Convert with LibreOffice when it is installed; otherwise say why there is no PDF.
 
     LibreOffice runs with a throw-away profile (so it works beside an open LibreOffice) in its
@@ -593,7 +587,10 @@ def make_pdf(docx_path: Path, timeout: int = 300) -> tuple[str | None, str]:
     for fmt in (PDF_KEEP_BLANK_PAGES, "pdf"):
         made, message = _convert(soffice, docx_path, fmt, timeout)
         if made is not None:
-            write_private(target, made)
+            try:
+                write_file(target, made, owner=owner, force=force, protected=protected)
+            except OutputError as exc:
+                return None, f"PDF not written: {exc}"
             return str(target), "PDF made with LibreOffice"
         if "longer than" in message:
             break

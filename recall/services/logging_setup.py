@@ -18,6 +18,8 @@ from pathlib import Path
 
 import platformdirs
 
+from recall.outputs import OutputError, open_append, private_folder
+
 ENV_LEVEL = "RECALL_LOG_LEVEL"
 ENV_DIR = "RECALL_LOG_DIR"
 LOG_NAME = "recall.log"
@@ -72,11 +74,14 @@ class RedactingFormatter(logging.Formatter):
 
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
-    """A rotating file whose every generation is created 0600 (the default follows umask)."""
+    """A rotating file whose every generation is created 0600 (the default follows umask),
+    opened through `recall.outputs`: never through a link, never over a database."""
 
     def _open(self) -> io.TextIOWrapper:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.chmod(self.baseFilename, 0o600)
+        try:
+            fd = open_append(Path(self.baseFilename))
+        except OutputError as exc:
+            raise OSError(exc.why) from None
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
@@ -98,8 +103,10 @@ def _level(level: int | str | None) -> int:
 def configure_logging(level: int | str | None = None, log_dir: Path | None = None) -> Path:
     """Send log records to a private rotating file; returns its path. Safe to call twice."""
     folder = log_dir or default_log_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    folder.chmod(0o700)
+    try:
+        private_folder(folder)  # 0700 when recall makes it; a folder you chose is left alone
+    except OutputError as exc:
+        raise OSError(exc.why) from None
     path = folder / LOG_NAME
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_recall_handler", False)]:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 
+from recall.outputs import OutputSet, Protected, write_file
+from recall.services.database import database_id
 from recall.services.errors import NotFound, RecallError
+from recall.services.files import protected_for, writing
 from recall.services.operator import current_operator
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
@@ -139,20 +142,30 @@ def worksheet_rows(
     return sorted(rows, key=WorksheetRow.sort_key)
 
 
-def _private_file(path: Path) -> None:
-    """Create (or truncate) `path` with mode 0600; a new folder is made 0700."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    os.close(fd)
-    path.chmod(0o600)
+def check_worksheet_path(
+    path: Path, owner: str, *, force: bool = False, protected: Protected | None = None
+) -> None:
+    """Refuse now, before anything is recorded, a worksheet path that could not be written."""
+    with writing():
+        OutputSet(path.parent, owner, force=force, protected=protected).check([path.name])
 
 
-def write_worksheet_csv(rows: Sequence[WorksheetRow], path: Path) -> Path:
-    """Write the worksheet CSV (formats.md columns, sorted by date then code), mode 0600."""
-    _private_file(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
+def write_worksheet_csv(
+    rows: Sequence[WorksheetRow],
+    path: Path,
+    *,
+    owner: str = "worksheet",
+    force: bool = False,
+    protected: Protected | None = None,
+) -> Path:
+    """Write the worksheet CSV (formats.md columns, sorted by date then code), mode 0600.
+
+    Written whole to a temp file and renamed: a full disk leaves the previous file as it was.
+    """
+
+    def fill(fh: BinaryIO) -> None:
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
+        w = csv.writer(text)
         w.writerow(COLUMNS)
         for r in sorted(rows, key=WorksheetRow.sort_key):
             w.writerow(
@@ -166,11 +179,21 @@ def write_worksheet_csv(rows: Sequence[WorksheetRow], path: Path) -> Path:
                     safe_cell(r.condition or ""),
                 ]
             )
-    return path
+        text.flush()
+        text.detach()
+
+    with writing():
+        return write_file(path, fill, owner=owner, force=force, protected=protected)
 
 
 def write_worksheet_docx(
-    rows: Sequence[WorksheetRow], path: Path, title: str = "Coding worksheet"
+    rows: Sequence[WorksheetRow],
+    path: Path,
+    title: str = "Coding worksheet",
+    *,
+    owner: str = "worksheet",
+    force: bool = False,
+    protected: Protected | None = None,
 ) -> Path:
     """A printable worksheet: one section per (date, code) with a tick column, mode 0600."""
     from docx import Document
@@ -206,10 +229,10 @@ def write_worksheet_docx(
                 for para in cell.paragraphs:
                     for run in para.runs:
                         run.font.size = Pt(10)
-    _private_file(path)
-    doc.save(str(path))
-    path.chmod(0o600)
-    return path
+    buf = io.BytesIO()  # whole in memory first: a failed write never leaves python-docx
+    doc.save(buf)  # half-way through a ZIP
+    with writing():
+        return write_file(path, buf.getvalue(), owner=owner, force=force, protected=protected)
 
 
 def export_worksheet(
@@ -219,15 +242,34 @@ def export_worksheet(
     *,
     docx: Path | None = None,
     operator: str | None = None,
+    force: bool = False,
 ) -> WorksheetFiles:
-    """Write a batch's worksheet as CSV to `out` (and a .docx when `docx` is given); audited."""
-    rows = worksheet_rows(db, batch_id=batch_id)
+    """Write a batch's worksheet as CSV to `out` (and a .docx when `docx` is given); audited.
+
+    Never over the database, a link or a file recall did not write for this batch's
+    worksheet (unless `force`); both paths are checked before either is written.
+    """
+    owner = f"{database_id(db)}/worksheet-batch-{batch_id}"
+    guard = protected_for(db)
     if out.suffix.lower() == ".docx":
-        docx, csv_path = out, None
+        docx, csv_out = out, None
     else:
-        csv_path = write_worksheet_csv(rows, out)
+        csv_out = out
+    for path in (p for p in (csv_out, docx) if p is not None):
+        check_worksheet_path(path, owner, force=force, protected=guard)
+    rows = worksheet_rows(db, batch_id=batch_id)
+    csv_path = None
+    if csv_out is not None:
+        csv_path = write_worksheet_csv(rows, csv_out, owner=owner, force=force, protected=guard)
     if docx is not None:
-        write_worksheet_docx(rows, docx, f"Coding worksheet — batch {batch_id}")
+        write_worksheet_docx(
+            rows,
+            docx,
+            f"Coding worksheet — batch {batch_id}",
+            owner=owner,
+            force=force,
+            protected=guard,
+        )
     with db.write() as session:
         append_audit(
             session,

@@ -2,18 +2,19 @@
 
 Copies are made page by page by SQLite itself, so a backup taken while another terminal writes
 is a consistent snapshot, and a restore goes through SQLite's locks instead of replacing a file
-under a live connection. Every file written here is created 0600: it holds patient data.
+under a live connection. A copy is written through `recall.outputs` (temp file, fsync, put in
+place only if nothing is at that name): 0600, never over an existing file or through a link.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
+from recall.outputs import OutputSet, Protected
 from recall.store.migrate import alembic_config
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -84,23 +85,19 @@ def check_recall_database(path: Path) -> str:
     return revision
 
 
-def backup_sqlite(db_path: Path, dest: Path) -> int:
-    """Copy the live database at `db_path` to the new file `dest` (0600); returns its size."""
-    tmp = dest.with_name(f".{dest.name}.partial-{os.getpid()}")
-    _private_empty_file(tmp)
-    try:
-        source = sqlite3.connect(db_path, timeout=60)
-        try:
-            _copy(source, tmp)
-        finally:
-            source.close()
-        if dest.exists():
-            raise FileExistsError(dest)
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    os.chmod(dest, 0o600)
+def backup_sqlite(db_path: Path, dest: Path, *, protected: Protected | None = None) -> int:
+    """Copy the live database at `db_path` to the new file `dest` (0600); returns its size.
+
+    Raises `OutputError` (nothing written) if `dest` exists or may not be written.
+    """
+    with OutputSet(dest.parent, "backup", protected=protected, replace=False) as out:
+        with out.open_path(dest.name) as tmp:
+            source = sqlite3.connect(db_path, timeout=60)
+            try:
+                _copy(source, tmp)
+            finally:
+                source.close()
+        out.commit()
     return dest.stat().st_size
 
 
@@ -111,7 +108,7 @@ def restore_sqlite(backup: Path, db_path: Path, safety_copy: Path) -> str:
     """
     revision = check_recall_database(backup)
     if db_path.exists():
-        backup_sqlite(db_path, safety_copy)
+        backup_sqlite(db_path, safety_copy, protected=Protected.database(db_path))
     else:
         _private_empty_file(db_path)
     source = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)

@@ -243,7 +243,7 @@ do not reply can be excepted later. The day must be today or earlier.
         folder = self.folder or (
             str(self.ctx.out_dir / f"batch-{self.batch_id}")
             if self.ctx.out_dir
-            else str(default_letters_dir(self.batch_id, self.ctx.db.url))
+            else str(default_letters_dir(self.batch_id, self.ctx.db))
         )
         done = DoneScreen(self.batch_id, str(self.title), message.result, Path(folder))
         # the run is finished: nothing to go back to, so the stack returns to home
@@ -311,9 +311,7 @@ and code, ready for the clinical system's bulk-add. Press **Enter** to go home.
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def write_sheet(self) -> None:
-        from recall.services.letters import private_dir
-
-        folder = private_dir(self.folder)
+        folder = self.folder
         files = export_worksheet(
             self.ctx.db,
             self.batch_id,
