@@ -15,7 +15,7 @@ from recall.cli import (
     report_cmds,
     setup_cmds,
 )
-from recall.cli.common import DbOption
+from recall.cli.common import DbOption, echo
 from recall.services.database import DatabaseError
 from recall.services.errors import RecallError
 
@@ -55,7 +55,7 @@ def _start_logging() -> None:
     try:
         configure_logging()
     except OSError as exc:
-        typer.echo(f"recall: warning: cannot open the log file ({exc.strerror})", err=True)
+        echo(f"recall: warning: cannot open the log file ({exc.strerror})", err=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,20 +77,20 @@ def _main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except typer.Abort:
-        typer.echo("recall: cancelled", err=True)
+        echo("recall: cancelled", err=True)
         return 1
     except typer.TyperException as exc:  # usage errors: bad option, unknown command
         show = getattr(exc, "show", None)
         if callable(show):
             show()
         else:
-            typer.echo(f"recall: {exc}", err=True)
+            echo(f"recall: {exc}", err=True)
         return int(getattr(exc, "exit_code", 2))
     except RecallError as exc:
-        typer.echo(f"recall: {exc}", err=True)
+        echo(f"recall: {exc}", err=True)
         return 2
     except DatabaseError as exc:
-        typer.echo(f"recall: database problem: {exc}", err=True)
+        echo(f"recall: database problem: {exc}", err=True)
         return 3
     except KeyboardInterrupt:
         return 130
@@ -98,7 +98,7 @@ def _main(argv: list[str] | None = None) -> int:
         # Never a traceback on screen: database messages can quote patient data. The log
         # (private, NHS numbers redacted) keeps the details for support.
         log.exception("recall: unexpected %s", type(exc).__name__)
-        typer.echo(
+        echo(
             f"recall: unexpected problem ({type(exc).__name__}); the command stopped and its "
             "changes were not saved. Details are in the recall log file.",
             err=True,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database
+from recall.cli.common import DbOption, JsonOption, db_url, echo, emit, open_database
 from recall.domain.text import printable
 from recall.services.audit import AuditEntry, list_audit
 from recall.services.backup import backup_database, restore_database
@@ -15,7 +15,7 @@ from recall.services.backup import backup_database, restore_database
 
 def _show_audit(entries: list[AuditEntry]) -> None:
     if not entries:
-        typer.echo("No audit entries.")
+        echo("No audit entries.")
         return
     for e in entries:
         ids = []
@@ -27,7 +27,7 @@ def _show_audit(entries: list[AuditEntry]) -> None:
         when = e.at.strftime("%Y-%m-%d %H:%M:%S UTC")
         parts = [f"#{e.id}", when, e.who, e.action, ", ".join(ids), details]
         # one entry is one line, whatever older rows hold (a newline in an operator name)
-        typer.echo(printable("  ".join(p for p in parts if p)))
+        echo(printable("  ".join(p for p in parts if p)))
 
 
 def audit(
@@ -63,7 +63,7 @@ def backup(
     emit(
         {"path": str(result.path), "bytes": result.bytes},
         as_json,
-        lambda: typer.echo(f"Backed up to {result.path} ({result.bytes:,} bytes)."),
+        lambda: echo(f"Backed up to {result.path} ({result.bytes:,} bytes)."),
     )
 
 
@@ -81,9 +81,9 @@ def restore(
         database.dispose()
 
     def human() -> None:
-        typer.echo(f"Restored {result.path} from {file}.")
+        echo(f"Restored {result.path} from {file}.")
         if result.safety_copy is not None:
-            typer.echo(f"The previous database was kept as {result.safety_copy}.")
+            echo(f"The previous database was kept as {result.safety_copy}.")
 
     emit(
         {

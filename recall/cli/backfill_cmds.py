@@ -13,6 +13,7 @@ from recall.cli.common import (
     ForceOption,
     JsonOption,
     db_url,
+    echo,
     emit,
     open_database,
     parse_date,
@@ -80,7 +81,6 @@ def _n(count: int, word: str) -> str:
 def print_plan(result: BackfillPlanResult, *, applied: bool = False) -> None:
     """A summary a practice manager can act on (no NHS numbers: those are in the worksheet)."""
     s = result.summary
-    echo = typer.echo
     head = "Backfill" if applied else "Backfill dry run"
     echo(
         f"{head} for QOF year {result.qof_year}: invitations dated {result.date_from} to "
@@ -156,17 +156,17 @@ def print_plan(result: BackfillPlanResult, *, applied: bool = False) -> None:
 
 def print_applied(result: BackfillApplyResult) -> None:
     print_plan(result.plan, applied=True)
-    typer.echo("")
+    echo("")
     if result.run_id is None:
-        typer.echo("Nothing recorded.")
+        echo("Nothing recorded.")
     else:
-        typer.echo(f"Recorded {_n(result.recorded, 'code')} (backfill run {result.run_id}).")
+        echo(f"Recorded {_n(result.recorded, 'code')} (backfill run {result.run_id}).")
     if result.still_missing:
-        typer.echo(f"Backfill codes still to add in the clinical system: {result.still_missing:,}")
+        echo(f"Backfill codes still to add in the clinical system: {result.still_missing:,}")
     if result.worksheet is not None:
-        typer.echo(f"Coding worksheet: {result.worksheet}")
+        echo(f"Coding worksheet: {result.worksheet}")
     for note in result.notes:
-        typer.echo(note[:1].upper() + note[1:] + ".")
+        echo(note[:1].upper() + note[1:] + ".")
 
 
 @backfill_app.command("plan")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, cli_database, emit, parse_date
+from recall.cli.common import DbOption, JsonOption, cli_database, echo, emit, parse_date
 from recall.domain.nhs import format_nhs_number, normalise_nhs_number
 from recall.services.batches import (
     BatchInfo,
@@ -120,52 +120,52 @@ def _head(b: BatchInfo) -> str:
 
 
 def print_plan(plan: BatchPlan) -> None:
-    typer.echo(_head(plan.batch))
-    typer.echo(f"{len(plan.invitations)} to invite, {len(plan.excluded)} left out.")
+    echo(_head(plan.batch))
+    echo(f"{len(plan.invitations)} to invite, {len(plan.excluded)} left out.")
     blocked = sorted({w.split(":", 1)[0] for w in plan.warnings})
     if blocked:
-        typer.echo(
+        echo(
             f"  Not invited for {', '.join(blocked)}: their codes are not set up "
             "(see recall codes)."
         )
     if plan.invitations:
-        typer.echo("")
-        typer.echo(f"  {'NHS number':<13} {'Name':<28} {'Age':>3}  {'Conditions':<18} Channel")
+        echo("")
+        echo(f"  {'NHS number':<13} {'Name':<28} {'Age':>3}  {'Conditions':<18} Channel")
         for x in plan.invitations[:MAX_ROWS]:
             extra = f"  ({', '.join(x.flags)})" if x.flags else ""
-            typer.echo(
+            echo(
                 f"  {format_nhs_number(x.nhs_number):<13} {x.name[:28]:<28} {x.age:>3}  "
                 f"{', '.join(x.conditions)[:18]:<18} {x.channel}{extra}"
             )
         if len(plan.invitations) > MAX_ROWS:
-            typer.echo(f"  ... and {len(plan.invitations) - MAX_ROWS} more (use --json)")
+            echo(f"  ... and {len(plan.invitations) - MAX_ROWS} more (use --json)")
     if plan.excluded:
-        typer.echo("")
-        typer.echo("Left out:")
+        echo("")
+        echo("Left out:")
         for e in plan.excluded[:MAX_ROWS]:
-            typer.echo(f"  {format_nhs_number(e.nhs_number):<13} {e.name[:28]:<28} {e.reason}")
+            echo(f"  {format_nhs_number(e.nhs_number):<13} {e.name[:28]:<28} {e.reason}")
         if len(plan.excluded) > MAX_ROWS:
-            typer.echo(f"  ... and {len(plan.excluded) - MAX_ROWS} more (use --json)")
+            echo(f"  ... and {len(plan.excluded) - MAX_ROWS} more (use --json)")
     if plan.batch.status == "planned":
-        typer.echo("")
-        typer.echo(
+        echo("")
+        echo(
             f"Next: recall batch letters {plan.batch.id}, then after posting: "
             f"recall batch confirm {plan.batch.id} --sent-on YYYY-MM-DD"
         )
 
 
 def print_confirm(result: ConfirmResult) -> None:
-    typer.echo(_head(result.batch))
+    echo(_head(result.batch))
     patients = len({c.patient_id for c in result.codes})
-    typer.echo(
+    echo(
         f"Recorded {_n(len(result.codes), 'code')} for {_n(patients, 'patient')}, "
         f"dated {result.batch.sent_on}."
     )
     for w in result.warnings:
-        typer.echo(f"  warning: {format_nhs_number(w['nhs_number'])} {w['reason']}")
+        echo(f"  warning: {format_nhs_number(w['nhs_number'])} {w['reason']}")
     for d in result.dropped:
-        typer.echo(f"  not sent: {format_nhs_number(d.nhs_number)} {d.name}: {d.reason}")
-    typer.echo(
+        echo(f"  not sent: {format_nhs_number(d.nhs_number)} {d.name}: {d.reason}")
+    echo(
         f"Next: add the codes in the clinical system (recall export worksheet "
         f"{result.batch.id} --out worksheet.csv), then re-import events and run recall reconcile."
     )
@@ -229,7 +229,7 @@ def void_cmd(
     emit(
         {"batch": batch_json(info)},
         as_json,
-        lambda: typer.echo(f"{_head(info)}: voided ({info.void_reason})."),
+        lambda: echo(f"{_head(info)}: voided ({info.void_reason})."),
     )
 
 
@@ -246,9 +246,9 @@ def list_cmd(
 
     def human() -> None:
         if not batches:
-            typer.echo("No batches yet. Start with: recall batch plan --stage 1 --month YYYY-MM")
+            echo("No batches yet. Start with: recall batch plan --stage 1 --month YYYY-MM")
         for b in batches:
-            typer.echo(f"{_head(b)}: {b.invited} invited, {b.excluded} left out")
+            echo(f"{_head(b)}: {b.invited} invited, {b.excluded} left out")
 
     emit({"batches": [batch_json(b) for b in batches]}, as_json, human)
 

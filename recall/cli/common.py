@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from recall.domain.nhs import format_nhs_number
+from recall.domain.text import printable
 from recall.services.database import Database, open_database
 from recall.services.errors import RecallError, Refused
 
@@ -47,10 +49,10 @@ def show_refusal(exc: Refused, as_json: bool) -> NoReturn:
     """A refusal: one line, then each patient/item and why; non-zero exit."""
     if as_json:
         emit({"error": str(exc), "problems": exc.problems}, True)
-    typer.echo(f"recall: {exc}", err=True)
+    echo(f"recall: {exc}", err=True)
     for p in exc.problems:
         who = format_nhs_number(p["nhs_number"]) if p.get("nhs_number") else p.get("condition", "")
-        typer.echo(f"  {who}: {p.get('reason', '')}", err=True)
+        echo(f"  {who}: {p.get('reason', '')}", err=True)
     raise typer.Exit(2)
 
 
@@ -88,20 +90,36 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
+def echo(text: object = "", err: bool = False) -> None:
+    """Every line the CLI prints goes through here: stored text may hold escape sequences
+    (ESC[2J clears the screen, OSC 52 writes the clipboard) and must reach the terminal inert."""
+    typer.echo(printable(text, keep_newlines=True), err=err)
+
+
+# JSON escapes C0 controls itself; these it would write raw with ensure_ascii=False.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def to_json(data: Any) -> str:
+    """One JSON document with every control character escaped (`\\u009b`), so printing it
+    to a terminal is inert and parsing it gives back the exact stored text."""
+    text = json.dumps(data, default=_default, indent=2, ensure_ascii=False)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def emit(data: Any, as_json: bool, human: Callable[[], None] | None = None) -> None:
     """Print `data` as one JSON document, or call `human` to print it for people."""
     if as_json:
-        json.dump(data, sys.stdout, default=_default, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(to_json(data) + "\n")
     elif human is not None:
         human()
     else:
-        typer.echo(json.dumps(data, default=_default, indent=2, ensure_ascii=False))
+        typer.echo(to_json(data))
 
 
 def fail(message: str, code: int = 2) -> None:
     """One line on stderr and a non-zero exit."""
-    typer.echo(f"recall: {message}", err=True)
+    echo(f"recall: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -111,6 +129,7 @@ __all__ = [
     "JsonOption",
     "cli_database",
     "db_url",
+    "echo",
     "emit",
     "fail",
     "open_database",

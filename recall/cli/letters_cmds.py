@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from recall.cli.batch_cmds import batch_app
-from recall.cli.common import DbOption, ForceOption, JsonOption, db_url, emit, open_database
+from recall.cli.common import DbOption, ForceOption, JsonOption, db_url, echo, emit, open_database
 from recall.letters import CheckReport, check_template
 from recall.letters.templates import all_template_names, find_template
 from recall.services.errors import RecallError
@@ -59,22 +59,22 @@ def batch_letters(
 
 def _show(result: LettersResult) -> None:
     c = result.counts
-    typer.echo(f"Batch {result.batch_id}: letters written to {result.folder}")
+    echo(f"Batch {result.batch_id}: letters written to {result.folder}")
     if result.print_file:
-        typer.echo(
+        echo(
             f"  print file: {result.print_file} ({c.get('letters', 0)} letters, "
             f"{c.get('large_print', 0)} large print, {c.get('easy_read', 0)} easy read; "
             "in postcode order)"
         )
     else:
-        typer.echo("  no letters to print")
+        echo("  no letters to print")
     if result.sms_csv:
-        typer.echo(f"  SMS list (Accurx): {result.sms_csv} ({c.get('sms', 0)} patients)")
-        typer.echo(f"  SMS list (GOV.UK Notify): {result.notify_csv}")
-        typer.echo(f"  SMS text to send: {result.sms_message}")
-    typer.echo(f"  {result.pdf_message}" + (f": {result.pdf}" if result.pdf else ""))
+        echo(f"  SMS list (Accurx): {result.sms_csv} ({c.get('sms', 0)} patients)")
+        echo(f"  SMS list (GOV.UK Notify): {result.notify_csv}")
+        echo(f"  SMS text to send: {result.sms_message}")
+    echo(f"  {result.pdf_message}" + (f": {result.pdf}" if result.pdf else ""))
     for note in result.notes:
-        typer.echo(f"  note: {note}")
+        echo(f"  note: {note}")
 
 
 @letters_app.command("check")
@@ -101,7 +101,7 @@ def letters_check(
     emit({"templates": [r.to_json() for r in reports]}, as_json, human)
     bad = [r for r in reports if not r.ok]
     if bad:
-        typer.echo(f"recall: {len(bad)} template(s) have problems", err=True)
+        echo(f"recall: {len(bad)} template(s) have problems", err=True)
         raise typer.Exit(1)
 
 
@@ -121,12 +121,12 @@ def letters_copy(
     copied = copy_templates(folder, overwrite=overwrite)
 
     def human() -> None:
-        typer.echo(f"Templates folder: {folder}")
+        echo(f"Templates folder: {folder}")
         for path in copied:
-            typer.echo(f"  copied {path.name}")
+            echo(f"  copied {path.name}")
         if not copied:
-            typer.echo("  nothing copied: the files are already there (--overwrite replaces them)")
-        typer.echo("Edit them in Word, then run: recall letters check")
+            echo("  nothing copied: the files are already there (--overwrite replaces them)")
+        echo("Edit them in Word, then run: recall letters check")
 
     emit({"folder": str(folder), "copied": [str(p) for p in copied]}, as_json, human)
 
@@ -145,15 +145,15 @@ def _show_check(report: CheckReport, *, detail: bool) -> None:
             if report.kind == "sms"
             else ""
         )
-        typer.echo(f"ok      {report.path}{extra}")
+        echo(f"ok      {report.path}{extra}")
         if detail and report.sample:
-            typer.echo("sample:")
+            echo("sample:")
             for line in report.sample.splitlines():
-                typer.echo(f"  {line}")
+                echo(f"  {line}")
         return
-    typer.echo(f"PROBLEM {report.path}")
+    echo(f"PROBLEM {report.path}")
     for p in report.problems:
-        typer.echo(f"  {p}")
+        echo(f"  {p}")
 
 
 def register(app: typer.Typer) -> None:

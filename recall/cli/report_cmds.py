@@ -10,7 +10,15 @@ from typing import Annotated, Any
 import typer
 
 from recall.cli.batch_cmds import StageOption, confirm_json, print_confirm
-from recall.cli.common import DbOption, ForceOption, JsonOption, cli_database, emit, parse_date
+from recall.cli.common import (
+    DbOption,
+    ForceOption,
+    JsonOption,
+    cli_database,
+    echo,
+    emit,
+    parse_date,
+)
 from recall.domain.nhs import format_nhs_number
 from recall.domain.pca import STATUS_ORDER
 from recall.services.batches import invite_patient
@@ -27,7 +35,7 @@ AsOfOption = Annotated[
 
 
 def print_pca(report: PcaReport) -> None:
-    typer.echo(
+    echo(
         f"PCA status on {report.as_of} (QOF year {report.qof_year}, "
         f"{report.days_left} days to 31 March)"
     )
@@ -42,17 +50,17 @@ def print_pca(report: PcaReport) -> None:
         "not_invited": "None",
         "need 2nd": "Need 2nd",
     }
-    typer.echo(f"{'':<6}" + "".join(f"{short[h]:>10}" for h in heads))
+    echo(f"{'':<6}" + "".join(f"{short[h]:>10}" for h in heads))
     for key, c in report.conditions.items():
         values = [c.register, *(c.counts[s.value] for s in STATUS_ORDER), c.need_second_by_year_end]
         note = "" if c.ready else f"  ({c.readiness_reason})"
-        typer.echo(f"{key:<6}" + "".join(f"{v:>10,}" for v in values) + note)
-    typer.echo("")
-    typer.echo(
+        echo(f"{key:<6}" + "".join(f"{v:>10,}" for v in values) + note)
+    echo("")
+    echo(
         "Eligible = invited twice 7+ days apart (can be excepted); Generic = invited with "
         "the generic or LTC code only (fix with recall backfill)."
     )
-    typer.echo(
+    echo(
         f"{report.need_second_by_year_end:,} patient-conditions need a 2nd invitation by "
         f"{report.year_end} to become eligible."
     )
@@ -81,13 +89,13 @@ def patient_cmd(
         view = patient_view(database, nhs_number, day)
 
     def human() -> None:
-        typer.echo(
+        echo(
             f"{view.given_name} {view.family_name}, NHS {format_nhs_number(view.nhs_number)}, "
             f"born {view.date_of_birth} (age {view.age}), recall month {view.recall_month}"
         )
         if not view.alive_and_registered:
-            typer.echo("  Not alive and registered on this date: not invited.")
-        typer.echo(f"QOF year {view.qof_year}, as of {view.as_of}:")
+            echo("  Not alive and registered on this date: not invited.")
+        echo(f"QOF year {view.qof_year}, as of {view.as_of}:")
         for key, s in view.status.items():
             extra = ""
             if s.earliest_second and s.status in ("invited_once", "invalid_interval"):
@@ -96,11 +104,11 @@ def patient_cmd(
                 extra += f"; {s.response}"
             if not s.ready:
                 extra += f"; {s.readiness}"
-            typer.echo(f"  {key:<5} {s.plain}{extra}")
-        typer.echo("Timeline this year:")
+            echo(f"  {key:<5} {s.plain}{extra}")
+        echo("Timeline this year:")
         for e in view.events:
             if e.in_year:
-                typer.echo(f"  {e.date}  {e.code:<18} {e.origin:<8} {e.meaning or e.term}")
+                echo(f"  {e.date}  {e.code:<18} {e.origin:<8} {e.meaning or e.term}")
 
     emit(view.as_json(), as_json, human)
 
@@ -146,7 +154,7 @@ def respond_cmd(
     emit(
         doc,
         as_json,
-        lambda: typer.echo(
+        lambda: echo(
             f"Marked {condition.upper()} {kind} on {day}." if added else "Already marked."
         ),
     )
@@ -178,11 +186,9 @@ def worksheet_cmd(
     }
 
     def human() -> None:
-        typer.echo(
-            f"Wrote {files.rows} rows in {len(files.groups)} groups to {files.csv or files.docx}."
-        )
+        echo(f"Wrote {files.rows} rows in {len(files.groups)} groups to {files.csv or files.docx}.")
         for g in files.groups:
-            typer.echo(f"  {g.date}  {g.code:<18} {g.count:>5}  {g.term}")
+            echo(f"  {g.date}  {g.code:<18} {g.count:>5}  {g.term}")
 
     emit(doc, as_json, human)
 
@@ -214,21 +220,21 @@ def reconcile_cmd(
     }
 
     def human() -> None:
-        typer.echo(
+        echo(
             f"{result.matched_now} codes newly found in the clinical system "
             f"({result.reconciled_total} in all)."
         )
         if not result.missing:
-            typer.echo("Nothing missing.")
+            echo("Nothing missing.")
             return
-        typer.echo(f"{len(result.missing)} codes still missing there:")
+        echo(f"{len(result.missing)} codes still missing there:")
         for m in result.missing[:100]:
-            typer.echo(
+            echo(
                 f"  {m.date}  {m.code:<18} {format_nhs_number(m.nhs_number)} "
                 f"{m.family_name}, {m.given_name}  {m.condition or ''}"
             )
         if len(result.missing) > 100:
-            typer.echo(f"  ... and {len(result.missing) - 100} more (use --json)")
+            echo(f"  ... and {len(result.missing) - 100} more (use --json)")
 
     emit(doc, as_json, human)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, db_url, emit, open_database, parse_date
+from recall.cli.common import DbOption, JsonOption, db_url, echo, emit, open_database, parse_date
 from recall.services.errors import Refused
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ class Kind(StrEnum):
 
 def _refused(exc: Refused) -> None:
     """One summary line, then each problem on its own line, then a non-zero exit."""
-    typer.echo(f"recall: {exc}", err=True)
+    echo(f"recall: {exc}", err=True)
     lines = getattr(exc, "lines", None)
     if lines is None:
         lines = [
@@ -33,7 +33,7 @@ def _refused(exc: Refused) -> None:
         ]
     if len(lines) > 1:
         for line in lines:
-            typer.echo(f"  {line}", err=True)
+            echo(f"  {line}", err=True)
     raise typer.Exit(2)
 
 
@@ -48,12 +48,10 @@ def init_cmd(ctx: typer.Context, db: DbOption = None, json_out: JsonOption = Fal
         database.dispose()
 
     def human() -> None:
-        typer.echo(f"Database ready: {info.url}")
-        typer.echo(
-            f"{info.patients} patients, {info.registers} register entries, {info.events} events"
-        )
+        echo(f"Database ready: {info.url}")
+        echo(f"{info.patients} patients, {info.registers} register entries, {info.events} events")
         if not info.patients:
-            typer.echo("Next: recall import patients FILE (or try: recall demo)")
+            echo("Next: recall import patients FILE (or try: recall demo)")
 
     emit(info, json_out, human)
 
@@ -86,6 +84,7 @@ def import_cmd(
 
     def progress(done: int, total: int) -> None:
         if show_progress:
+            # our own digits and a carriage return: nothing stored reaches this line
             typer.echo(f"\r  {done:,} of about {total:,} rows", err=True, nl=False)
 
     database = open_database(db_url(ctx, db))
@@ -95,28 +94,28 @@ def import_cmd(
         )
     except Refused as exc:
         if show_progress:
-            typer.echo("", err=True)
+            echo("", err=True)
         _refused(exc)
         return
     finally:
         database.dispose()
     if show_progress:
-        typer.echo("", err=True)
+        echo("", err=True)
 
     def human() -> None:
         if result.dry_run:
-            typer.echo("Checked only: nothing was imported. Without --check this would give:")
-        typer.echo(
+            echo("Checked only: nothing was imported. Without --check this would give:")
+        echo(
             f"{result.file}: {result.rows_read} rows read, {result.added} added, "
             f"{result.updated} updated, {result.skipped} already there "
             f"(mapping {result.mapping}, header on line {result.header_line})"
         )
         if result.resolved:
-            typer.echo(f"{result.resolved} register entries not in the file marked resolved")
+            echo(f"{result.resolved} register entries not in the file marked resolved")
         if result.warning_count:
-            typer.echo(f"{result.warning_count} warning(s):")
+            echo(f"{result.warning_count} warning(s):")
             for line in result.warnings:
-                typer.echo(f"  {line}")
+                echo(f"  {line}")
 
     emit(result, json_out, human)
 
@@ -154,12 +153,12 @@ def demo_cmd(
         database.dispose()
 
     def human() -> None:
-        typer.echo(
+        echo(
             f"{result.practice_name}: {result.patients:,} patients, "
             f"{result.register_entries:,} register entries, {result.events:,} coded events "
             f"(seed {result.seed}, as of {result.today.isoformat()})"
         )
-        typer.echo(f"Database: {result.url}")
+        echo(f"Database: {result.url}")
 
     emit(result, json_out, human)
     if not no_tui and not json_out:
@@ -176,14 +175,14 @@ codes_app = typer.Typer(
 
 def _show_condition(c: ConditionCodes) -> None:
     state = "ready  " if c.ready else "blocked"
-    typer.echo(f"{c.key:<5} {c.name:<28} {state}  {c.reason}")
+    echo(f"{c.key:<5} {c.name:<28} {state}  {c.reason}")
     if c.ready and c.record_code:
         extra = "".join(
             f", stage {s}: {code}" for s, code in sorted(c.record_code_by_stage.items())
         )
-        typer.echo(f"{'':<5} records {c.record_code} {c.record_term}{extra}".rstrip())
+        echo(f"{'':<5} records {c.record_code} {c.record_term}{extra}".rstrip())
     if c.fix:
-        typer.echo(f"{'':<5} fix: {c.fix}")
+        echo(f"{'':<5} fix: {c.fix}")
 
 
 @codes_app.callback()
@@ -205,9 +204,9 @@ def codes_list(ctx: typer.Context, db: DbOption = None, json_out: JsonOption = F
         stages = ", ".join(
             f"{s.stage}: {s.code}" if s.code else f"{s.stage}: not set" for s in report.stage_codes
         )
-        typer.echo(f"Clinical system: {report.profile} (LTC stage codes {stages})")
-        typer.echo(f"Ready: {len(report.ready)}  Blocked: {len(report.blocked)}")
-        typer.echo("")
+        echo(f"Clinical system: {report.profile} (LTC stage codes {stages})")
+        echo(f"Ready: {len(report.ready)}  Blocked: {len(report.blocked)}")
+        echo("")
         for c in report.conditions:
             _show_condition(c)
 
@@ -236,7 +235,7 @@ def codes_import(
 
     def human() -> None:
         what = "replacing" if result.replaced else "new"
-        typer.echo(
+        echo(
             f"{result.cluster}: {result.codes} codes imported ({what}"
             f"{f' {result.replaced} codes' if result.replaced else ''}), "
             f"{result.role} list for {', '.join(result.conditions)}"
@@ -326,7 +325,7 @@ def codes_stage(
         view = set_stage_code(database, stage, code, term)
     finally:
         database.dispose()
-    emit(view, json_out, lambda: typer.echo(f"Stage {view.stage} code: {view.code} {view.term}"))
+    emit(view, json_out, lambda: echo(f"Stage {view.stage} code: {view.code} {view.term}"))
 
 
 def register(app: typer.Typer) -> None:

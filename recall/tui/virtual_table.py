@@ -23,6 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from recall.domain.text import printable
+
 Cell = str | tuple[str, str]  # text, or (text, rich style such as "bold green")
 
 
@@ -199,7 +201,7 @@ class VirtualTable(ScrollView, can_focus=True):
         segments = []
         for cell, w in zip(cells, self._widths(width), strict=False):
             text, style = (cell, "") if isinstance(cell, str) else cell
-            text = text.replace("\n", " ")
+            text = printable(text)  # stored text: escape sequences dropped, breaks as spaces
             if cell_len(text) > w:
                 text = set_cell_size(text, w - 1) + "…" if w > 1 else set_cell_size(text, w)
             style_obj = base + Style.parse(style) if style else base

@@ -13,6 +13,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from recall.tui.safe import plain
+
 
 class TextBox(Input):
     """An Input that follows the app's cursor-blink setting (off in tests and snapshots)."""
@@ -38,10 +40,10 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-title")
+            yield Label(plain(self.question), classes="dialog-title")
             if self.detail:
                 with VerticalScroll(classes="dialog-body"):
-                    yield Static(self.detail, markup=False)
+                    yield Static(plain(self.detail))
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes_label} (y)", variant="primary", id="yes")
                 yield Button(f"{self.no_label} (n)", id="no")
@@ -70,7 +72,7 @@ class ReasonModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-title")
+            yield Label(plain(self.question), classes="dialog-title")
             yield TextBox(value=self.value, placeholder=self.placeholder, id="reason")
             yield Static("Enter to save · Esc to cancel", classes="hint")
 
@@ -95,11 +97,11 @@ class MessageModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -error"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.message, markup=False)
+            yield Label(plain(self.title_text), classes="dialog-title")
+            yield Static(plain(self.message))
             if self.problems:
                 with VerticalScroll(classes="dialog-body"):
-                    yield Static("\n".join(self.problems), markup=False)
+                    yield Static(plain("\n".join(self.problems)))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK (Enter)", variant="primary", id="ok")
 

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from recall.domain.nhs import format_nhs_number
 from recall.services.backfill import BackfillApplyResult, BackfillGroup
 from recall.services.backfill_view import BackfillView, apply_tidy_up, load_backfill, plain_change
+from recall.tui.safe import cells, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import ConfirmModal, add_columns
 from recall.tui.words import plural, short_date
@@ -112,7 +113,8 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
         table.clear()
         for i, g in enumerate(p.groups):
             table.add_row(
-                short_date(g.date), g.code, v.label(g.date, g.code), f"{g.count:,}", key=str(i)
+                *cells(short_date(g.date), g.code, v.label(g.date, g.code), f"{g.count:,}"),
+                key=str(i),
             )
         table.focus()
         self._detail()
@@ -129,7 +131,7 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
         text = ""
         if g is not None:
             text = f"{g.term}\nBulk-add {g.code} dated {short_date(g.date)} for {g.count:,}."
-        self.query_one("#bf-detail", Static).update(text)
+        self.query_one("#bf-detail", Static).update(plain(text))
 
     def action_open_group(self) -> None:
         g = self._group()
@@ -222,10 +224,12 @@ year (for example "invited once → can be excepted"). Press **Esc** to go back.
         items = self.view.items_in(self.group.date, self.group.code)
         for n, i in enumerate(sorted(items, key=lambda i: self.view.names.get(i.patient_id, ""))):
             table.add_row(
-                format_nhs_number(i.nhs_number),
-                self.view.names.get(i.patient_id, "")[:22],
-                i.condition or "letter",
-                plain_change(i.change),
+                *cells(
+                    format_nhs_number(i.nhs_number),
+                    self.view.names.get(i.patient_id, "")[:22],
+                    i.condition or "letter",
+                    plain_change(i.change),
+                ),
                 key=str(n),
             )
         table.focus()

@@ -23,6 +23,7 @@ from recall.services.letters import default_letters_dir
 from recall.services.run_view import PlannedCode, codes_to_record
 from recall.services.settings_view import clinical_system_name
 from recall.services.worksheet import WorksheetFiles, export_worksheet
+from recall.tui.safe import line, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import ReasonModal
 from recall.tui.words import long_date, plural, short_date
@@ -136,7 +137,7 @@ do not reply can be excepted later. The day must be today or earlier.
             text.append(f"{c.label:<26}")
             text.append(f"{plural(c.count, 'patient'):>14}\n")
             if c.term:
-                text.append(f"  {'':<18}{c.term[:56]}\n", style="dim")
+                text.append(f"  {'':<18}{line(c.term[:56])}\n", style="dim")
         text.append(
             f"\nThat is {plural(people, 'patient')}. Afterwards you add the same codes, with "
             f"the same date, in {self.system}: the next screen lists them."
@@ -234,7 +235,7 @@ do not reply can be excepted later. The day must be today or earlier.
             lines.append(f"Nothing was recorded: {message.message}.")
         panel = self.query_one("#problems-panel")
         panel.display = True
-        self.query_one("#problems", Static).update("\n".join(lines))
+        self.query_one("#problems", Static).update(plain("\n".join(lines)))
         self.refresh_bindings()
         panel.scroll_visible()
 

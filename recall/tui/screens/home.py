@@ -24,6 +24,7 @@ from recall.services.dashboard import (
     pca_bars,
     stage_totals,
 )
+from recall.tui.safe import line
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import legend, stacked_bar
 from recall.tui.words import ORDINAL, long_date, plural, short_date
@@ -117,7 +118,7 @@ Press **r** to send this month's letters.
     @on(DashboardLoaded)
     def _show(self, message: DashboardLoaded) -> None:
         d = self.dashboard = message.dashboard
-        self.app.sub_title = d.practice_name
+        self.app.sub_title = line(d.practice_name)
         self.query_one("#home-today", Static).update(
             Content.from_markup(
                 "[b]$day[/b] · QOF year $year · [b]$left[/b] to 31 March",

@@ -28,6 +28,7 @@ from textual.widgets import (
 from recall.services.codes import import_cluster
 from recall.services.errors import Refused
 from recall.services.imports import ImportRefused, import_file
+from recall.tui.safe import cells, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import TextBox, add_columns
 from recall.tui.words import plural
@@ -241,7 +242,7 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
         text = "✓ " + message.summary
         if message.warnings:
             text += "\nWarnings:\n" + "\n".join(f"• {w}" for w in message.warnings[:8])
-        self.query_one("#import-status", Static).update(text)
+        self.query_one("#import-status", Static).update(plain(text))
 
     @on(ImportFailed)
     def _failed(self, message: ImportFailed) -> None:
@@ -249,19 +250,23 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
         self.query_one(ProgressBar).display = False
         n = len(message.problems)
         self.query_one("#import-status", Static).update(
-            f"✗ Nothing was imported. {plural(n, 'problem')} to fix in the file"
-            + (" (first ones shown):" if n >= 50 else ":")
-            if n
-            else f"✗ {message.message}"
+            plain(
+                f"✗ Nothing was imported. {plural(n, 'problem')} to fix in the file"
+                + (" (first ones shown):" if n >= 50 else ":")
+                if n
+                else f"✗ {message.message}"
+            )
         )
         table = self.query_one(DataTable)
         table.clear()
         for i, p in enumerate(message.problems):
             table.add_row(
-                p.get("line", ""),
-                p.get("column", ""),
-                p.get("value", "")[:16],
-                p.get("message") or p.get("reason", ""),
+                *cells(
+                    p.get("line", ""),
+                    p.get("column", ""),
+                    p.get("value", "")[:16],
+                    p.get("message") or p.get("reason", ""),
+                ),
                 key=str(i),
             )
         table.display = n > 0

@@ -16,6 +16,7 @@ from recall.services.batches import get_batch
 from recall.services.errors import NotFound
 from recall.services.letters import LetterPreview, LettersResult, preview_letter
 from recall.services.letters import render_batch_letters as render
+from recall.tui.safe import plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.words import plural
 
@@ -186,7 +187,7 @@ and send the letters, then press **Enter** to record that they were sent.
             self.index = self.ids.index(p.invitation_id)
         style = "" if p.variant == "standard" else f" ({p.variant.replace('_', ' ')})"
         where.update(f"Letter {p.position} of {p.total} in the print file{style}")
-        text.update("\n".join(p.lines))
+        text.update(plain("\n".join(p.lines)))
         self.query_one("#preview-scroll", VerticalScroll).scroll_home(animate=False)
 
     def action_move(self, step: int) -> None:

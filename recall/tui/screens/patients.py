@@ -25,6 +25,7 @@ from recall.services.patients import (
     patient_view,
     search_patients,
 )
+from recall.tui.safe import cells, line
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import TextBox, add_columns
 from recall.tui.words import plural, short_date
@@ -116,11 +117,13 @@ to open the highlighted patient. **/** goes back to the search box.
         for i, h in enumerate(self.hits):
             name = h.name + (f" ({h.note})" if h.note else "")
             table.add_row(
-                format_nhs_number(h.nhs_number),
-                name[:28],
-                short_date(h.date_of_birth),
-                str(h.age),
-                " ".join(h.conditions),
+                *cells(
+                    format_nhs_number(h.nhs_number),
+                    line(name)[:28],
+                    short_date(h.date_of_birth),
+                    str(h.age),
+                    " ".join(h.conditions),
+                ),
                 key=str(i),
             )
         n = len(self.hits)
@@ -201,7 +204,7 @@ they responded another way; either stops further letters for that condition this
     @on(PatientLoaded)
     def _loaded(self, message: PatientLoaded) -> None:
         v = self.view = message.view
-        self.title = f"{v.given_name} {v.family_name}"
+        self.title = line(f"{v.given_name} {v.family_name}")
         month = dt.date(2000, v.recall_month, 1).strftime("%B") if v.recall_month else "?"
         state = "" if v.alive_and_registered else " · no longer registered"
         self.query_one("#who", Static).update(
@@ -224,7 +227,7 @@ they responded another way; either stops further letters for that condition this
             elif not s.ready:
                 nxt = "cannot be coded yet"
             plain = SHORT_STATUS.get(PcaStatus(s.status), s.plain) if s.status else s.plain
-            conds.add_row(s.name, plain, invited, nxt, key=key)
+            conds.add_row(*cells(s.name, plain, invited, nxt), key=key)
         if v.status:
             conds.move_cursor(row=min(row, len(v.status) - 1))
         timeline = self.query_one("#timeline", DataTable)
@@ -232,10 +235,7 @@ they responded another way; either stops further letters for that condition this
         for i, e in enumerate(x for x in v.events if x.in_year):
             what = e.meaning or e.term
             timeline.add_row(
-                short_date(e.date),
-                e.code,
-                what[:34],
-                ORIGIN_WORDS.get(e.origin, e.origin),
+                *cells(short_date(e.date), e.code, what[:34], ORIGIN_WORDS.get(e.origin, e.origin)),
                 key=str(i),
             )
         conds.focus()

@@ -30,6 +30,7 @@ from recall.services.run_view import (
     open_review,
     set_included,
 )
+from recall.tui.safe import plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.virtual_table import Cell, VirtualTable
 from recall.tui.widgets import ReasonModal, TextBox
@@ -361,7 +362,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
             return
         if self.showing_not_due:
             nd = next((n for n in self._not_due() if n.patient_id == pid), None)
-            detail.update(f"{nd.name}: {nd.reason}" if nd else "")
+            detail.update(plain(f"{nd.name}: {nd.reason}" if nd else ""))
             return
         r = self.rows[pid]
         names = self.review.condition_names
@@ -371,7 +372,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
             lines.append(f"Unticked: {r.reason}. Press space to tick again.")
         for flag in r.flags:
             lines.append(f"Note: {FLAG_WORDS.get(flag, flag.replace('_', ' '))}")
-        detail.update("\n".join(lines))
+        detail.update(plain("\n".join(lines)))
 
     @on(VirtualTable.Highlighted)
     def _row_highlighted(self) -> None:
