@@ -137,20 +137,24 @@ def demo_cmd(
     """Build a synthetic practice (fictional patients) and open it.
 
     Without --db the demo lives in its own file beside the real database and is rebuilt each
-    time; a database that holds real patients is never touched.
+    time. A database holding any patient the demo did not generate is never rebuilt, and a
+    copy is kept before every rebuild.
     """
     from recall.services.demo import build_demo, demo_file_url, discard_demo_file
 
     url = db_url(ctx, db)
+    kept = None
     if url is None:
         url = demo_file_url()
-        discard_demo_file(url)
+        kept = discard_demo_file(url)
     day = parse_date(today, "--today")
     database = open_database(url)
     try:
         result = build_demo(database, patients=patients, seed=seed, today=day, replace=replace)
     finally:
         database.dispose()
+    if kept is not None:
+        result.copy = kept
 
     def human() -> None:
         echo(
@@ -159,12 +163,14 @@ def demo_cmd(
             f"(seed {result.seed}, as of {result.today.isoformat()})"
         )
         echo(f"Database: {result.url}")
+        if result.copy:
+            echo(f"The previous contents were copied to {result.copy}")
 
     emit(result, json_out, human)
     if not no_tui and not json_out:
         from recall.tui.app import run_app
 
-        run_app(result.url)
+        run_app(url)
 
 
 codes_app = typer.Typer(

@@ -26,15 +26,19 @@ from sqlalchemy.orm import Session
 from recall.domain.catalogue import Catalogue, Condition
 from recall.domain.codes import detect_code_system
 from recall.domain.qof_year import qof_year_of
+from recall.outputs import OutputError, OutputSet, Protected
 from recall.services.catalogue import load_catalogue
+from recall.services.database import safe_url
 from recall.services.errors import RecallError, Refused
 from recall.services.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings, save_settings
 from recall.store.audit_repo import append_audit
+from recall.store.backup import backup_sqlite
 from recall.store.bulk import bulk_load, insert_ignore, insert_many
 from recall.store.db import Database, sqlite_path
+from recall.store.demo_repo import DEMO_NHS_PREFIX, patients_held
 from recall.store.models import event_t, import_run_t, patient_t, practice_t, register_t
-from recall.store.patients_repo import counts, wipe_all_rows
+from recall.store.patients_repo import wipe_all_rows
 from recall.store.practice_repo import get_or_create_practice
 from recall.store.settings_repo import load_settings, save_setting
 
@@ -111,6 +115,7 @@ class DemoResult:
     paths: dict[str, int] = field(default_factory=dict)
     deceased: int = 0
     deregistered: int = 0
+    copy: str | None = None  # where the database was copied before it was rebuilt
 
 
 @dataclass
@@ -159,29 +164,96 @@ def demo_file_url() -> str:
     return f"sqlite:///{folder / 'recall-demo.db'}"
 
 
-def discard_demo_file(url: str) -> None:
-    """Remove a demo SQLite file so it can be rebuilt; refuses anything that is not one."""
+def _refuse_real_patients(foreign: int, where: str) -> Refused:
+    return Refused(
+        f"{where} holds {foreign:,} patients that are not demo data (imported or added by "
+        "hand, not from the NHS test range the demo uses); it was left alone: build the demo "
+        "in a new file: recall demo --db sqlite:////path/demo.db"
+    )
+
+
+def keep_copy(db: Database) -> str:
+    """Copy the database before the demo rebuilds it; returns where the copy is.
+
+    SQLite: a consistent copy beside the file (`recall-demo.before-demo-<time>.db`, 0600).
+    PostgreSQL: a pg_dump archive in this database's output folder. No copy, no rebuild.
+    """
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    path = sqlite_path(db.url)
+    try:
+        if path is not None:
+            dest = path.with_name(f"{path.stem}.before-demo-{stamp}{path.suffix or '.db'}")
+            backup_sqlite(path, dest, protected=Protected.database(path), owner="demo-copy")
+            return str(dest)
+        return _pg_dump(db, stamp)
+    except OutputError as exc:
+        raise Refused(f"no copy could be kept, so nothing was rebuilt: {exc}") from None
+
+
+def _pg_dump(db: Database, stamp: str) -> str:
+    import os
+    import shutil
+    import subprocess
+
+    from sqlalchemy.engine import make_url
+
+    from recall.services.database import output_root
+
+    tool = shutil.which("pg_dump")
+    if tool is None:
+        raise Refused(
+            "no copy could be kept (pg_dump is not installed), so nothing was rebuilt: "
+            "back the database up with pg_dump first"
+        )
+    u = make_url(db.url)
+    env = {**os.environ}
+    if u.password:
+        env["PGPASSWORD"] = str(u.password)  # never on the command line
+    target = u.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    folder = output_root(db) / "backups"
+    name = f"before-demo-{stamp}.dump"
+    with OutputSet(folder, "demo-copy", replace=False) as out:
+        with out.open_path(name) as tmp:
+            proc = subprocess.run(
+                [tool, "--format=custom", f"--file={tmp}", f"--dbname={target}"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=3600,
+            )
+            if proc.returncode != 0:
+                why = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+                raise Refused(f"no copy could be kept (pg_dump: {safe_url(why)}), nothing rebuilt")
+        out.commit()
+    return str(folder / name)
+
+
+def discard_demo_file(url: str) -> str | None:
+    """Set the default demo file aside so it can be rebuilt: a copy is kept first, and a
+    file holding any patient the demo did not generate is refused. Returns the copy's path."""
     path = sqlite_path(url)
     if path is None or not path.exists():
-        return
+        return None
     db = Database(url)
     try:
         with db.read() as session:
-            holds = counts(session)["patients"]
-            demo = is_demo(session)
+            held, foreign = patients_held(session)
+        if foreign:
+            raise _refuse_real_patients(foreign, str(path))
+        copy = keep_copy(db) if held else None
     finally:
         db.dispose()
-    if holds and not demo:
-        raise Refused(f"{path} holds patients that are not demo data; it was left alone")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return copy
 
 
 # -- generation ----------------------------------------------------------------------------
 
 
 def _nhs_numbers(rng: random.Random, n: int) -> list[str]:
-    body = 999_000_000 + rng.randrange(0, 100_000)
+    body = int(DEMO_NHS_PREFIX) * 1_000_000 + rng.randrange(0, 100_000)  # the test range only
     out: list[str] = []
     while len(out) < n:
         body += rng.randint(1, 5)
@@ -466,19 +538,18 @@ def build_demo(
     fake = Faker("en_GB")
     fake.seed_instance(seed)
     pools = _Pools(fake)
+    with db.read() as session:
+        held, foreign = patients_held(session)
+    if foreign:
+        raise _refuse_real_patients(foreign, "this database")
+    if held and not replace:
+        raise Refused("this database already holds a demo practice: add --replace to rebuild it")
+    copy = keep_copy(db) if held else None
     with db.write() as session:
-        held = counts(session)["patients"]
+        held, foreign = patients_held(session)  # again, inside the transaction
+        if foreign:
+            raise _refuse_real_patients(foreign, "this database")
         if held:
-            if not is_demo(session):
-                raise Refused(
-                    f"this database already holds {held:,} patients that are not demo data; "
-                    "build the demo in a new file: recall demo --db sqlite:////path/demo.db"
-                )
-            if not replace:
-                raise Refused(
-                    "this database already holds a demo practice: add --replace to rebuild it"
-                )
-        if replace and held:
             wipe_all_rows(session)
         practice = get_or_create_practice(session)
         assert practice.id is not None
@@ -543,7 +614,7 @@ def build_demo(
             added = insert_ignore(session, event_t, EVENT_COLUMNS, [(*r, run_id) for r in rows])
         by_condition = Counter(e["condition"] for e in registers)
         result = DemoResult(
-            url=db.url,
+            url=safe_url(db.url),  # shown and printed: never the password
             seed=seed,
             today=today,
             practice_name=settings.practice_name,
@@ -554,6 +625,7 @@ def build_demo(
             paths={k: paths.get(k, 0) for k in PATHS},
             deceased=sum(1 for p in people if p.died_on),
             deregistered=sum(1 for p in people if p.deregistered_on),
+            copy=copy,
         )
         append_audit(
             session,
@@ -565,6 +637,7 @@ def build_demo(
                 "patients": result.patients,
                 "events": result.events,
                 "replaced": bool(held),
+                "copy_kept": copy is not None,
             },
         )
     return result

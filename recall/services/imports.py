@@ -38,6 +38,7 @@ from recall.importers.records import (
 )
 from recall.importers.source import count_lines
 from recall.services.catalogue import load_catalogue
+from recall.services.database import safe_url
 from recall.services.errors import RecallError, Refused
 from recall.services.operator import current_operator
 from recall.store.audit_repo import append_audit
@@ -121,7 +122,7 @@ def database_counts(db: Database) -> DatabaseCounts:
         c = counts(session)
         practice = get_or_create_practice(session)
         return DatabaseCounts(
-            url=db.url,
+            url=safe_url(db.url),  # shown and printed: never the password
             backend=db.backend,
             patients=c["patients"],
             registers=c["registers"],

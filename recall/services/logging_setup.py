@@ -48,9 +48,13 @@ def command_name(argv: list[str]) -> str:
     return " ".join(words) or "(command)"
 
 
+# user:password@ in a database URL (postgresql+psycopg://user:secret@host/db)
+URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
+
+
 def redact(text: str) -> str:
-    """`text` with every NHS-number-like run of digits replaced."""
-    return NHS_LIKE.sub(REDACTED, text)
+    """`text` with every NHS-number-like run of digits and every URL password replaced."""
+    return NHS_LIKE.sub(REDACTED, URL_PASSWORD.sub(r"\1***@", text))
 
 
 class RedactNhsNumbers(logging.Filter):

@@ -85,12 +85,14 @@ def check_recall_database(path: Path) -> str:
     return revision
 
 
-def backup_sqlite(db_path: Path, dest: Path, *, protected: Protected | None = None) -> int:
+def backup_sqlite(
+    db_path: Path, dest: Path, *, protected: Protected | None = None, owner: str = "backup"
+) -> int:
     """Copy the live database at `db_path` to the new file `dest` (0600); returns its size.
 
     Raises `OutputError` (nothing written) if `dest` exists or may not be written.
     """
-    with OutputSet(dest.parent, "backup", protected=protected, replace=False) as out:
+    with OutputSet(dest.parent, owner, protected=protected, replace=False) as out:
         with out.open_path(dest.name) as tmp:
             source = sqlite3.connect(db_path, timeout=60)
             try:
