@@ -277,3 +277,18 @@ def test_audit_output_sanitises_rows_stored_before_the_fix(
     assert main(["audit", "--db", db.url]) == 0
     out = capsys.readouterr().out
     assert len(out.splitlines()) == 1 and "\x1b" not in out and "\x07" not in out
+
+
+def test_exclusion_reason_naming_a_patient_is_refused(db: Database) -> None:
+    from test_letters_service import seed
+
+    from recall.services.batches import exclude_patient, get_batch
+    from recall.services.free_text import IdentifyingText
+
+    batch_id = seed(db)
+    baker = next(i for i in get_batch(db, batch_id).invitations if i.family_name == "Baker")
+    for reason in ("Bea Baker has moved", "Mrs Baker asked", "NHS 943 476 5846"):
+        with pytest.raises(IdentifyingText, match="rephrase"):
+            exclude_patient(db, batch_id, baker.patient_id, reason)
+    plan = exclude_patient(db, batch_id, baker.patient_id, "has moved away")
+    assert baker.patient_id not in {i.patient_id for i in plan.invitations}

@@ -103,3 +103,17 @@ async def test_tui_shows_escape_sequences_and_markup_inert(tmp_path: Path) -> No
         screenshot = app.export_screenshot()
         assert "\x1b" not in screenshot and "\x9b" not in screenshot
         assert TODAY.year == 2026
+
+
+def test_worksheet_docx_opens_with_control_characters_in_stored_names(tmp_path: Path) -> None:
+    import docx
+
+    from recall.services.worksheet import WorksheetRow, write_worksheet_docx
+
+    row = WorksheetRow(
+        dt.date(2026, 11, 2), "XabEf", "LTC\x01 invite", NHS, "Sm\x01ith", "A\x00n", None
+    )
+    path = write_worksheet_docx([row], tmp_path / "w.docx")
+    text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+    cells = [c.text for t in docx.Document(str(path)).tables for r in t.rows for c in r.cells]
+    assert "LTC\ufffd invite" in text and "Sm\ufffdith, A\ufffdn" in cells

@@ -200,6 +200,7 @@ def write_worksheet_docx(
     from docx.shared import Pt
 
     from recall.domain.nhs import format_nhs_number
+    from recall.domain.text import printable
 
     doc = Document()
     doc.add_heading(title, level=1)
@@ -210,7 +211,8 @@ def write_worksheet_docx(
     )
     for g in groups:
         doc.add_heading(
-            f"{g.date.strftime('%d/%m/%Y')} — {g.code} {g.term} ({g.count} patients)", level=2
+            printable(f"{g.date.strftime('%d/%m/%Y')} — {g.code} {g.term} ({g.count} patients)"),
+            level=2,
         )
         table = doc.add_table(rows=1, cols=4)
         table.style = "Table Grid"
@@ -221,7 +223,8 @@ def write_worksheet_docx(
         for r in g.rows:
             cells = table.add_row().cells
             cells[0].text = format_nhs_number(r.nhs_number)
-            cells[1].text = f"{r.family_name}, {r.given_name}"
+            # stored names may hold control characters Word XML cannot (older imports)
+            cells[1].text = printable(f"{r.family_name}, {r.given_name}")
             cells[2].text = r.condition or "LTC stage / generic"
             cells[3].text = "☐"
         for row in table.rows:
