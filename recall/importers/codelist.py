@@ -108,21 +108,15 @@ def read_codelist(path: Path, cluster: str | None = None) -> CodelistFile:
             raw_term = cells[term_i] if term_i is not None and term_i < len(cells) else ""
             code, term = raw_code.strip(), raw_term.strip()
             column = out.code_column
-            bad_code = find_control(raw_code)
-            bad_term = find_control(raw_term)
+            bad_code = find_control(code)
+            bad_term = find_control(term)
             if bad_code is not None:
                 out.problems.add(
-                    Problem(out.name, line, column, raw_code, control_message(raw_code, bad_code))
+                    Problem(out.name, line, column, code, control_message(code, bad_code))
                 )
             elif bad_term is not None:
                 out.problems.add(
-                    Problem(
-                        out.name,
-                        line,
-                        out.term_column,
-                        raw_term,
-                        control_message(raw_term, bad_term),
-                    )
+                    Problem(out.name, line, out.term_column, term, control_message(term, bad_term))
                 )
             elif looks_excel_mangled(code):
                 out.problems.add(Problem(out.name, line, column, code, EXCEL_HINT))

@@ -350,11 +350,12 @@ class ImportReader:
         i = self.columns.get(name)
         if i is None or i >= len(cells):
             return ""
-        raw = cells[i]
-        bad = find_control(raw, allow_breaks=name in MULTILINE_FIELDS)
+        # whitespace at the ends (a tab, a line break) is trimmed as before; any control
+        # character left inside the value is refused
+        value = cells[i].strip()
+        bad = find_control(value, allow_breaks=name in MULTILINE_FIELDS)
         if bad is not None:
-            raise _RowError(name, raw, control_message(raw, bad))
-        value = raw.strip()
+            raise _RowError(name, value, control_message(value, bad))
         if len(value) > MAX_TEXT:
             raise _RowError(
                 name, value, f"is too long ({len(value)} characters, at most {MAX_TEXT})"
