@@ -37,8 +37,13 @@ class Manifest:
     entries: dict[str, Entry] = field(default_factory=dict)
 
     def owns(self, name: str, st: os.stat_result) -> Entry | None:
+        """The entry if the file at `name` is one recall wrote. A short id (device, inode)
+        marks a file recall appends to (a log): its size and time change, it stays recall's."""
         entry = self.entries.get(name)
-        if entry is not None and file_id(st) in entry.ids:
+        if entry is None:
+            return None
+        full = file_id(st)
+        if any(full[: len(known)] == known for known in entry.ids):
             return entry
         return None
 

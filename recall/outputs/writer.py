@@ -463,21 +463,39 @@ def write_file(
     return path
 
 
-def open_append(path: Path, *, protected: Protected | None = None) -> int:
-    """A descriptor to append to `path` (a log): created 0600, never through a link."""
+def open_append(
+    path: Path, *, owner: str = "log", adopt: bool = False, protected: Protected | None = None
+) -> int:
+    """A descriptor to append to `path` (a log): created 0600, never through a link, never
+    onto a file recall did not create (`adopt`: take over one in recall's own folder)."""
     path = Path(os.path.abspath(path))
     private_folder(path.parent)
-    st = _lstat_path(path)
-    why = refusal(
-        path.name, st, folder=path.parent, dir_fd=None, protected=protected or Protected()
-    )
-    if why is not None:
-        raise OutputRefused(path, why)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | _CLOEXEC
+    folder = _Folder(path.parent)
     try:
-        fd = os.open(path, flags, FILE_MODE)
-    except OSError as exc:
-        raise OutputError(path, f"cannot write ({_why(exc)})") from None
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, FILE_MODE)
-    return fd
+        with folder_lock(folder.fd):
+            manifest = read_manifest(folder.fd, path.parent)
+            st = folder.lstat(path.name)
+            guard = protected or Protected()
+            why = refusal(path.name, st, folder=path.parent, dir_fd=folder.fd, protected=guard)
+            if why is not None:
+                raise OutputRefused(path, why)
+            if st is not None and manifest.owns(path.name, st) is None and not adopt:
+                raise OutputRefused(path, "exists and recall did not create it: not appended to")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW | _CLOEXEC
+            try:
+                if folder.fd is not None:
+                    fd = os.open(path.name, flags, FILE_MODE, dir_fd=folder.fd)
+                else:
+                    fd = os.open(path, flags, FILE_MODE)
+            except OSError as exc:
+                raise OutputError(path, f"cannot write ({_why(exc)})") from None
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, FILE_MODE)
+            now = os.fstat(fd)
+            if manifest.owns(path.name, now) is None:
+                manifest.add(path.name, owner, (now.st_dev, now.st_ino))
+                manifest.settle(path.name, (now.st_dev, now.st_ino))
+                folder.write_manifest(manifest)
+            return fd
+    finally:
+        folder.close()

@@ -9,6 +9,7 @@ whatever the application's level.
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -79,13 +80,16 @@ class RedactingFormatter(logging.Formatter):
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
     """A rotating file whose every generation is created 0600 (the default follows umask),
-    opened through `recall.outputs`: never through a link, never over a database."""
+    opened through `recall.outputs`: never through a link, never over a database, never onto
+    someone else's file (a log left in recall's own log folder by an older version is kept)."""
+
+    _recall_adopt = False
 
     def _open(self) -> io.TextIOWrapper:
         try:
-            fd = open_append(Path(self.baseFilename))
+            fd = open_append(Path(self.baseFilename), adopt=self._recall_adopt)
         except OutputError as exc:
-            raise OSError(exc.why) from None
+            raise OSError(errno.EACCES, str(exc)) from None
         return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
@@ -106,19 +110,22 @@ def _level(level: int | str | None) -> int:
 
 def configure_logging(level: int | str | None = None, log_dir: Path | None = None) -> Path:
     """Send log records to a private rotating file; returns its path. Safe to call twice."""
+    own_folder = log_dir is None and not os.environ.get(ENV_DIR, "").strip()
     folder = log_dir or default_log_dir()
     try:
         private_folder(folder)  # 0700 when recall makes it; a folder you chose is left alone
     except OutputError as exc:
-        raise OSError(exc.why) from None
+        raise OSError(errno.EACCES, str(exc)) from None
     path = folder / LOG_NAME
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_recall_handler", False)]:
         root.removeHandler(old)
         old.close()
     handler = PrivateRotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
     )
+    handler._recall_adopt = own_folder
+    handler.stream = handler._open()  # now, so a refusal is reported at start-up
     handler._recall_handler = True  # type: ignore[attr-defined]
     handler.addFilter(RedactNhsNumbers())
     handler.setFormatter(RedactingFormatter(_FORMAT))
