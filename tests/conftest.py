@@ -8,16 +8,21 @@ the reason shown.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from recall.domain.pca import PcaResult
+from recall.services.catalogue import load_catalogue
+from recall.services.history import pca_for_session
 from recall.store.db import Database
+from recall.store.practice_repo import get_or_create_practice
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _pg_state: dict[str, object] = {}
@@ -145,3 +150,19 @@ def _isolated_user_dirs(
     monkeypatch.delenv("RECALL_LOG_LEVEL", raising=False)
     monkeypatch.delenv("RECALL_DATABASE_URL", raising=False)
     monkeypatch.setenv("RECALL_OPERATOR", "test-operator")
+
+
+def pca_statuses(
+    db: Database, as_of: dt.date, patient_ids: Collection[int] | None = None
+) -> dict[tuple[int, str], PcaResult]:
+    """PCA result per (patient id, condition) for the QOF year containing `as_of`."""
+    with db.read() as session:
+        pid = get_or_create_practice(session).id
+        assert pid is not None
+        return pca_for_session(
+            session,
+            practice_id=pid,
+            catalogue=load_catalogue(session, pid),
+            as_of=as_of,
+            patient_ids=patient_ids,
+        )

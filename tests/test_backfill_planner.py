@@ -63,14 +63,14 @@ def test_stage_code_and_condition_codes_already_there_plans_nothing() -> None:
 def test_register_starting_after_the_invite_gets_no_code() -> None:
     j = journal(
         generic=frozenset({D}),
-        registers=(RegisterSpan("HYP"), RegisterSpan("DM", start=D + timedelta(days=1))),
+        registers=(RegisterSpan("HYP"), RegisterSpan("DM", entered=D + timedelta(days=1))),
     )
     codes = {i.code for i in plan_patient(j, RULES, WINDOW).items}
     assert codes == {"XabEf", HYP}
 
 
 def test_register_resolved_before_the_invite_gets_no_code() -> None:
-    j = journal(generic=frozenset({D}), registers=(RegisterSpan("HYP", end=D),))
+    j = journal(generic=frozenset({D}), registers=(RegisterSpan("HYP", resolved=D),))
     codes = {i.code for i in plan_patient(j, RULES, WINDOW).items}
     assert codes == {"XabEf"}
 
@@ -263,7 +263,9 @@ def test_condition_codes_only_for_registers_held_that_day(j: PatientJournal, w: 
     p = plan_patient(j, RULES, w)
     for item in p.items:
         if item.condition is not None:
-            assert any(s.condition == item.condition and s.covers(item.date) for s in j.registers)
+            assert any(
+                s.condition == item.condition and s.active_on(item.date) for s in j.registers
+            )
             assert item.date not in j.specific.get(item.condition, frozenset())
             assert item.condition in RULES.record_codes
     for b in p.blocked:
@@ -289,7 +291,7 @@ def test_every_stage_date_is_covered_after_the_plan(j: PatientJournal, w: Window
         if day not in w or (j.registered_on is not None and day < j.registered_on):
             continue
         for s in j.registers:
-            if s.covers(day):
+            if s.active_on(day):
                 assert day in after.specific.get(s.condition, frozenset()) or (
                     (day, s.condition) in blocked
                 )

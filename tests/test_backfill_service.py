@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import pca_statuses
 from sqlalchemy import func, insert, select
 
 from recall.cli import main
@@ -17,7 +18,6 @@ from recall.domain.backfill import Window
 from recall.domain.pca import PcaStatus
 from recall.services.backfill import apply_backfill, plan_backfill, resolve_window
 from recall.services.errors import RecallError
-from recall.services.history import pca_statuses
 from recall.services.reconcile import reconcile
 from recall.services.settings import PracticeSettings, save_settings
 from recall.store.db import Database

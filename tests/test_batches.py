@@ -312,7 +312,9 @@ def test_channel_sms_and_needs(db: Database) -> None:
     by = {x.patient_id: x for x in plan.invitations}
     assert by[sms].channel == "sms"
     assert by[nosms].channel == "letter" and by[nosms].needs == ("no_sms", "large_print")
-    assert by[noletter].channel == "phone" and "no_letter" in by[noletter].flags
+    assert noletter not in by  # no mobile and no letters: nothing is sent, nothing coded
+    phone = {e.patient_id: e for e in plan.excluded}[noletter]
+    assert phone.channel == "phone" and "contact by phone" in phone.reason
 
 
 def test_recall_month_override_and_review_anniversary(db: Database) -> None:
@@ -404,5 +406,5 @@ def test_review_after_the_send_date_does_not_undo_a_sent_letter(db: Database) ->
     seed.events((early, D(2026, 11, 8), AST_REVIEW), (late, D(2026, 11, 20), AST_REVIEW))
     result = confirm_batch(db, plan.batch.id, today=TODAY)
     assert [d.patient_id for d in result.dropped] == [early]
-    assert "reviewed on 2026-11-08" in result.dropped[0].reason
+    assert "reviewed this year (2026-11-08)" in result.dropped[0].reason
     assert {c.patient_id for c in result.codes} == {late}

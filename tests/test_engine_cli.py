@@ -128,7 +128,7 @@ def test_confirm_refusal_lists_patients_and_exclude_lets_rest_go(
     bid = str(doc["batch"]["id"])
     code, _doc, err = run(capsys, "batch", "confirm", bid, "--sent-on", "2026-11-14", "--db", url)
     assert code != 0
-    assert "7-day rule" in err and format_nhs_number(early_nhs) in err
+    assert "at least 7 days apart" in err and format_nhs_number(early_nhs) in err
     assert format_nhs_number(fine_nhs) not in err
     assert "Nothing was recorded" in err
     code, doc, _ = run(

@@ -113,7 +113,11 @@ def seed(db: Database, *, sms: bool = True) -> int:
                     )
                 )
     plan = plan_batch(db, 1, "2026-11", SEND, today=TODAY)
-    assert len(plan.invitations) == len(PATIENTS), plan.excluded
+    # Dunn asked for no letters and has no mobile: nothing can be sent, so nothing is coded;
+    # the batch lists her to contact by phone.
+    assert len(plan.invitations) == len(PATIENTS) - 1, plan.excluded
+    assert [e.family_name for e in plan.excluded] == ["Dunn"]
+    assert "contact by phone" in plan.excluded[0].reason
     return plan.batch.id
 
 
@@ -134,7 +138,7 @@ def test_batch_letters_print_file_singles_and_sms(db: Database, tmp_path: Path) 
     finally:
         os.umask(old_umask)
     # Letters: everyone except the SMS patient (Baker) and the no_letter patient (Dunn).
-    assert result.counts == {"letters": 3, "large_print": 1, "easy_read": 1, "sms": 1, "other": 1}
+    assert result.counts == {"letters": 3, "large_print": 1, "easy_read": 1, "sms": 1, "other": 0}
     assert len(result.letters) == 3
     assert result.print_file is not None
     # Folder 0700 (the parent we created too), files 0600, whatever the umask.
@@ -180,10 +184,10 @@ def test_batch_letters_print_file_singles_and_sms(db: Database, tmp_path: Path) 
     assert "long-term condition review" in message and "0113 496 0000" in message
     assert len(message) <= 306
     assert result.pdf is None and result.pdf_message
-    assert any("another way" in n for n in result.notes)
     assert not any("Settings" in n for n in result.notes)
-    dunn = next(i for i in get_batch(db, batch_id).invitations if i.family_name == "Dunn")
-    assert result.contact_otherwise == [dunn.invitation_id]
+    assert result.contact_otherwise == []
+    dunn = next(e for e in get_batch(db, batch_id).excluded if e.family_name == "Dunn")
+    assert dunn.channel == "phone"
     # Recorded on the batch and audited without names or NHS numbers.
     with db.read() as s:
         assert s.scalar(select(batch_t.c.letters_dir).where(batch_t.c.id == batch_id)) == str(out)
@@ -247,7 +251,7 @@ def test_without_sms_everyone_with_a_letter_channel_gets_a_letter(
     result = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
     assert "the practice phone number for the letterhead is not set (Settings)" in result.notes
     assert result.sms_csv is None
-    # Dunn asked for no letters and has no mobile: listed for another way, not printed.
+    # Dunn asked for no letters and has no mobile: on the phone list, not printed.
     names = [_text(p) for p in result.letters]
     assert len(names) == 4
     assert not any("Dunn" in t for t in names)
@@ -335,7 +339,7 @@ def test_third_letters_say_they_are_the_last(db: Database, tmp_path: Path) -> No
     confirm_batch(db, second.batch.id, D(2026, 10, 15), today=TODAY)
     third = plan_batch(db, 3, "2026-11", D(2026, 11, 2), today=TODAY)
     assert third.invitations
-    result = render_batch_letters(db, third.batch.id, tmp_path / "o", pdf=False)
+    result = render_batch_letters(db, third.batch.id, tmp_path / "o", D(2026, 11, 2), pdf=False)
     assert result.letters
     for path in result.letters:
         text = _text(path)

@@ -117,3 +117,65 @@ def test_upgrade_is_idempotent(blank_db_url: str) -> None:
     second = Database(blank_db_url)  # migrating an up-to-date database changes nothing
     assert current_revision(second.engine) == head_revision()
     second.dispose()
+
+
+def test_upgrade_from_0002_splits_packed_reasons_and_keeps_progress(blank_db_url: str) -> None:
+    """A populated 0002 database: staff exclusions, flags and warnings packed into `reason`
+    become columns, and every live invitation's conditions become per-condition rows."""
+    database = Database(blank_db_url, migrate=False)
+    try:
+        upgrade(database.engine, "0002")
+        now = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
+        with database.engine.begin() as conn:
+            conn.execute(text("INSERT INTO practice (ods_code, name) VALUES ('A1', 'P')"))
+            for nhs in NHS:
+                conn.execute(
+                    text(
+                        "INSERT INTO patient (practice_id, nhs_number, family_name, given_name,"
+                        " date_of_birth, communication_needs)"
+                        " VALUES (1, :n, 'S', 'A', '1950-11-03', '')"
+                    ),
+                    {"n": nhs},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO batch (practice_id, kind, stage, cohort_month, qof_year,"
+                    " planned_send_date, status, created_at, created_by)"
+                    " VALUES (1, 'monthly', 1, '2026-11', 2026, '2026-11-20', 'sent', :t, 'x')"
+                ),
+                {"t": now},
+            )
+            rows = [
+                (1, "HYP,DM", "sent", "flags:late_in_year,no_letter|warning:HYP: exactly 7 days"),
+                (2, "", "excluded", "staff: moved away"),
+            ]
+            for pid, conds, status, reason in rows:
+                conn.execute(
+                    text(
+                        "INSERT INTO invitation (batch_id, patient_id, stage, qof_year,"
+                        " conditions, channel, status, reason)"
+                        " VALUES (1, :p, 1, 2026, :c, 'letter', :s, :r)"
+                    ),
+                    {"p": pid, "c": conds, "s": status, "r": reason},
+                )
+        upgrade(database.engine)
+        with database.engine.connect() as conn:
+            got = conn.execute(
+                text(
+                    "SELECT patient_id, reason, staff_excluded, flags, warning FROM invitation"
+                    " ORDER BY patient_id"
+                )
+            ).all()
+            conds = conn.execute(
+                text(
+                    "SELECT patient_id, condition, stage, qof_year, live"
+                    " FROM invitation_condition ORDER BY condition"
+                )
+            ).all()
+        assert [tuple(r) for r in got] == [
+            (1, None, False, "late_in_year,no_letter", "HYP: exactly 7 days"),
+            (2, "moved away", True, None, None),
+        ]
+        assert [tuple(r) for r in conds] == [(1, "DM", 1, 2026, True), (1, "HYP", 1, 2026, True)]
+    finally:
+        database.dispose()

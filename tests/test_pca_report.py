@@ -8,12 +8,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import pca_statuses
 from docx import Document
 from engine_seed import AST, AST_REVIEW, GENERIC, GENERIC_CTV3, HYP, STAGE, Seeder
 
 from recall.services.batches import confirm_batch, plan_batch, void_batch
 from recall.services.errors import NotFound
-from recall.services.history import pca_statuses
 from recall.services.patients import mark_response, patient_view, search_patients
 from recall.services.pca_report import pca_report
 from recall.services.reconcile import missing_codes, reconcile

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import stat
@@ -13,6 +14,9 @@ from stress_support import GIVEN, write_practice
 from recall.cli import main
 from recall.services.logging_setup import close_logging, default_log_dir
 from recall.store.db import Database
+
+# letters are made today, and a send date may not precede them
+SEND = dt.date.today().isoformat()
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -51,7 +55,7 @@ def test_monthly_run_logs_no_names_or_nhs_numbers(
             "--month",
             "2026-11",
             "--send-date",
-            "2026-11-27",
+            SEND,
             "--json",
             *db,
         )
@@ -60,7 +64,7 @@ def test_monthly_run_logs_no_names_or_nhs_numbers(
         letters = tmp_path / "letters"
         code, _ = _run(capsys, "batch", "letters", batch, "--out", str(letters), "--no-pdf", *db)
         assert code == 0
-        assert _run(capsys, "batch", "confirm", batch, "--sent-on", "2026-11-27", *db)[0] == 0
+        assert _run(capsys, "batch", "confirm", batch, "--sent-on", SEND, *db)[0] == 0
         assert _run(capsys, "batch", "confirm", batch, *db)[0] != 0  # already confirmed
         sheet = tmp_path / "worksheet.csv"
         assert _run(capsys, "export", "worksheet", batch, "--out", str(sheet), *db)[0] == 0

@@ -12,7 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from recall.store.db import Database
 from recall.store.migrate import current_revision, head_revision
-from recall.store.models import batch_t, invitation_t, patient_t, recorded_code_t
+from recall.store.models import (
+    batch_t,
+    invitation_condition_t,
+    invitation_t,
+    patient_t,
+    recorded_code_t,
+)
 from recall.store.practice_repo import get_or_create_practice
 
 NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
@@ -51,13 +57,17 @@ def test_migrated_to_head(db: Database) -> None:
     assert current_revision(db.engine) == head_revision()
 
 
-def test_one_live_invitation_per_patient_stage_year(db: Database) -> None:
+def test_one_live_invitation_per_patient_condition_stage_year(db: Database) -> None:
+    """Progress is per patient x condition: the database refuses a second live 1st HYP
+    invitation, but allows the same patient a 1st DM invitation in another batch."""
     pid, bid = _patient(db)
     row = dict(
         batch_id=bid, patient_id=pid, stage=1, qof_year=2026, conditions="HYP", status="planned"
     )
     with db.write() as s:
-        s.execute(insert(invitation_t).values(**row))
+        iid = s.execute(insert(invitation_t).values(**row)).inserted_primary_key[0]
+        cond = dict(invitation_id=iid, patient_id=pid, condition="HYP", stage=1, qof_year=2026)
+        s.execute(insert(invitation_condition_t).values(**cond, live=True))
     with db.write() as s:
         bid2 = s.execute(
             insert(batch_t).values(
@@ -72,11 +82,20 @@ def test_one_live_invitation_per_patient_stage_year(db: Database) -> None:
                 created_by="t",
             )
         ).inserted_primary_key[0]
+        iid2 = s.execute(
+            insert(invitation_t).values(**{**row, "batch_id": bid2, "conditions": "DM"})
+        ).inserted_primary_key[0]
     with pytest.raises(IntegrityError), db.write() as s:
-        s.execute(insert(invitation_t).values(**{**row, "batch_id": bid2}))
-    # an excluded row does not count as live
-    with db.write() as s:
-        s.execute(insert(invitation_t).values(**{**row, "batch_id": bid2, "status": "excluded"}))
+        s.execute(insert(invitation_condition_t).values(**{**cond, "invitation_id": iid2}))
+    with db.write() as s:  # another condition, or a row that is not live, is fine
+        s.execute(
+            insert(invitation_condition_t).values(
+                **{**cond, "invitation_id": iid2, "condition": "DM"}, live=True
+            )
+        )
+        s.execute(
+            insert(invitation_condition_t).values(**{**cond, "invitation_id": iid2}, live=False)
+        )
 
 
 def test_live_recorded_code_unique_on_patient_code_date(db: Database) -> None:

@@ -16,13 +16,14 @@ Pure: the services layer loads the journal and the catalogue and writes the resu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
 
-from recall.domain.pca import MIN_GAP_DAYS, PcaResult, PcaStatus, evaluate
+from recall.domain.invitations import ConditionHistory, PatientFacts, RegisterSpan, pca_status
+from recall.domain.pca import MIN_GAP_DAYS, PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
 
 MAX_STAGE = 3
@@ -42,18 +43,6 @@ class Problem(StrEnum):
     BEFORE_REVIEW = "before_review"  # planned invite codes dated before the latest review
     OUTSIDE_YEAR = "outside_year"  # an invite in the previous QOF year, just before 1 April
     BEFORE_REGISTRATION = "before_registration"  # invites before the patient joined
-
-
-@dataclass(frozen=True)
-class RegisterSpan:
-    """Time on one condition register: from diagnosis (unknown = always) until resolved."""
-
-    condition: str
-    start: date | None = None
-    end: date | None = None
-
-    def covers(self, day: date) -> bool:
-        return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
 
 
 @dataclass(frozen=True)
@@ -137,7 +126,7 @@ class PlannedCode:
 
 @dataclass(frozen=True, order=True)
 class BlockedCode:
-    """A code backfill would add but may not: the condition (or stage code) is not ready."""
+    """A code backfill would add but may not: not ready, or under 7 days from another."""
 
     patient_id: int
     date: date
@@ -202,7 +191,7 @@ def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) 
         if day not in window or (joined is not None and day < joined):
             continue
         stage = stage_on[day]
-        for condition in sorted({s.condition for s in journal.registers if s.covers(day)}):
+        for condition in sorted({s.condition for s in journal.registers if s.active_on(day)}):
             if day in journal.specific.get(condition, frozenset()):
                 continue
             code = rules.record_code(condition, stage)
@@ -213,6 +202,20 @@ def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) 
                 continue
             if (code, day) in seen:
                 continue
+            near = _too_close(journal, items, condition, day, rules.min_gap_days)
+            if near is not None:
+                # the tool never records an invitation under 7 days from another one
+                blocked.append(
+                    BlockedCode(
+                        pid,
+                        day,
+                        condition,
+                        stage,
+                        f"{abs((day - near).days)} days from the {condition} invitation of "
+                        f"{near}: invitations must be at least {rules.min_gap_days} days apart",
+                    )
+                )
+                continue
             seen.add((code, day))
             items.append(
                 PlannedCode(pid, day, code, condition, stage, Reason.LTC_WITHOUT_CONDITION_CODE)
@@ -221,6 +224,20 @@ def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) 
     return PatientPlan(
         pid, tuple(items), tuple(blocked), tuple(_cannot_fix(journal, items, rules, window))
     )
+
+
+def _too_close(
+    journal: PatientJournal,
+    items: Iterable[PlannedCode],
+    condition: str,
+    day: date,
+    min_gap_days: int,
+) -> date | None:
+    """Another invitation for `condition` 1-6 days from `day` (already coded or planned)."""
+    dates = set(journal.specific.get(condition, frozenset()))
+    dates |= {i.date for i in items if i.condition == condition}
+    close = sorted(d for d in dates if 0 < abs((day - d).days) < min_gap_days)
+    return close[0] if close else None
 
 
 def _cannot_fix(
@@ -347,57 +364,55 @@ def status_changes(
     year: QofYear,
     as_of: date,
     conditions: Iterable[str],
-    min_gap_days: int = MIN_GAP_DAYS,
+    codeable: Collection[str] | None = None,
 ) -> list[StatusChange]:
     """PCA status before and after the planned codes, for each condition given.
 
     The caller decides which conditions count (on the register at `as_of`, as the PCA report
-    does); the rule itself is `recall.domain.pca.evaluate`, so prediction and report agree.
+    does); the rule itself is the invitation engine's `pca_status` (the same per-patient
+    window), so prediction and report agree. `codeable`: conditions with a record code.
     """
     items = list(items)
     before_other = journal.generic.union(journal.stages)
-    after_specific = specific_after(journal, items) if items else {}
+    after_specific = specific_after(journal, items) if items else dict(journal.specific)
     after_other = other_after(journal, items) if items else before_other
+    conditions = list(conditions)
+    before_facts = _facts(journal, journal.specific, before_other, conditions)
+    after_facts = (
+        _facts(journal, after_specific, after_other, conditions) if items else before_facts
+    )
     out: list[StatusChange] = []
     for condition in conditions:
-        reviews = journal.reviews.get(condition, frozenset())
-        before = _evaluate(
-            year,
-            as_of,
-            journal.specific.get(condition, frozenset()),
-            reviews,
-            before_other,
-            min_gap_days,
+        can = codeable is None or condition in codeable
+        before = pca_status(before_facts, condition, year=year, as_of=as_of, codeable=can)
+        after = (
+            pca_status(after_facts, condition, year=year, as_of=as_of, codeable=can)
+            if items
+            else before
         )
-        after = before
-        if items:
-            after = _evaluate(
-                year,
-                as_of,
-                after_specific.get(condition, frozenset()),
-                reviews,
-                after_other,
-                min_gap_days,
-            )
         out.append(StatusChange(journal.patient_id, condition, year, before.status, after.status))
     return out
 
 
-def _evaluate(
-    year: QofYear,
-    as_of: date,
-    invites: Iterable[date],
-    reviews: Iterable[date],
+def _facts(
+    journal: PatientJournal,
+    specific: Mapping[str, Iterable[date]],
     other: Iterable[date],
-    min_gap_days: int,
-) -> PcaResult:
-    return evaluate(
-        year=year,
-        as_of=as_of,
-        invite_dates=invites,
-        review_dates=reviews,
-        other_invite_dates=other,
-        min_gap_days=min_gap_days,
+    conditions: Iterable[str],
+) -> PatientFacts:
+    """The invitation engine's fact set for one journal (uncoded letters as generic dates)."""
+    return PatientFacts(
+        patient_id=journal.patient_id,
+        registered_on=journal.registered_on,
+        registers=journal.registers,
+        history={
+            c: ConditionHistory(
+                invites=frozenset(specific.get(c, ())),
+                reviews=frozenset(journal.reviews.get(c, ())),
+            )
+            for c in conditions
+        },
+        generic=frozenset(other),
     )
 
 

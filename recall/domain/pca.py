@@ -32,7 +32,7 @@ PLAIN_STATUS = {
     PcaStatus.PCA_ELIGIBLE: "can be excepted (invited twice, 7+ days apart)",
     PcaStatus.INVALID_INTERVAL: "invited twice but less than 7 days apart",
     PcaStatus.INVITED_ONCE: "invited once",
-    PcaStatus.GENERIC_ONLY: "invited with the generic code only (fix with backfill)",
+    PcaStatus.GENERIC_ONLY: "invited without its own code (backfill can add it)",
     PcaStatus.NOT_INVITED: "not invited yet",
 }
 

@@ -204,8 +204,7 @@ def docx_text(doc: object) -> list[str]:
     for p in body.iter(f"{w}p"):
         # runs hold text (w:t) and tabs (w:tab, e.g. after a bullet): keep both, in order
         text = "".join(
-            (el.text or "") if el.tag == f"{w}t" else " "
-            for el in p.iter(f"{w}t", f"{w}tab")
+            (el.text or "") if el.tag == f"{w}t" else " " for el in p.iter(f"{w}t", f"{w}tab")
         )
         if text.strip():
             out.append(text)

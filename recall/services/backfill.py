@@ -28,20 +28,20 @@ from recall.domain.backfill import (
     PlannedCode,
     Problem,
     Reason,
-    RegisterSpan,
     StatusChange,
     Window,
     plan,
     status_changes,
 )
 from recall.domain.catalogue import Catalogue
+from recall.domain.invitations import RegisterSpan
 from recall.domain.pca import PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.services.catalogue import load_catalogue
 from recall.services.database import database_id
 from recall.services.errors import RecallError
 from recall.services.files import protected_for
-from recall.services.history import alive_and_registered_clause, code_roles, load_registers
+from recall.services.history import codeable_conditions
 from recall.services.operator import current_operator
 from recall.services.worksheet import (
     check_worksheet_path,
@@ -51,6 +51,7 @@ from recall.services.worksheet import (
 )
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
+from recall.store.history_repo import alive_and_registered_clause, code_roles, load_registers
 from recall.store.journal_repo import iter_coded_entries
 from recall.store.models import (
     backfill_run_t,
@@ -246,9 +247,7 @@ def _load(
     spans: dict[int, tuple[RegisterSpan, ...]] = {}
     for pid, entries in load_registers(session, practice_id=practice_id).items():
         if pid in live:
-            spans[pid] = tuple(
-                RegisterSpan(e.condition, e.diagnosed_on, e.resolved_on) for e in entries
-            )
+            spans[pid] = tuple(entries)
 
     generic: dict[int, set[dt.date]] = defaultdict(set)
     stages: dict[int, dict[dt.date, set[int]]] = defaultdict(lambda: defaultdict(set))
@@ -296,6 +295,7 @@ def _changes(
     out: dict[tuple[int, str, QofYear], StatusChange] = {}
     years = [(y, min(as_of, y.end)) for y in window.years() if min(as_of, y.end) >= y.start]
     known = loaded.known
+    codeable = codeable_conditions(loaded.catalogue)
     for journal in loaded.journals:
         items = by_patient.get(journal.patient_id, [])
         if not (items or journal.specific):
@@ -306,13 +306,18 @@ def _changes(
                 {
                     s.condition
                     for s in journal.registers
-                    if s.condition in known and s.covers(seen_on)
+                    if s.condition in known and s.active_on(seen_on)
                 }
             )
             if not conditions:
                 continue
             for change in status_changes(
-                journal, items, year=year, as_of=seen_on, conditions=conditions
+                journal,
+                items,
+                year=year,
+                as_of=seen_on,
+                conditions=conditions,
+                codeable=codeable,
             ):
                 out[(journal.patient_id, change.condition, year)] = change
     return out

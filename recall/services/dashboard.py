@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from recall.domain.qof_year import qof_year_of
-from recall.services import batches as engine
 from recall.services.backfill import plan_backfill
-from recall.services.catalogue import load_catalogue
+from recall.services.batches.plan import preview
 from recall.services.pca_report import pca_report
 from recall.services.settings import PracticeSettings, get_settings
 from recall.services.settings_view import ConditionReadiness, readiness_rows
+from recall.store.batches_repo import live_batches
 from recall.store.db import Database
-from recall.store.models import batch_t, patient_t, recorded_code_t
+from recall.store.models import patient_t, recorded_code_t
 from recall.store.practice_repo import get_or_create_practice
 
 MONTHS_BACK = 3  # cohorts looked at for 2nd/3rd letters: this month and the three before
@@ -66,6 +66,7 @@ class PcaBar:
     not_invited: int
     other: int = 0  # generic-only or too-close invitations (fixable)
     ready: bool = True  # the tool can code this condition
+    need_second: int = 0  # invited once; a 2nd by 31 March makes them eligible (recall pca)
 
 
 @dataclass(frozen=True)
@@ -146,64 +147,47 @@ def _cohort_months(today: dt.date, back: int = MONTHS_BACK) -> list[str]:
 def due_options(
     db: Database, today: dt.date | None = None, *, months: list[str] | None = None
 ) -> list[RunOption]:
-    """Who is due which letter if it went out today, per recall month and stage.
+    """Who is due which letter if it went out today: the lists staff can open.
 
-    Uses the batch engine's own rules (the same decisions `plan_batch` makes) without
-    writing anything. Options with nobody due and nobody waiting are left out, except a
-    batch that is already planned (staff can come back to it).
+    1st letters per recall month (this month and the few before it, or `months`); 2nd and
+    3rd letters once each, for every non-responder whose next stage is due whatever their
+    recall month (the whole year's backlog). Each count is exactly what planning that list
+    would invite (the same rule, the same placement); nothing is written.
     """
     today = today or dt.date.today()
+    this_month = _month_key(today)
     out: list[RunOption] = []
     with db.read() as session:
         pid = get_or_create_practice(session).id
         assert pid is not None
-        settings = get_settings(session, pid)
-        catalogue = load_catalogue(session, pid)
-        existing: dict[tuple[str, int], tuple[int, str]] = {}
-        b = batch_t
-        for bid, month, stage, status in session.execute(
-            select(b.c.id, b.c.cohort_month, b.c.stage, b.c.status)
-            .where(b.c.practice_id == pid, b.c.kind == "monthly", b.c.status != "void")
-            .order_by(b.c.id)
-        ):
-            existing[(month, stage)] = (bid, status)
-        for month in months or _cohort_months(today):
-            number = int(month[5:7])
-            cohort = engine.load_cohort(
+        existing = {(m, st): (bid, status) for bid, m, st, status in live_batches(session, pid)}
+        wanted = [(1, m) for m in months or _cohort_months(today)]
+        wanted += [(2, this_month), (3, this_month)]
+        for stage, month in wanted:
+            batch = existing.get((month, stage))
+            planned_id = batch[0] if batch and batch[1] == "planned" else None
+            seen = preview(
                 session,
                 practice_id=pid,
-                settings=settings,
-                catalogue=catalogue,
-                month=number,
+                kind="monthly",
+                stage=stage,
+                month=month,
                 send_date=today,
+                batch_id=planned_id,
             )
-            for stage in (1, 2, 3):
-                batch = existing.get((month, stage))
-                planned_id = batch[0] if batch and batch[1] == "planned" else None
-                decisions, _blocked = engine.decide_stage(
-                    session,
-                    cohort,
-                    catalogue=catalogue,
-                    stage=stage,
-                    send_date=today,
-                    interval=settings.stage_interval_days,
-                    batch_id=planned_id,
-                )
-                due = sum(1 for d in decisions if d.due)
-                waits = [d.waiting_until for d in decisions if not d.due and d.waiting_until]
-                if due or waits or planned_id is not None:
-                    out.append(
-                        RunOption(
-                            stage=stage,
-                            month=month,
-                            due=due,
-                            waiting=len(waits),
-                            next_due=min(waits) if waits else None,
-                            batch_id=batch[0] if batch else None,
-                            batch_status=batch[1] if batch else None,
-                        )
+            waits = seen.waiting
+            if seen.due or waits or planned_id is not None:
+                out.append(
+                    RunOption(
+                        stage=stage,
+                        month=month,
+                        due=seen.due,
+                        waiting=len(waits),
+                        next_due=min(waits) if waits else None,
+                        batch_id=batch[0] if batch else None,
+                        batch_status=batch[1] if batch else None,
                     )
-    this_month = _month_key(today)
+                )
 
     def order(o: RunOption) -> tuple[bool, bool, int, str]:
         # what is due first; this month's 1st letters first of all; then oldest month first
@@ -248,6 +232,7 @@ def pca_bars(db: Database, today: dt.date | None = None) -> tuple[PcaBar, ...]:
                 not_invited=n.get("not_invited", 0),
                 other=n.get("generic_only", 0) + n.get("invalid_interval", 0),
                 ready=c.ready,
+                need_second=c.need_second_by_year_end,
             )
         )
     return tuple(bars)

@@ -53,6 +53,7 @@ from recall.letters.templates import all_template_names
 from recall.outputs import OutputError, OutputSet, Protected, write_file
 from recall.resources import templates_dir
 from recall.services.batches import BatchInfo, Invitee, get_batch
+from recall.services.batches.letters_check import mark_letters_made, recheck_before_letters
 from recall.services.catalogue import load_catalogue
 from recall.services.database import database_id, output_root
 from recall.services.errors import NotFound, Refused
@@ -330,7 +331,7 @@ def _load(db: Database, batch_id: int, today: dt.date | None) -> _Source:
         practice_id=row.practice_id,
         practice=practice_info(settings),
         catalogue=catalogue,
-        letter_date=batch.sent_on or batch.planned_send_date or today or dt.date.today(),
+        letter_date=batch.sent_on or max(batch.planned_send_date, today or dt.date.today()),
         who=_who_gets_what(plan_.invitations),
     )
 
@@ -411,7 +412,9 @@ def render_batch_letters(
     sheet (Word adds a blank back page after a letter with an odd number of pages).
     """
     operator = operator or current_operator()
-    src = _load(db, batch_id, today)
+    made_on = today or dt.date.today()
+    taken_out = recheck_before_letters(db, batch_id, today=made_on, operator=operator)
+    src = _load(db, batch_id, made_on)
     batch, practice, letter_date, who = src.batch, src.practice, src.letter_date, src.who
     if batch.status == "sent" and batch.letters_dir:
         raise Refused(
@@ -486,10 +489,13 @@ def render_batch_letters(
         "sms": len(who.sms),
         "other": len(who.other),
     }
+    numbers = {inv.invitation_id: n for n, (inv, _v) in enumerate(who.letters, start=1)}
+    numbers |= {inv.invitation_id: n for n, (inv, _m) in enumerate(who.sms, start=1)}
     with db.write() as session:
         session.execute(
             update(batch_t).where(batch_t.c.id == batch_id).values(letters_dir=str(folder))
         )
+        mark_letters_made(session, batch_id, made_on, numbers)
         append_audit(
             session,
             operator=operator,
@@ -509,7 +515,7 @@ def render_batch_letters(
         pdf=pdf_path,
         pdf_message=pdf_message,
         counts=counts,
-        notes=[*_settings_notes(practice), *who.notes],
+        notes=[*taken_out, *_settings_notes(practice), *who.notes],
         contact_otherwise=[inv.invitation_id for inv in who.other],
     )
 

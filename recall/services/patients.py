@@ -10,17 +10,32 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from recall.domain.catalogue import Catalogue
+from recall.domain.invitations import (
+    ORDINAL,
+    RegisterSpan,
+    decide,
+    next_stage_from,
+    pca_status,
+)
 from recall.domain.nhs import InvalidNhsNumber, mask_nhs_number, normalise_nhs_number
-from recall.domain.pca import PLAIN_STATUS, PcaResult, evaluate
+from recall.domain.pca import PLAIN_STATUS, PcaStatus
 from recall.domain.qof_year import qof_year_of
 from recall.domain.recall_month import age_on, recall_month
+from recall.services.batches.cohort import blocked_conditions
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, RecallError
-from recall.services.history import code_roles, load_history, load_registers
+from recall.services.history import codeable_conditions
 from recall.services.operator import current_operator
 from recall.services.settings import get_settings
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
+from recall.store.history_repo import (
+    History,
+    code_roles,
+    load_history,
+    load_registers,
+    patient_facts,
+)
 from recall.store.models import (
     batch_t,
     event_t,
@@ -78,6 +93,7 @@ class ConditionStatus:
     response: str | None  # booked / responded this year
     ready: bool
     readiness: str
+    next_step: str = ""  # the invitation rule's answer today: due now, or why not
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,7 @@ class PatientView:
                     "plain": s.plain,
                     "invitations": [d.isoformat() for d in s.invitations],
                     "earliest_second": s.earliest_second.isoformat() if s.earliest_second else None,
+                    "next_step": s.next_step,
                     "review_date": s.review_date.isoformat() if s.review_date else None,
                     "response": s.response,
                     "ready": s.ready,
@@ -158,6 +175,63 @@ def _patient_row(session: Session, practice_id: int, nhs_number: str) -> Any:
     if row is None:
         raise NotFound(f"no patient with NHS number {mask_nhs_number(nhs)}")
     return row
+
+
+def _statuses(
+    p: Any,
+    registers: list[RegisterSpan],
+    hist: History,
+    catalogue: Catalogue,
+    active: list[str],
+    as_of: dt.date,
+    interval: int,
+) -> dict[str, ConditionStatus]:
+    """Each active condition's PCA status and next step, from the one invitation rule."""
+    year = qof_year_of(as_of)
+    facts = patient_facts(p, {p.id: registers}, hist)
+    codeable = codeable_conditions(catalogue)
+    decision = decide(
+        facts,
+        send_date=as_of,
+        year=year,
+        conditions=active,
+        not_ready=blocked_conditions(catalogue),
+        interval=interval,
+    )
+    due = {d.condition: d for d in decision.due}
+    not_due = {n.condition: n for n in decision.not_due}
+    out: dict[str, ConditionStatus] = {}
+    for key in active:
+        cond = catalogue.get(key)
+        result = pca_status(facts, key, year=year, as_of=as_of, codeable=key in codeable)
+        r = cond.readiness(catalogue.profile) if cond else None
+        resp = hist.responses.get((p.id, key))
+        if key in due:
+            step = f"{ORDINAL[due[key].stage]} invitation due now"
+        else:
+            step = not_due[key].reason if key in not_due else decision.patient_reason
+        second = (
+            next_stage_from(result, interval)
+            if result.status in (PcaStatus.INVITED_ONCE, PcaStatus.INVALID_INTERVAL)
+            else None
+        )
+        plain = PLAIN_STATUS[result.status]
+        if result.status is PcaStatus.NOT_INVITED and facts.uncoded_dates() and key not in codeable:
+            plain = "invited without a code this tool can add (set up its code list first)"
+        out[key] = ConditionStatus(
+            key=key,
+            name=cond.name if cond else key,
+            status=result.status.value,
+            plain=plain,
+            invitations=result.invitations,
+            earliest_second=second,
+            review_date=result.review_date,
+            response=f"{resp[0]} {resp[1].isoformat()}" if resp else None,
+            ready=bool(r and r.ready),
+            readiness=r.reason if r else "not in the catalogue",
+            next_step=step,
+        )
+    return out
 
 
 def _meanings(catalogue: Catalogue) -> dict[str, str]:
@@ -254,31 +328,7 @@ def patient_view(
         ]
     last_review = max((e.date for e in events if "review" in e.meaning), default=None)
     active = sorted({e.condition for e in registers if e.active_on(as_of)})
-    other = hist.other_dates(p.id)
-    status: dict[str, ConditionStatus] = {}
-    for key in active:
-        cond = catalogue.get(key)
-        result: PcaResult = evaluate(
-            year=year,
-            as_of=as_of,
-            invite_dates=hist.invites(p.id, key),
-            review_dates=hist.reviews(p.id, key),
-            other_invite_dates=other,
-        )
-        r = cond.readiness(catalogue.profile) if cond else None
-        resp = hist.responses.get((p.id, key))
-        status[key] = ConditionStatus(
-            key=key,
-            name=cond.name if cond else key,
-            status=result.status.value,
-            plain=PLAIN_STATUS[result.status],
-            invitations=result.invitations,
-            earliest_second=result.earliest_second,
-            review_date=result.review_date,
-            response=f"{resp[0]} {resp[1].isoformat()}" if resp else None,
-            ready=bool(r and r.ready),
-            readiness=r.reason if r else "not in the catalogue",
-        )
+    status = _statuses(p, registers, hist, catalogue, active, as_of, settings.stage_interval_days)
     alive = (p.date_of_death is None or p.date_of_death > as_of) and (
         p.deregistered_on is None or p.deregistered_on > as_of
     )

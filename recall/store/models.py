@@ -1,6 +1,7 @@
 """Tables. Invariants that must hold with several terminals are enforced here, not in Python.
 
-- one live invitation per patient per stage per QOF year (partial unique index);
+- one live invitation of a patient for a condition per stage per QOF year (partial unique
+  index on invitation_condition);
 - a live recorded code is unique on (patient, code, date) (partial unique index);
 - an imported event is unique on (patient, date, code), so re-imports add nothing.
 """
@@ -19,8 +20,8 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-LIVE_INVITATION = text("status IN ('planned', 'sent')")
 LIVE_CODE = text("voided = false")
+LIVE_CONDITION = text("live = true")
 
 
 class Practice(SQLModel, table=True):
@@ -123,6 +124,8 @@ class Batch(SQLModel, table=True):
     voided_by: str | None = None
     void_reason: str | None = None
     letters_dir: str | None = None
+    letters_made_on: dt.date | None = None  # a send date may not be earlier than this
+    letters_made_at: dt.datetime | None = None
 
 
 class Invitation(SQLModel, table=True):
@@ -131,15 +134,6 @@ class Invitation(SQLModel, table=True):
     __tablename__ = "invitation"
     __table_args__ = (
         UniqueConstraint("batch_id", "patient_id", name="uq_invitation_batch_patient"),
-        Index(
-            "uq_invitation_live",
-            "patient_id",
-            "stage",
-            "qof_year",
-            unique=True,
-            sqlite_where=LIVE_INVITATION,
-            postgresql_where=LIVE_INVITATION,
-        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="batch.id", index=True)
@@ -149,7 +143,41 @@ class Invitation(SQLModel, table=True):
     conditions: str  # comma-separated condition keys
     channel: str = Field(default="letter", max_length=8)  # letter | sms
     status: str = Field(default="planned", max_length=10)  # planned | excluded | sent | void
-    reason: str | None = None  # why excluded, or a warning shown at confirm
+    reason: str | None = None  # why excluded (plain words)
+    staff_excluded: bool = False  # staff unticked them: they can be ticked again
+    flags: str | None = None  # comma-separated: late_in_year, no_letter, ...
+    warning: str | None = None  # accepted at confirm with this warning
+    letter_number: int | None = None  # position in the print file (or SMS file) when made
+
+
+class InvitationCondition(SQLModel, table=True):
+    """One condition invited in one invitation, at that condition's own stage.
+
+    Progress is per patient x condition: the database allows one live invitation of a patient
+    for a condition per stage per QOF year, so a condition added mid-year still gets its own
+    1st and 2nd invitations beside the patient's other conditions.
+    """
+
+    __tablename__ = "invitation_condition"
+    __table_args__ = (
+        Index(
+            "uq_invitation_condition_live",
+            "patient_id",
+            "condition",
+            "stage",
+            "qof_year",
+            unique=True,
+            sqlite_where=LIVE_CONDITION,
+            postgresql_where=LIVE_CONDITION,
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = Field(foreign_key="invitation.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id")
+    condition: str
+    stage: int
+    qof_year: int
+    live: bool = True
 
 
 class RecordedCode(SQLModel, table=True):
@@ -251,6 +279,7 @@ event_t = _table(Event)
 import_run_t = _table(ImportRun)
 batch_t = _table(Batch)
 invitation_t = _table(Invitation)
+invitation_condition_t = _table(InvitationCondition)
 recorded_code_t = _table(RecordedCode)
 backfill_run_t = _table(BackfillRun)
 response_t = _table(Response)

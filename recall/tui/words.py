@@ -22,8 +22,11 @@ def month_name(month: str) -> str:
 
 
 def run_title(stage: int, month: str) -> str:
-    """`1, 2026-11` -> "1st invitation letters for November 2026"."""
-    return f"{stage_words(stage)} for {month_name(month)}"
+    """`1, 2026-11` -> "1st invitation letters for November 2026" (that recall month);
+    `2, 2026-11` -> "2nd invitation letters, November 2026" (every recall month)."""
+    if stage == 1:
+        return f"{stage_words(stage)} for {month_name(month)}"
+    return f"{stage_words(stage)}, {month_name(month)}"
 
 
 def long_date(day: dt.date) -> str:

@@ -189,6 +189,14 @@ Press **r** to send this month's letters.
                     f" {pct:>3}% done of {bar.register:,}",
                 )
             )
+        backlog = sum(b.need_second for b in bars)
+        if backlog:
+            rows.append(
+                Content(
+                    f"{backlog:,} conditions invited once can still be excepted with a 2nd "
+                    "invitation by 31 March (as recall pca counts them)."
+                )
+            )
         if hidden and len(shown) < len(bars):
             rows.append(
                 Content.styled(

@@ -174,6 +174,11 @@ Press **o** to pick another month (for example to catch up on a month that was m
             return
         o = self.options[index]
         lines = [f"{plural(o.due, 'patient')} due a {run_title(o.stage, o.month)[:3]} letter."]
+        if o.stage > 1:
+            lines.append(
+                "Everyone whose next letter is due, whatever their recall month: nobody "
+                "invited earlier in the year is left behind."
+            )
         if o.waiting:
             when = f" (the first on {short_date(o.next_due)})" if o.next_due else ""
             lines.append(

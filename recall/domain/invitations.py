@@ -1,0 +1,431 @@
+"""The one invitation rule: which conditions a patient is due an invitation for, and why not.
+
+Every caller (planning, letter production, confirm, ad-hoc invitations, the dashboard, the
+patient view and the PCA status) asks `decide` or `pca_status`; no rule is written twice.
+
+The rule, in QOF terms ("Clarifications" of the QOF rules): an invitation is true only if it
+was sent on that date to a patient who was alive, registered and on that condition's register
+then. Progress is per patient x condition: each condition has its own 1st, 2nd and 3rd
+invitation, each at least 7 days (and, when planning, the practice's stage interval) after the
+previous one, in stage order. A patient's letter invites every condition that is due, each at
+its own stage, and the LTC stage code recorded for the letter is the highest of those stages.
+A condition code already present on the send date is the same invitation, not a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from recall.domain.pca import MIN_GAP_DAYS, PcaResult, PcaStatus, evaluate
+from recall.domain.qof_year import QofYear
+
+ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
+STAGES = (1, 2, 3)
+_EMPTY: frozenset[dt.date] = frozenset()
+
+
+class Why(StrEnum):
+    """Why a patient or a condition is not due (stable names for screens and JSON)."""
+
+    DIED = "died"
+    LEFT = "left"
+    NOT_REGISTERED = "not_registered"  # registers after the send date
+    NOT_ON_REGISTER = "not_on_register"  # not on the register on the send date
+    NOT_READY = "not_ready"  # the tool cannot code this condition yet
+    DECLINED = "declined"
+    REVIEWED = "reviewed"
+    RESPONDED = "responded"  # staff marked booked / responded
+    ALL_SENT = "all_sent"  # had all three invitations
+    WAITING = "waiting"  # the stage interval has not passed
+    TOO_CLOSE = "too_close"  # under 7 days after the previous invitation
+    LATER_EXISTS = "later_exists"  # an invitation is dated after the send date
+    OTHER_LETTER_SAME_DAY = "other_letter_same_day"
+    FUTURE = "future"
+
+
+# Reasons that mean "something happened since the letter was planned": the letter is taken
+# out at confirm. Every other reason at confirm is a rule the send date would break.
+SINCE_PLANNING = frozenset(
+    {Why.DIED, Why.LEFT, Why.NOT_ON_REGISTER, Why.DECLINED, Why.REVIEWED, Why.RESPONDED}
+)
+
+
+@dataclass(frozen=True)
+class RegisterSpan:
+    """One register entry: on the register from `entered` until (not including) `resolved`."""
+
+    condition: str
+    entered: dt.date | None = None
+    resolved: dt.date | None = None
+
+    def active_on(self, day: dt.date) -> bool:
+        return (self.entered is None or self.entered <= day) and (
+            self.resolved is None or self.resolved > day
+        )
+
+
+@dataclass(frozen=True)
+class ConditionHistory:
+    """One condition's coded history in the QOF year (dates only)."""
+
+    invites: frozenset[dt.date] = _EMPTY  # condition-specific invite codes (never generic)
+    reviews: frozenset[dt.date] = _EMPTY
+    declines: frozenset[dt.date] = _EMPTY
+    response: tuple[str, dt.date] | None = None  # ("booked" | "responded", on)
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """Everything the rule needs about one patient for one QOF year; built by the store."""
+
+    patient_id: int
+    registered_on: dt.date | None = None
+    deregistered_on: dt.date | None = None
+    date_of_death: dt.date | None = None
+    registers: tuple[RegisterSpan, ...] = ()
+    history: Mapping[str, ConditionHistory] = field(default_factory=dict)
+    stage_codes: Mapping[int, frozenset[dt.date]] = field(default_factory=dict)
+    generic: frozenset[dt.date] = _EMPTY
+
+    def of(self, condition: str) -> ConditionHistory:
+        return self.history.get(condition) or ConditionHistory()
+
+    def span(self, condition: str, day: dt.date) -> RegisterSpan | None:
+        """The register entry for `condition` active on `day` (the latest entry if several)."""
+        live = [s for s in self.registers if s.condition == condition and s.active_on(day)]
+        return max(live, key=lambda s: s.entered or dt.date.min) if live else None
+
+    def stage_code_on(self, day: dt.date) -> set[int]:
+        return {n for n, days in self.stage_codes.items() if day in days}
+
+    def coded_dates(self) -> frozenset[dt.date]:
+        """Days with any condition's own invitation code (a letter that named conditions)."""
+        out: set[dt.date] = set()
+        for h in self.history.values():
+            out |= h.invites
+        return frozenset(out)
+
+    def uncoded_dates(self) -> frozenset[dt.date]:
+        """Generic and LTC stage code dates: letters whose condition codes may be missing."""
+        out = set(self.generic)
+        for days in self.stage_codes.values():
+            out |= days
+        return frozenset(out)
+
+
+def window_start(facts: PatientFacts, span: RegisterSpan | None, year: QofYear) -> dt.date:
+    """The first day an invitation can count: the later of 1 April, registration and entry."""
+    days = [year.start]
+    if facts.registered_on is not None:
+        days.append(facts.registered_on)
+    if span is not None and span.entered is not None:
+        days.append(span.entered)
+    return max(days)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A condition the letter invites, at the condition's own stage."""
+
+    condition: str
+    stage: int
+    previous: dt.date | None = None  # the previous stage's date for this condition
+    coded_already: bool = False  # its code is already on the send date: nothing to add
+    warning: str | None = None  # accepted, but said at confirm
+
+
+@dataclass(frozen=True)
+class NotDue:
+    """A condition left out of the letter, with the reason in plain words."""
+
+    condition: str
+    why: Why
+    reason: str
+    earliest: dt.date | None = None  # when it may go, if only waiting for the interval
+    next_stage: int = 0  # the stage its next invitation would be (4 = all sent; 0 = unknown)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The rule's answer for one patient on one send date."""
+
+    patient_id: int
+    due: tuple[Due, ...] = ()
+    not_due: tuple[NotDue, ...] = ()
+    patient_why: Why | None = None  # the patient as a whole cannot be invited
+    patient_reason: str = ""
+
+    @property
+    def stage(self) -> int:
+        """The letter's stage: the highest stage among the conditions it invites (0 = none)."""
+        return max((d.stage for d in self.due), default=0)
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        return tuple(d.condition for d in self.due)
+
+    @property
+    def waiting_until(self) -> dt.date | None:
+        days = [n.earliest for n in self.not_due if n.earliest is not None]
+        return min(days) if days else None
+
+    @property
+    def reason(self) -> str:
+        """Why nothing (or not everything) is due, in one line."""
+        if self.patient_reason:
+            return self.patient_reason
+        return "; ".join(f"{n.condition}: {n.reason}" for n in self.not_due)
+
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(f"{d.condition}: {d.warning}" for d in self.due if d.warning)
+
+
+def _plain(day: dt.date) -> str:
+    return day.isoformat()
+
+
+def _patient_block(facts: PatientFacts, send_date: dt.date) -> tuple[Why, str] | None:
+    if facts.date_of_death is not None and facts.date_of_death <= send_date:
+        return Why.DIED, f"died on {_plain(facts.date_of_death)}"
+    if facts.deregistered_on is not None and facts.deregistered_on <= send_date:
+        return Why.LEFT, f"left the practice on {_plain(facts.deregistered_on)}"
+    if facts.registered_on is not None and facts.registered_on > send_date:
+        return Why.NOT_REGISTERED, f"registers on {_plain(facts.registered_on)}"
+    return None
+
+
+def condition_dates(
+    facts: PatientFacts, condition: str, span: RegisterSpan | None, year: QofYear
+) -> tuple[list[dt.date], list[dt.date]]:
+    """(condition-code dates, uncoded letter dates) inside the patient's window.
+
+    Bare letters (a stage or generic code on a day with no condition code at all) count toward
+    the condition's progress, so it is not sent a 1st letter twice, but never toward its
+    exception. A letter that carries other conditions' codes but not this one's did not invite
+    for this condition.
+    """
+    start = window_start(facts, span, year)
+
+    def inside(days: Iterable[dt.date]) -> list[dt.date]:
+        return sorted(d for d in days if start <= d <= year.end)
+
+    coded = inside(facts.of(condition).invites)
+    named = facts.coded_dates()
+    uncoded = [d for d in inside(facts.uncoded_dates()) if d not in named]
+    return coded, uncoded
+
+
+def _decide_condition(
+    facts: PatientFacts,
+    condition: str,
+    *,
+    send_date: dt.date,
+    year: QofYear,
+    not_ready: str | None,
+    interval: int,
+) -> Due | NotDue:
+    span = facts.span(condition, send_date)
+    if span is None:
+        return NotDue(condition, Why.NOT_ON_REGISTER, "not on the register on the send date")
+    if not_ready is not None:
+        return NotDue(condition, Why.NOT_READY, not_ready)
+    coded, uncoded = condition_dates(facts, condition, span, year)
+    before = sorted({d for d in coded + uncoded if d < send_date})
+    start = window_start(facts, span, year)
+    named = facts.coded_dates()
+    floor = max(
+        (
+            n
+            for n, days in facts.stage_codes.items()
+            if any(start <= d < send_date and d not in named for d in days)
+        ),
+        default=0,
+    )
+    # a stage code on a letter without this condition's code (imported from a practice that
+    # started mid-process) says at least that many letters went; a coded date says exactly
+    stage = max(len(before), floor) + 1
+
+    def no(why: Why, reason: str, earliest: dt.date | None = None) -> NotDue:
+        return NotDue(condition, why, reason, earliest, next_stage=min(stage, 4))
+
+    h = facts.of(condition)
+    reviews = sorted(d for d in h.reviews if year.start <= d <= send_date)
+    if reviews:
+        return no(Why.REVIEWED, f"reviewed this year ({_plain(reviews[-1])})")
+    declines = sorted(d for d in h.declines if year.start <= d <= send_date)
+    if declines:
+        return no(Why.DECLINED, f"declined or unsuitable (coded {_plain(declines[-1])})")
+    if h.response is not None and h.response[1] <= send_date:
+        kind, on = h.response
+        return no(Why.RESPONDED, f"{kind} on {_plain(on)}")
+    later = [d for d in coded if d > send_date]
+    if later:
+        return no(
+            Why.LATER_EXISTS,
+            f"already has an invitation dated {_plain(min(later))}, after the send date "
+            "(invitations go in stage order)",
+        )
+    if stage > 3:
+        last = before[-1] if before else None
+        when = f" (latest {_plain(last)})" if last else ""
+        return no(Why.ALL_SENT, f"had all three invitations this year{when}")
+    prev = before[-1] if before else None
+    warning = None
+    if prev is not None:
+        gap = (send_date - prev).days
+        if gap < MIN_GAP_DAYS:
+            return no(
+                Why.TOO_CLOSE,
+                f"the {ORDINAL[stage - 1]} invitation was sent {_plain(prev)}, {gap} days "
+                f"before (invitations must be at least {MIN_GAP_DAYS} days apart)",
+                prev + dt.timedelta(days=max(interval, MIN_GAP_DAYS)),
+            )
+        if gap < interval:
+            earliest = prev + dt.timedelta(days=interval)
+            return no(
+                Why.WAITING,
+                f"{ORDINAL[stage - 1]} invitation sent {_plain(prev)}: the {ORDINAL[stage]} "
+                f"can go from {_plain(earliest)}",
+                earliest,
+            )
+        if gap == MIN_GAP_DAYS:
+            warning = (
+                f"exactly {MIN_GAP_DAYS} days after the invitation of {_plain(prev)}: some rule "
+                "engines do not count day 7"
+            )
+    return Due(
+        condition,
+        stage,
+        previous=prev,
+        coded_already=send_date in set(coded),
+        warning=warning,
+    )
+
+
+def decide(
+    facts: PatientFacts,
+    *,
+    send_date: dt.date,
+    year: QofYear,
+    conditions: Iterable[str],
+    not_ready: Mapping[str, str] | None = None,
+    interval: int = MIN_GAP_DAYS,
+) -> Decision:
+    """Which of `conditions` the patient is due an invitation for on `send_date`, and why not.
+
+    `conditions` are the catalogue's condition keys; only those the patient is (or was) on the
+    register for are answered. `not_ready` maps a condition the tool cannot code to the reason.
+    `interval` is the days a stage must wait after the previous one (at least 7): planning
+    passes the practice's interval; confirming an ad-hoc invitation may pass 7.
+    """
+    interval = max(interval, MIN_GAP_DAYS)
+    not_ready = not_ready or {}
+    on_any = sorted({s.condition for s in facts.registers} & set(conditions))
+    if not on_any:
+        return Decision(facts.patient_id)
+    if send_date not in year:
+        return Decision(
+            facts.patient_id,
+            patient_why=Why.FUTURE,
+            patient_reason=f"the send date {_plain(send_date)} is outside QOF year {year.label}",
+        )
+    block = _patient_block(facts, send_date)
+    if block is not None:
+        return Decision(facts.patient_id, patient_why=block[0], patient_reason=block[1])
+    due: list[Due] = []
+    not_due: list[NotDue] = []
+    for cond in on_any:
+        if facts.span(cond, send_date) is None and not any(
+            s.condition == cond and (s.entered is None or s.entered <= send_date)
+            for s in facts.registers
+        ):
+            continue  # joins the register later: not a candidate yet
+        answer = _decide_condition(
+            facts,
+            cond,
+            send_date=send_date,
+            year=year,
+            not_ready=not_ready.get(cond),
+            interval=interval,
+        )
+        (due if isinstance(answer, Due) else not_due).append(answer)  # type: ignore[arg-type]
+    decision = Decision(facts.patient_id, tuple(due), tuple(not_due))
+    # one letter a day: a stage code already on the send date must be this letter's stage
+    other = facts.stage_code_on(send_date) - {decision.stage}
+    if decision.due and other:
+        n = max(other)
+        return Decision(
+            facts.patient_id,
+            not_due=tuple(not_due)
+            + tuple(
+                NotDue(
+                    d.condition,
+                    Why.OTHER_LETTER_SAME_DAY,
+                    f"the {ORDINAL[n]} letter was already sent on {_plain(send_date)}",
+                )
+                for d in due
+            ),
+        )
+    return decision
+
+
+def pca_status(
+    facts: PatientFacts,
+    condition: str,
+    *,
+    year: QofYear,
+    as_of: dt.date,
+    codeable: bool = True,
+) -> PcaResult:
+    """PCA status of one condition, counting only true invitations (the per-patient window).
+
+    `codeable`: the condition has a record code, so backfill could add its code to a letter
+    sent without it; only then is such a letter `generic_only`.
+    """
+    span = facts.span(condition, as_of)
+    start = window_start(facts, span, year)
+    h = facts.of(condition)
+    end = min(as_of, year.end)
+    invites = [d for d in h.invites if start <= d <= end]
+    others = (
+        [d for d in facts.uncoded_dates() if start <= d <= end and d not in h.invites]
+        if codeable
+        else []
+    )
+    return evaluate(
+        year=year,
+        as_of=as_of,
+        invite_dates=invites,
+        review_dates=h.reviews,
+        other_invite_dates=others,
+    )
+
+
+def next_stage_from(result: PcaResult, interval: int) -> dt.date | None:
+    """When the next invitation may go after the latest one (the practice's interval)."""
+    if not result.invitations:
+        return None
+    return max(result.invitations) + dt.timedelta(days=max(interval, MIN_GAP_DAYS))
+
+
+__all__ = [
+    "ORDINAL",
+    "SINCE_PLANNING",
+    "STAGES",
+    "ConditionHistory",
+    "Decision",
+    "Due",
+    "NotDue",
+    "PatientFacts",
+    "PcaStatus",
+    "RegisterSpan",
+    "Why",
+    "condition_dates",
+    "decide",
+    "next_stage_from",
+    "pca_status",
+    "window_start",
+]

@@ -1,0 +1,474 @@
+"""Confirming a batch as sent: every code it records is a true invitation on the send date.
+
+One transaction: load the batch and each invitee's facts, ask the same rule that planned it
+(on the send date), then record the LTC stage code (the letter's highest stage) and each
+invited condition's code at its own stage, all dated the send date. Any rule the date would
+break refuses the whole confirm with each patient and reason; patients whose circumstances
+changed since planning (died, left, reviewed, ...) are taken out, and the letters and texts
+already made for them are listed so staff can take them out of the post.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from recall.domain.catalogue import Catalogue
+from recall.domain.invitations import (
+    ORDINAL,
+    SINCE_PLANNING,
+    Decision,
+    Due,
+    PatientFacts,
+    Why,
+    decide,
+)
+from recall.domain.nhs import InvalidNhsNumber, normalise_nhs_number
+from recall.domain.pca import MIN_GAP_DAYS
+from recall.domain.qof_year import QofYear
+from recall.services.batches.cohort import blocked_conditions
+from recall.services.batches.model import CodeLine, ConfirmResult, Excluded, Invitee
+from recall.services.batches.read import load_plan
+from recall.services.catalogue import load_catalogue
+from recall.services.errors import NotFound, Problem, RecallError, Refused
+from recall.services.operator import current_operator
+from recall.services.settings import get_settings
+from recall.store import batches_repo as repo
+from recall.store.audit_repo import append_audit
+from recall.store.db import Database
+from recall.store.history_repo import load_history, load_registers, patient_facts
+from recall.store.models import utcnow
+
+
+def done_by(b: Any) -> str:
+    """'by reception-1 at 27/11/2026 09:03' for a confirmed batch (local time)."""
+    when = b.confirmed_at
+    if when is None:
+        return f"by {b.confirmed_by or 'someone'}"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return f"by {b.confirmed_by or 'someone'} at {when.astimezone():%d/%m/%Y %H:%M}"
+
+
+def check_send_date(b: Any, day: dt.date, today: dt.date) -> None:
+    """The send date may not be in the future, outside the batch's year, or before letters."""
+    if b.status == "sent":
+        raise Refused(
+            f"batch {b.id} was already confirmed {done_by(b)} as sent on {b.sent_on}: "
+            "nothing recorded"
+        )
+    if b.status == "void":
+        raise Refused(f"batch {b.id} is void: plan a new batch")
+    if day > today:
+        raise Refused(f"the send date {day.isoformat()} is in the future")
+    year = QofYear(b.qof_year)
+    if day not in year:
+        raise Refused(
+            f"the send date {day.isoformat()} is outside this batch's QOF year {year.label} "
+            f"({year.start.isoformat()} to {year.end.isoformat()})"
+        )
+    if b.letters_made_on is not None and day < b.letters_made_on:
+        raise Refused(
+            f"the letters for batch {b.id} were made on {b.letters_made_on.isoformat()}: "
+            f"they cannot have been sent on {day.isoformat()}, before they existed"
+        )
+
+
+@dataclass
+class Outcome:
+    """What confirm decided for each invitee."""
+
+    keep: list[tuple[Invitee, tuple[Due, ...], str | None]] = field(default_factory=list)
+    dropped: list[tuple[Invitee, str, bool]] = field(default_factory=list)  # (x, why, staff)
+    refusals: list[Problem] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+def _joins_later(facts: PatientFacts, cond: str, day: dt.date) -> dt.date | None:
+    later = [
+        s.entered for s in facts.registers if s.condition == cond and s.entered and s.entered > day
+    ]
+    return min(later) if later else None
+
+
+def judge(
+    x: Invitee, d: Decision, facts: PatientFacts, *, day: dt.date, interval: int, out: Outcome
+) -> None:
+    """Keep, drop or refuse one invitee, condition by condition, from the rule's decision."""
+    if d.patient_why in (Why.DIED, Why.LEFT):
+        out.dropped.append((x, d.patient_reason, False))
+        return
+    if d.patient_why is not None:
+        out.refusals.append(Problem(d.patient_reason, x.nhs_number, x.patient_id))
+        return
+    due = {u.condition: u for u in d.due}
+    not_due = {n.condition: n for n in d.not_due}
+    planned = dict(x.condition_stages) or {c: 1 for c in x.conditions}
+    kept: list[Due] = []
+    gone: list[str] = []
+    for cond, stage in planned.items():
+        u, n = due.get(cond), not_due.get(cond)
+        problem = None
+        if u is not None and u.stage == stage:
+            kept.append(u)
+        elif u is not None and u.stage > stage:
+            gone.append(f"{cond}: already had its {ORDINAL[stage]} invitation")
+        elif u is not None:
+            problem = (
+                f"{cond}: this letter is its {ORDINAL[stage]} invitation, but its "
+                f"{ORDINAL[stage - 1]} is not dated before {day.isoformat()} "
+                "(invitations go in stage order)"
+            )
+        elif n is not None and n.why == Why.NOT_ON_REGISTER and _joins_later(facts, cond, day):
+            joins = _joins_later(facts, cond, day)
+            problem = f"{cond}: joins the register on {joins}, after the send date"
+        elif n is not None and n.why in SINCE_PLANNING:
+            gone.append(f"{cond}: {n.reason}")
+        else:
+            problem = f"{cond}: {n.reason if n else 'not due'}"
+        if problem:
+            out.refusals.append(Problem(problem, x.nhs_number, x.patient_id, cond))
+    if any(p.patient_id == x.patient_id for p in out.refusals):
+        return
+    if not kept:
+        out.dropped.append((x, "since planning: " + "; ".join(gone), False))
+        return
+    notes = []
+    for u in kept:
+        note = u.warning
+        if note is None and u.previous is not None and (day - u.previous).days < interval:
+            gap = (day - u.previous).days
+            note = (
+                f"{gap} days after the invitation of {u.previous.isoformat()}, less than the "
+                f"{interval}-day stage interval"
+            )
+        if note is None:
+            note = _uncoded_nearby(facts, u.condition, day)
+        if note:
+            notes.append(f"{u.condition}: {note}")
+            out.warnings.append(
+                {
+                    "nhs_number": x.nhs_number,
+                    "patient_id": str(x.patient_id),
+                    "condition": u.condition,
+                    "reason": f"{u.condition}: {note}",
+                }
+            )
+    out.keep.append((x, tuple(kept), "; ".join(notes) or None))
+
+
+def _uncoded_nearby(facts: PatientFacts, cond: str, day: dt.date) -> str | None:
+    """A letter without this condition's code 1-6 days away: backfill could make them clash."""
+    coded = facts.of(cond).invites
+    for d in sorted(facts.uncoded_dates()):
+        if d not in coded and 0 < abs((day - d).days) < MIN_GAP_DAYS:
+            return (
+                f"an invitation coded without the {cond} code on {d.isoformat()} is "
+                f"{abs((day - d).days)} days away; if backfill adds the {cond} code there, "
+                "the two will be under 7 days apart"
+            )
+    return None
+
+
+def _record_codes(catalogue: Catalogue, out: Outcome) -> dict[tuple[str, int], tuple[str, str]]:
+    """Each (condition, stage) code to record, or Refused naming what to configure."""
+    problems: list[Problem] = []
+    stages = {max(u.stage for u in kept) for _x, kept, _w in out.keep}
+    for stage in sorted(stages):
+        if catalogue.profile.stage_code(stage) is None:
+            problems.append(
+                Problem(
+                    f"the {catalogue.profile.name} profile has no LTC stage code for stage {stage}",
+                    fix="recall codes stage N CODE --term TEXT",
+                )
+            )
+    record: dict[tuple[str, int], tuple[str, str]] = {}
+    blocked = blocked_conditions(catalogue)
+    for key, stage in sorted({(u.condition, u.stage) for _x, kept, _w in out.keep for u in kept}):
+        cond = catalogue.get(key)
+        code = cond.record_code_for(stage) if cond is not None else None
+        if cond is None or key in blocked or not code:
+            r = cond.readiness(catalogue.profile) if cond is not None else None
+            problems.append(
+                Problem(
+                    r.reason if r else "not in the catalogue", condition=key, fix=r.fix if r else ""
+                )
+            )
+            continue
+        record[(key, stage)] = (code, cond.invite.term(code))
+    if problems:
+        first = problems[0]
+        raise Refused(
+            "cannot confirm: "
+            + "; ".join(f"{p.condition or 'stage code'}: {p.reason}" for p in problems)
+            + (f" (fix: {first.fix})" if first.fix else ""),
+            problems,
+        )
+    return record
+
+
+def _staff_exclusions(
+    invited: list[Invitee], exclude: Iterable[str], ids: Iterable[int], batch_id: int
+) -> set[int]:
+    want_out = set(ids)
+    unknown: list[Problem] = []
+    by_nhs = {x.nhs_number: x.patient_id for x in invited}
+    for raw in exclude:
+        try:
+            nhs = normalise_nhs_number(raw)
+        except InvalidNhsNumber as exc:
+            raise RecallError(f"--exclude: not a valid NHS number: {exc}") from None
+        if nhs in by_nhs:
+            want_out.add(by_nhs[nhs])
+        else:
+            unknown.append(Problem("not invited in this batch", nhs_number=nhs))
+    if unknown:
+        raise Refused(
+            f"{len(unknown)} patient(s) to exclude are not invited in batch {batch_id}", unknown
+        )
+    return want_out
+
+
+def confirm_batch(
+    db: Database,
+    batch_id: int,
+    sent_on: dt.date | None = None,
+    *,
+    exclude: Iterable[str] = (),
+    exclude_patient_ids: Iterable[int] = (),
+    operator: str | None = None,
+    today: dt.date | None = None,
+) -> ConfirmResult:
+    """Mark a batch as sent on `sent_on` (default: its planned date) and record its codes.
+
+    Refused with nothing recorded (each patient and reason listed): a future date, a date
+    outside the batch's QOF year or before its letters were made, a confirmed or void batch,
+    a condition without a ready record code, or any invitee for whom the date would break
+    the rule (stage order, 7 days, before registration or register entry). Patients who died,
+    left or were reviewed since planning are taken out and named; `exclude` (NHS numbers)
+    takes patients out so the rest can be confirmed.
+    """
+    operator = operator or current_operator()
+    today = today or dt.date.today()
+    try:
+        with db.write() as session:
+            return confirm_in(
+                session,
+                batch_id,
+                sent_on,
+                exclude=exclude,
+                exclude_ids=exclude_patient_ids,
+                operator=operator,
+                today=today,
+            )
+    except IntegrityError:
+        raise Refused(
+            f"batch {batch_id}: another terminal recorded these codes at the same time; "
+            "nothing was recorded here"
+        ) from None
+
+
+def _decide_all(
+    session: Session, b: Any, invited: list[Invitee], catalogue: Catalogue, day: dt.date
+) -> tuple[dict[int, Decision], dict[int, PatientFacts]]:
+    ids = {x.patient_id for x in invited}
+    year = QofYear(b.qof_year)
+    registers = load_registers(session, practice_id=b.practice_id, patient_ids=ids)
+    hist = load_history(
+        session, practice_id=b.practice_id, catalogue=catalogue, year=year, patient_ids=ids
+    )
+    rows = repo.patients_by_ids(session, b.practice_id, ids)
+    facts = {r.id: patient_facts(r, registers, hist) for r in rows}
+    keys = tuple(catalogue.conditions)
+    decisions = {
+        pid: decide(f, send_date=day, year=year, conditions=keys, interval=MIN_GAP_DAYS)
+        for pid, f in facts.items()
+    }
+    return decisions, facts
+
+
+def confirm_in(
+    session: Session,
+    batch_id: int,
+    sent_on: dt.date | None,
+    *,
+    exclude: Iterable[str],
+    exclude_ids: Iterable[int],
+    operator: str,
+    today: dt.date,
+) -> ConfirmResult:
+    b = repo.lock_batch(session, batch_id)
+    if b is None:
+        raise NotFound(f"no batch {batch_id}")
+    day = sent_on or b.planned_send_date
+    check_send_date(b, day, today)
+    plan = load_plan(session, batch_id)
+    invited = [x for x in plan.invitations if x.status == "planned"]
+    if not invited:
+        _refuse_if_done_elsewhere(session, b)
+    want_out = _staff_exclusions(invited, exclude, exclude_ids, batch_id)
+    catalogue = load_catalogue(session, b.practice_id)
+    interval = get_settings(session, b.practice_id).stage_interval_days
+    decisions, facts = _decide_all(session, b, invited, catalogue, day)
+    out = Outcome()
+    for x in invited:
+        if x.patient_id in want_out:
+            out.dropped.append((x, "excluded by staff at confirm", True))
+        else:
+            judge(
+                x, decisions[x.patient_id], facts[x.patient_id], day=day, interval=interval, out=out
+            )
+    if out.refusals:
+        raise Refused(
+            f"{len({p.patient_id for p in out.refusals})} patient(s) cannot be coded as "
+            f"invited on {day.isoformat()} (first: {out.refusals[0].reason}); exclude them "
+            "(--exclude NHS_NUMBER) or choose another date. Nothing was recorded",
+            out.refusals,
+        )
+    record = _record_codes(catalogue, out)
+    lines = _write(session, b, day, catalogue, record, out)
+    append_audit(
+        session,
+        operator=operator,
+        action="batch.confirm",
+        practice_id=b.practice_id,
+        batch_id=batch_id,
+        details={
+            "sent_on": day.isoformat(),
+            "stage": b.stage,
+            "invited": len(out.keep),
+            "dropped": len(out.dropped),
+            "codes": lines[1],
+            "warnings": len(out.warnings),
+        },
+    )
+    repo.mark_sent(session, batch_id, day, operator)
+    done = load_plan(session, batch_id)
+    drops = [
+        Excluded(
+            x.patient_id,
+            x.nhs_number,
+            x.given_name,
+            x.family_name,
+            why,
+            x.conditions,
+            staff,
+            x.invitation_id,
+            letter_number=x.letter_number,
+            channel=x.channel,
+        )
+        for x, why, staff in out.dropped
+    ]
+    return ConfirmResult(done.batch, lines[0], out.warnings, drops, take_out(done.excluded))
+
+
+def take_out(left_out: list[Excluded]) -> list[str]:
+    """Letters and texts that were made but are not coded: staff must not send them."""
+    out = []
+    for e in sorted(left_out, key=lambda e: (e.channel, e.letter_number or 0)):
+        if e.letter_number is not None:
+            kind = "text" if e.channel == "sms" else "letter"
+            out.append(f"{kind} {e.letter_number} ({e.name}): {e.reason}")
+    return out
+
+
+def _write(
+    session: Session,
+    b: Any,
+    day: dt.date,
+    catalogue: Catalogue,
+    record: dict[tuple[str, int], tuple[str, str]],
+    out: Outcome,
+) -> tuple[list[CodeLine], int]:
+    """Insert the codes and settle each invitation; (code lines, codes newly recorded)."""
+    settings = get_settings(session, b.practice_id)
+    generic = catalogue.profile.generic_record_code if settings.record_generic else None
+    existing = repo.codes_on(session, day, {x.patient_id for x, _k, _w in out.keep})
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    lines: list[CodeLine] = []
+    for x, kept, _warn in out.keep:
+        letter = max(u.stage for u in kept)
+        sc = catalogue.profile.stage_code(letter)
+        assert sc is not None
+        todo: list[tuple[str, str, str | None, int]] = [(sc.code, sc.term, None, letter)]
+        # a condition code already keyed in for that day is this invitation: nothing to add
+        todo += [
+            (*record[(u.condition, u.stage)], u.condition, u.stage)
+            for u in kept
+            if not u.coded_already
+        ]
+        if generic is not None:
+            todo.append((generic.code, generic.term, None, letter))
+        for code, term, cond, stage in todo:
+            lines.append(
+                CodeLine(
+                    x.patient_id,
+                    x.nhs_number,
+                    x.given_name,
+                    x.family_name,
+                    code,
+                    term,
+                    day,
+                    cond,
+                    stage,
+                )
+            )
+            if (x.patient_id, code) in existing:
+                continue  # already there on that day: the same invitation, nothing to add
+            existing.add((x.patient_id, code))
+            rows.append(
+                {
+                    "patient_id": x.patient_id,
+                    "code": code,
+                    "term": term,
+                    "date": day,
+                    "condition": cond,
+                    "stage": stage,
+                    "origin": "send",
+                    "invitation_id": x.invitation_id,
+                    "batch_id": b.id,
+                    "reconciled": False,
+                    "voided": False,
+                    "created_at": now,
+                }
+            )
+    repo.insert_codes(session, rows)
+    changes: list[dict[str, Any]] = [
+        {
+            "iid": x.invitation_id,
+            "status": "sent",
+            "conditions": tuple(u.condition for u in kept),
+            "warning": warn,
+        }
+        for x, kept, warn in out.keep
+    ] + [
+        {
+            "iid": x.invitation_id,
+            "status": "excluded",
+            "conditions": x.conditions if staff else (),
+            "reason": why,
+            "staff_excluded": staff,
+        }
+        for x, why, staff in out.dropped
+    ]
+    repo.settle_invitations(session, changes)
+    return lines, len(rows)
+
+
+def _refuse_if_done_elsewhere(session: Session, b: Any) -> None:
+    """An empty batch whose cohort and stage another terminal already confirmed: say so."""
+    if b.kind != "monthly":
+        return
+    other = repo.sent_twin(session, b)
+    if other is not None:
+        raise Refused(
+            f"nothing to confirm in batch {b.id}: the {ORDINAL[b.stage]} invitations for "
+            f"{b.cohort_month} were already confirmed {done_by(other)} (batch {other.id}, "
+            f"sent on {other.sent_on}); nothing recorded"
+        )

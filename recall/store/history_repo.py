@@ -1,0 +1,301 @@
+"""What each patient has had this QOF year, per condition, read from the coded journal.
+
+One pass over the journal (imported events plus live codes this tool recorded, voided ones
+excluded) sorts each entry into condition-specific invites, LTC stage codes, generic invites,
+reviews and declines; `patient_facts` turns that into the rule engine's frozen fact set. The
+PCA report, planning, letters, confirmation and the backfill planner all read it, so the whole
+list is evaluated with one indexed query instead of one per patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from recall.domain.catalogue import Catalogue
+from recall.domain.invitations import ConditionHistory, PatientFacts, RegisterSpan
+from recall.domain.qof_year import QofYear
+from recall.store.journal_repo import iter_coded_entries
+from recall.store.models import patient_t, register_t, response_t
+
+# Above this many patients a filtered query costs more than reading the practice and filtering.
+_ID_FILTER_LIMIT = 2000
+
+Key = tuple[int, str]
+
+
+@dataclass(frozen=True)
+class CodeRoles:
+    """What each code means to the rules (equivalent codes of the profile included)."""
+
+    specific: dict[str, frozenset[str]]  # code -> conditions it invites for
+    review: dict[str, frozenset[str]]  # code -> conditions it marks reviewed
+    decline: dict[str, frozenset[str]]  # code -> conditions declined / unsuitable
+    stage: dict[str, int]  # LTC stage code -> stage number
+    generic: frozenset[str]
+
+    @property
+    def all_codes(self) -> set[str]:
+        return {*self.specific, *self.review, *self.decline, *self.stage, *self.generic}
+
+
+def _with_equivalents(catalogue: Catalogue, codes: Iterable[str]) -> set[str]:
+    eq = catalogue.profile.equivalents
+    back = {v: k for k, v in eq.items()}
+    out: set[str] = set()
+    for code in codes:
+        out.add(code)
+        if code in eq:
+            out.add(eq[code])
+        if code in back:
+            out.add(back[code])
+    return out
+
+
+def code_roles(catalogue: Catalogue) -> CodeRoles:
+    """Map every code the rules care about to its role(s)."""
+    generic = frozenset(_with_equivalents(catalogue, catalogue.generic_codes))
+    specific: dict[str, set[str]] = defaultdict(set)
+    review: dict[str, set[str]] = defaultdict(set)
+    decline: dict[str, set[str]] = defaultdict(set)
+    for cond in catalogue:
+        for code in _with_equivalents(catalogue, cond.condition_invite_codes(generic)):
+            if code not in generic:
+                specific[code].add(cond.key)
+        for code in _with_equivalents(catalogue, cond.review_codes):
+            review[code].add(cond.key)
+        for code in _with_equivalents(catalogue, cond.decline_codes):
+            decline[code].add(cond.key)
+    stage: dict[str, int] = {}
+    for number, sc in catalogue.profile.stage_codes.items():
+        for code in _with_equivalents(catalogue, [sc.code]):
+            stage[code] = number
+    return CodeRoles(
+        specific={k: frozenset(v) for k, v in specific.items()},
+        review={k: frozenset(v) for k, v in review.items()},
+        decline={k: frozenset(v) for k, v in decline.items()},
+        stage=stage,
+        generic=generic,
+    )
+
+
+@dataclass
+class History:
+    """Dates per patient (and condition) inside one window of one QOF year."""
+
+    year: QofYear
+    start: dt.date
+    end: dt.date
+    specific: dict[Key, set[dt.date]] = field(default_factory=dict)
+    review: dict[Key, set[dt.date]] = field(default_factory=dict)
+    decline: dict[Key, set[dt.date]] = field(default_factory=dict)
+    stage: dict[int, dict[int, set[dt.date]]] = field(default_factory=dict)
+    generic: dict[int, set[dt.date]] = field(default_factory=dict)
+    responses: dict[Key, tuple[str, dt.date]] = field(default_factory=dict)
+
+    def invites(self, patient_id: int, condition: str) -> set[dt.date]:
+        return self.specific.get((patient_id, condition), set())
+
+    def reviews(self, patient_id: int, condition: str) -> set[dt.date]:
+        return self.review.get((patient_id, condition), set())
+
+    def declines(self, patient_id: int, condition: str) -> set[dt.date]:
+        return self.decline.get((patient_id, condition), set())
+
+    def stage_dates(self, patient_id: int) -> dict[int, set[dt.date]]:
+        return self.stage.get(patient_id, {})
+
+    def generic_dates(self, patient_id: int) -> set[dt.date]:
+        return self.generic.get(patient_id, set())
+
+    def other_dates(self, patient_id: int) -> set[dt.date]:
+        """Generic and LTC stage code dates: invitations that lack a condition code."""
+        out = set(self.generic.get(patient_id, ()))
+        for days in self.stage.get(patient_id, {}).values():
+            out |= days
+        return out
+
+
+def load_history(
+    session: Session,
+    *,
+    practice_id: int,
+    catalogue: Catalogue,
+    year: QofYear,
+    end: dt.date | None = None,
+    patient_ids: Collection[int] | None = None,
+    roles: CodeRoles | None = None,
+) -> History:
+    """Read the journal for `year` (1 April to `end`, default 31 March) in one query."""
+    roles = roles or code_roles(catalogue)
+    stop = min(end, year.end) if end else year.end
+    hist = History(year=year, start=year.start, end=stop)
+    wanted = set(patient_ids) if patient_ids is not None else None
+    query_ids = wanted if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT else None
+    if wanted is not None and not wanted:
+        return hist
+    specific, review, decline = roles.specific, roles.review, roles.decline
+    stage_of, generic = roles.stage, roles.generic
+    h_spec, h_rev, h_dec, h_stage, h_gen = (
+        hist.specific,
+        hist.review,
+        hist.decline,
+        hist.stage,
+        hist.generic,
+    )
+    for pid, day, code, _origin in iter_coded_entries(
+        session,
+        practice_id=practice_id,
+        codes=roles.all_codes,
+        start=year.start,
+        end=stop,
+        patient_ids=query_ids,
+    ):
+        if wanted is not None and query_ids is None and pid not in wanted:
+            continue
+        conds = specific.get(code)
+        if conds:
+            for c in conds:
+                h_spec.setdefault((pid, c), set()).add(day)
+        conds = review.get(code)
+        if conds:
+            for c in conds:
+                h_rev.setdefault((pid, c), set()).add(day)
+        conds = decline.get(code)
+        if conds:
+            for c in conds:
+                h_dec.setdefault((pid, c), set()).add(day)
+        number = stage_of.get(code)
+        if number is not None:
+            h_stage.setdefault(pid, {}).setdefault(number, set()).add(day)
+        if code in generic:
+            h_gen.setdefault(pid, set()).add(day)
+    r = response_t
+    q = select(r.c.patient_id, r.c.condition, r.c.kind, r.c.on).where(
+        r.c.qof_year == year.start_year
+    )
+    if query_ids is not None:
+        q = q.where(r.c.patient_id.in_(sorted(query_ids)))
+    for pid, cond, kind, on in session.execute(q):
+        if wanted is None or pid in wanted:
+            hist.responses[(pid, cond)] = (kind, on)
+    return hist
+
+
+def load_registers(
+    session: Session, *, practice_id: int, patient_ids: Collection[int] | None = None
+) -> dict[int, list[RegisterSpan]]:
+    """Register entries per patient (all of them; callers check `active_on`)."""
+    rg, p = register_t, patient_t
+    q = (
+        select(rg.c.patient_id, rg.c.condition, rg.c.diagnosed_on, rg.c.resolved_on)
+        .join(p, p.c.id == rg.c.patient_id)
+        .where(p.c.practice_id == practice_id)
+    )
+    wanted = set(patient_ids) if patient_ids is not None else None
+    if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT:
+        q = q.where(rg.c.patient_id.in_(sorted(wanted)))
+    out: dict[int, list[RegisterSpan]] = {}
+    for pid, cond, since, until in session.execute(q):
+        if wanted is None or pid in wanted:
+            out.setdefault(pid, []).append(RegisterSpan(cond.upper(), since, until))
+    return out
+
+
+def alive_and_registered_clause(day: dt.date) -> ColumnElement[bool]:
+    """SQL condition: the patient is alive and registered on `day`."""
+    p = patient_t
+    return and_(
+        or_(p.c.date_of_death.is_(None), p.c.date_of_death > day),
+        or_(p.c.deregistered_on.is_(None), p.c.deregistered_on > day),
+        or_(p.c.registered_on.is_(None), p.c.registered_on <= day),
+    )
+
+
+def register_pairs(
+    session: Session,
+    *,
+    practice_id: int,
+    as_of: dt.date,
+    patient_ids: Collection[int] | None = None,
+) -> list[tuple[int, str]]:
+    """(patient, condition) for everyone alive, registered and on a register at `as_of`."""
+    p, rg = patient_t, register_t
+    q = (
+        select(rg.c.patient_id, rg.c.condition)
+        .join(p, p.c.id == rg.c.patient_id)
+        .where(
+            p.c.practice_id == practice_id,
+            alive_and_registered_clause(as_of),
+            or_(rg.c.diagnosed_on.is_(None), rg.c.diagnosed_on <= as_of),
+            or_(rg.c.resolved_on.is_(None), rg.c.resolved_on > as_of),
+        )
+    )
+    wanted = set(patient_ids) if patient_ids is not None else None
+    if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT:
+        q = q.where(rg.c.patient_id.in_(sorted(wanted)))
+    return [
+        (pid, cond.upper())
+        for pid, cond in session.execute(q).all()
+        if wanted is None or pid in wanted
+    ]
+
+
+def patient_dates(
+    session: Session, *, practice_id: int, patient_ids: Collection[int] | None = None
+) -> dict[int, tuple[dt.date | None, dt.date | None, dt.date | None]]:
+    """(registered_on, deregistered_on, date_of_death) per patient."""
+    p = patient_t
+    q = select(p.c.id, p.c.registered_on, p.c.deregistered_on, p.c.date_of_death).where(
+        p.c.practice_id == practice_id
+    )
+    wanted = set(patient_ids) if patient_ids is not None else None
+    if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT:
+        q = q.where(p.c.id.in_(sorted(wanted)))
+    return {
+        r.id: (r.registered_on, r.deregistered_on, r.date_of_death)
+        for r in session.execute(q)
+        if wanted is None or r.id in wanted
+    }
+
+
+_NO_SPANS: list[RegisterSpan] = []
+
+
+def patient_facts(
+    patient: Any, registers: dict[int, list[RegisterSpan]], hist: History
+) -> PatientFacts:
+    """The rule engine's fact set for one patient (`patient` has id and the three dates)."""
+    pid = patient.id
+    spans = tuple(registers.get(pid, _NO_SPANS))
+    conds = {s.condition for s in spans}
+    history = {}
+    for c in conds:
+        key = (pid, c)
+        h = ConditionHistory(
+            invites=frozenset(hist.specific.get(key, ())),
+            reviews=frozenset(hist.review.get(key, ())),
+            declines=frozenset(hist.decline.get(key, ())),
+            response=hist.responses.get(key),
+        )
+        if h != _EMPTY_HISTORY:
+            history[c] = h
+    return PatientFacts(
+        patient_id=pid,
+        registered_on=patient.registered_on,
+        deregistered_on=patient.deregistered_on,
+        date_of_death=patient.date_of_death,
+        registers=spans,
+        history=history,
+        stage_codes={n: frozenset(d) for n, d in hist.stage.get(pid, {}).items()},
+        generic=frozenset(hist.generic.get(pid, ())),
+    )
+
+
+_EMPTY_HISTORY = ConditionHistory()

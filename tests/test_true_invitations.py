@@ -1,0 +1,252 @@
+"""Every recorded code is a true invitation: one test per way the tool used to record one that
+was not (sent before the 1st letter, before the letters existed, before registration, for a
+letter that was never sent, ...). Each runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from engine_seed import DM, GENERIC_CTV3, HYP, STAGE, Seeder
+from sqlalchemy import func, select
+
+from recall.domain.backfill import PatientJournal, Window, plan_patient
+from recall.domain.invitations import RegisterSpan
+from recall.services.backfill import plan_backfill
+from recall.services.batches import (
+    confirm_batch,
+    get_batch,
+    invite_patient,
+    plan_batch,
+)
+from recall.services.dashboard import due_options, stage_totals
+from recall.services.errors import Refused
+from recall.services.letters import render_batch_letters
+from recall.services.patients import patient_view
+from recall.services.pca_report import pca_report
+from recall.store.db import Database
+from recall.store.models import batch_t, recorded_code_t
+
+D = dt.date
+TODAY = D(2026, 11, 27)
+
+
+def codes(db: Database, pid: int) -> set[tuple[str, D]]:
+    r = recorded_code_t
+    with db.read() as s:
+        return {
+            (c, d)
+            for c, d in s.execute(
+                select(r.c.code, r.c.date).where(r.c.patient_id == pid, r.c.voided.is_(False))
+            )
+        }
+
+
+def test_second_invitation_dated_before_the_first_is_refused(db: Database) -> None:
+    seed = Seeder(db)
+    pid, _ = seed.patient(conditions=("HYP",))
+    first = plan_batch(db, 1, "2026-11", D(2026, 11, 10), today=TODAY)
+    confirm_batch(db, first.batch.id, today=TODAY)
+    second = plan_batch(db, 2, "2026-11", D(2026, 11, 24), today=D(2026, 11, 24))
+    assert [x.patient_id for x in second.invitations] == [pid]
+    with pytest.raises(Refused, match="stage order") as info:
+        confirm_batch(db, second.batch.id, D(2026, 11, 2), today=TODAY)
+    assert info.value.problems[0]["condition"] == "HYP"
+    assert codes(db, pid) == {(STAGE[1], D(2026, 11, 10)), (HYP, D(2026, 11, 10))}
+
+
+def test_send_date_before_the_letters_were_made_is_refused(db: Database, tmp_path: Path) -> None:
+    seed = Seeder(db)
+    pid, _ = seed.patient(conditions=("HYP",))
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 29), today=D(2026, 11, 29))
+    render_batch_letters(db, plan.batch.id, tmp_path / "out", D(2026, 11, 29), pdf=False)
+    with pytest.raises(Refused, match="before they existed"):
+        confirm_batch(db, plan.batch.id, D(2026, 11, 12), today=D(2026, 11, 29))
+    assert codes(db, pid) == set()
+    done = confirm_batch(db, plan.batch.id, D(2026, 11, 29), today=D(2026, 11, 29))
+    assert done.batch.letters_made_on == D(2026, 11, 29)
+
+
+def test_confirmed_batch_letters_are_never_made_again(db: Database, tmp_path: Path) -> None:
+    seed = Seeder(db)
+    seed.patient(conditions=("HYP",))
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 20), today=TODAY)
+    render_batch_letters(db, plan.batch.id, tmp_path / "out", TODAY, pdf=False)
+    confirm_batch(db, plan.batch.id, TODAY, today=TODAY)
+    with pytest.raises(Refused, match="not made again"):
+        render_batch_letters(db, plan.batch.id, tmp_path / "again", TODAY, pdf=False)
+    assert not (tmp_path / "again").exists() or not any((tmp_path / "again").iterdir())
+
+
+def test_confirm_names_the_letters_to_take_out(db: Database, tmp_path: Path) -> None:
+    seed = Seeder(db)
+    seed.patient(conditions=("HYP",), family="Able")
+    out, _ = seed.patient(conditions=("HYP",), family="Baker")
+    seed.patient(conditions=("DM",), family="Cole")
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 20), today=TODAY)
+    made = render_batch_letters(db, plan.batch.id, tmp_path / "out", TODAY, pdf=False)
+    assert made.counts["letters"] == 3
+    result = confirm_batch(db, plan.batch.id, TODAY, exclude_patient_ids=[out], today=TODAY)
+    assert len(result.take_out) == 1
+    assert result.take_out[0].startswith("letter 2 (Ann Baker)")
+    assert "excluded by staff" in result.take_out[0]
+    assert codes(db, out) == set()
+
+
+def test_letters_recheck_takes_out_a_patient_reviewed_since_planning(
+    db: Database, tmp_path: Path
+) -> None:
+    seed = Seeder(db)
+    reviewed, _ = seed.patient(conditions=("AST",), family="Able")
+    seed.patient(conditions=("HYP",), family="Baker")
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 20), today=TODAY)
+    from engine_seed import AST_REVIEW
+
+    seed.events((reviewed, D(2026, 11, 21), AST_REVIEW))  # the latest import
+    made = render_batch_letters(db, plan.batch.id, tmp_path / "out", TODAY, pdf=False)
+    assert made.counts["letters"] == 1
+    assert any("taken out" in n and "reviewed" in n for n in made.notes)
+    left_out = {e.patient_id: e.reason for e in get_batch(db, plan.batch.id).excluded}
+    assert "reviewed" in left_out[reviewed]
+
+
+def test_no_codes_dated_before_registration(db: Database) -> None:
+    seed = Seeder(db)
+    pid, nhs = seed.patient(conditions=("HYP",), registered_on=D(2026, 11, 5))
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 10), today=TODAY)
+    assert [x.patient_id for x in plan.invitations] == [pid]
+    with pytest.raises(Refused, match="registers on 2026-11-05") as info:
+        confirm_batch(db, plan.batch.id, D(2026, 11, 3), today=TODAY)
+    assert info.value.problems[0]["nhs_number"] == nhs
+    assert codes(db, pid) == set()
+
+
+def test_invitations_before_register_entry_or_registration_do_not_count_for_pca(
+    db: Database,
+) -> None:
+    seed = Seeder(db)
+    late_entry, _ = seed.patient(conditions=())
+    seed.register(late_entry, "HYP", diagnosed_on=D(2026, 7, 1))
+    late_joiner, _ = seed.patient(conditions=("HYP",), registered_on=D(2026, 6, 1))
+    both = (D(2026, 5, 1), D(2026, 8, 1))
+    seed.events(*[(p, d, HYP) for p in (late_entry, late_joiner) for d in both])
+    report = pca_report(db, TODAY, today=TODAY)
+    assert report.conditions["HYP"].counts["pca_eligible"] == 0
+    assert report.conditions["HYP"].counts["invited_once"] == 2
+    # the backfill planner reads the same window: it predicts what the report shows
+    assert plan_backfill(db, today=TODAY).summary.eligible_before.get("HYP", 0) == 0
+
+
+def test_condition_added_mid_year_gets_its_own_invitations(db: Database) -> None:
+    seed = Seeder(db)
+    pid, _ = seed.patient(conditions=("DM",), dob=D(1950, 6, 3))
+    s1 = plan_batch(db, 1, "2026-06", D(2026, 6, 5), today=TODAY)
+    confirm_batch(db, s1.batch.id, today=TODAY)
+    s2 = plan_batch(db, 2, "2026-06", D(2026, 6, 20), today=TODAY)
+    confirm_batch(db, s2.batch.id, today=TODAY)
+    seed.register(pid, "HYP", diagnosed_on=D(2026, 7, 1))
+    # the next letter (DM's 3rd) also carries HYP's 1st invitation
+    s3 = plan_batch(db, 3, "2026-07", D(2026, 7, 10), today=TODAY)
+    assert [dict(x.condition_stages) for x in s3.invitations] == [{"DM": 3, "HYP": 1}]
+    confirm_batch(db, s3.batch.id, today=TODAY)
+    assert {(STAGE[3], D(2026, 7, 10)), (HYP, D(2026, 7, 10))} <= codes(db, pid)
+    # then HYP's own 2nd letter: its exception is reachable
+    s4 = plan_batch(db, 2, "2026-07", D(2026, 7, 24), today=TODAY)
+    assert [dict(x.condition_stages) for x in s4.invitations] == [{"HYP": 2}]
+    confirm_batch(db, s4.batch.id, today=TODAY)
+    view = patient_view(db, _nhs(db, pid), TODAY)
+    assert view.status["HYP"].status == "pca_eligible"
+
+
+def _nhs(db: Database, pid: int) -> str:
+    from recall.store.models import patient_t
+
+    with db.read() as s:
+        return str(s.scalar(select(patient_t.c.nhs_number).where(patient_t.c.id == pid)))
+
+
+def test_patient_with_no_address_and_no_mobile_is_not_coded(db: Database) -> None:
+    seed = Seeder(db)
+    nowhere, _ = seed.patient(conditions=("HYP",), address_line1=None, postcode=None)
+    posted, _ = seed.patient(conditions=("HYP",))
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 20), today=TODAY)
+    assert [x.patient_id for x in plan.invitations] == [posted]
+    phone = {e.patient_id: e for e in plan.excluded}[nowhere]
+    assert phone.channel == "phone" and "contact by phone" in phone.reason
+    confirm_batch(db, plan.batch.id, today=TODAY)
+    assert codes(db, nowhere) == set()
+
+
+def test_condition_code_already_on_the_send_date_is_the_same_invitation(db: Database) -> None:
+    seed = Seeder(db)
+    pid, _ = seed.patient(conditions=("HYP", "DM"))
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 20), today=TODAY)
+    seed.events((pid, D(2026, 11, 20), HYP))  # keyed in by hand that morning
+    result = confirm_batch(db, plan.batch.id, today=TODAY)
+    assert codes(db, pid) == {(STAGE[1], D(2026, 11, 20)), (DM, D(2026, 11, 20))}
+    assert {c.condition for c in result.codes} == {None, "DM"}
+
+
+def test_refused_adhoc_invitation_leaves_no_batch(db: Database) -> None:
+    seed = Seeder(db)
+    _pid, nhs = seed.patient(conditions=("HYP",))
+    invite_patient(db, nhs, 1, D(2026, 11, 20), today=TODAY)
+    with pytest.raises(Refused):
+        invite_patient(db, nhs, 2, D(2026, 11, 24), today=TODAY)  # 4 days later
+    with pytest.raises(Refused, match="future"):
+        invite_patient(db, nhs, 2, D(2026, 12, 24), today=TODAY)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(batch_t)) == 1
+
+
+def test_second_letter_date_uses_the_practice_interval(db: Database) -> None:
+    seed = Seeder(db)
+    pid, nhs = seed.patient(conditions=("HYP",))
+    seed.settings(stage_interval_days=21)
+    seed.events((pid, D(2026, 11, 20), HYP))
+    view = patient_view(db, nhs, TODAY)
+    assert view.status["HYP"].earliest_second == D(2026, 12, 11)
+    assert "can go from 2026-12-11" in view.status["HYP"].next_step
+
+
+def test_backfill_never_adds_a_code_it_calls_too_close() -> None:
+    day = D(2026, 6, 1)
+    journal = PatientJournal(
+        patient_id=1,
+        specific={"HYP": frozenset({day})},
+        stages={day + dt.timedelta(days=3): frozenset({2})},
+        registers=(RegisterSpan("HYP"),),
+    )
+    from recall.domain.backfill import BackfillRules
+
+    rules = BackfillRules(stage_codes=STAGE, record_codes={"HYP": {1: HYP, 2: HYP, 3: HYP}})
+    plan = plan_patient(journal, rules, Window(D(2026, 4, 1), D(2026, 11, 27)))
+    assert not [i for i in plan.items if i.condition == "HYP"]
+    assert any("at least 7 days apart" in b.why for b in plan.blocked)
+
+
+def test_generic_only_is_shown_only_where_backfill_can_fix_it(db: Database) -> None:
+    seed = Seeder(db)
+    hyp, hyp_nhs = seed.patient(conditions=("HYP",))
+    ost, ost_nhs = seed.patient(conditions=("OST",))
+    seed.events((hyp, D(2026, 9, 1), STAGE[1]), (ost, D(2026, 9, 1), GENERIC_CTV3))
+    hyp_view = patient_view(db, hyp_nhs, TODAY).status["HYP"]
+    assert hyp_view.status == "generic_only" and "backfill can add" in hyp_view.plain
+    ost_view = patient_view(db, ost_nhs, TODAY).status["OST"]
+    assert ost_view.status == "not_invited" and "backfill" not in ost_view.plain
+
+
+def test_second_letters_hold_every_non_responder_and_home_agrees(db: Database) -> None:
+    seed = Seeder(db)
+    ids = []
+    for month in (4, 7, 11):  # recall months April, July, November
+        pid, _ = seed.patient(conditions=("HYP",), dob=D(1950, month, 3))
+        seed.events((pid, D(2026, month, 5), HYP))
+        ids.append(pid)
+    options = due_options(db, TODAY)
+    second = stage_totals(options)[1]
+    plan = plan_batch(db, 2, "2026-11", TODAY, today=TODAY)
+    assert sorted(x.patient_id for x in plan.invitations) == sorted(ids)
+    assert second.due == len(plan.invitations) == 3
+    assert pca_report(db, TODAY, today=TODAY).need_second_by_year_end == 3
