@@ -8,15 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recall.domain.eligibility import (
-    InvalidInterval,
-    Level,
-    check_gap,
-    check_stage_interval,
-    last_first_invite_date,
+from recall.domain.invitations import (
+    ConditionHistory,
+    PatientFacts,
+    RegisterSpan,
+    Why,
+    decide,
     late_in_year,
-    progress,
-    stage_decision,
 )
 from recall.domain.pca import PcaStatus, evaluate
 from recall.domain.qof_year import QofYear
@@ -50,81 +48,68 @@ def test_age_with_29_february_birthday() -> None:
     assert age_on(date(1952, 2, 29), date(2028, 2, 29)) == 76
 
 
-def test_stage_interval_minimum() -> None:
-    assert check_stage_interval(7) == 7
-    with pytest.raises(InvalidInterval):
-        check_stage_interval(6)
+def _facts(*invites: date, stage2: date | None = None) -> PatientFacts:
+    return PatientFacts(
+        patient_id=1,
+        registers=(RegisterSpan("HYP"),),
+        history={"HYP": ConditionHistory(invites=frozenset(invites))},
+        stage_codes={2: frozenset({stage2})} if stage2 else {},
+    )
 
 
 @pytest.mark.parametrize(
-    ("offset", "level"),
+    ("offset", "outcome"),
     [
-        (0, Level.REFUSE),
-        (6, Level.REFUSE),
-        (7, Level.WARN),
-        (8, Level.WARN),
-        (14, Level.OK),
-        (-6, Level.REFUSE),
-        (-7, Level.OK),
+        (0, "coded_already"),  # the same day: the same invitation
+        (6, Why.TOO_CLOSE),
+        (7, "warn"),
+        (8, Why.WAITING),  # under the 14-day interval when planning
+        (14, "due"),
+        (-6, Why.LATER_EXISTS),
+        (-7, Why.LATER_EXISTS),
     ],
 )
-def test_gap_boundaries(offset: int, level: Level) -> None:
+def test_gap_boundaries(offset: int, outcome: object) -> None:
     first = date(2026, 11, 1)
-    check = check_gap([first], first + timedelta(days=offset), stage=2, interval_days=14)
-    assert check.level is level
+    send = first + timedelta(days=offset)
+    interval = 7 if outcome == "warn" else 14
+    d = decide(_facts(first), send_date=send, year=Y, conditions=["HYP"], interval=interval)
+    if isinstance(outcome, Why):
+        assert [n.why for n in d.not_due] == [outcome]
+    elif outcome == "coded_already":
+        assert d.due[0].coded_already and d.due[0].stage == 1
+    else:
+        assert d.due[0].stage == 2
+        assert (d.due[0].warning is not None) == (outcome == "warn")
 
 
-def test_gap_at_stage_interval_seven_has_only_the_day_seven_warning() -> None:
-    first = date(2026, 11, 1)
-    assert check_gap([first], first + timedelta(days=8), stage=2, interval_days=7).level is Level.OK
-    assert (
-        "exactly 7"
-        in check_gap([first], first + timedelta(days=7), stage=2, interval_days=7).message
-    )
-
-
-def test_gap_ignores_last_years_invites() -> None:
-    assert check_gap([date(2026, 3, 30)], date(2026, 4, 2), stage=1, interval_days=14).level is (
-        Level.OK
-    )
-
-
-@given(st.lists(days_in_year, max_size=6), days_in_year, st.integers(7, 60))
-def test_gap_refuses_exactly_when_an_invite_is_under_7_days_away(
-    existing: list[date], sent: date, interval: int
-) -> None:
-    check = check_gap(existing, sent, stage=2, interval_days=interval)
-    close = any(abs((sent - d).days) < 7 for d in existing)
-    assert (check.level is Level.REFUSE) == close
+def test_last_years_invites_do_not_count() -> None:
+    d = decide(_facts(date(2026, 3, 30)), send_date=date(2026, 4, 2), year=Y, conditions=["HYP"])
+    assert [(u.stage, u.warning) for u in d.due] == [(1, None)]
 
 
 def test_stage_decisions() -> None:
     send = date(2026, 11, 15)
-    none = progress([])
-    assert stage_decision(1, none, send, 14).due
-    assert not stage_decision(2, none, send, 14).due
-    one = progress([date(2026, 11, 1)])
-    assert not stage_decision(1, one, send, 14).due
-    assert stage_decision(2, one, send, 14).due
-    early = stage_decision(2, one, send - timedelta(days=1), 14)
-    assert not early.due and early.earliest == date(2026, 11, 15)
-    # an explicit stage-2 code counts as stage 2 even with one known date
-    assert progress([], {2: [date(2026, 10, 1)]}).reached == 2
-    assert stage_decision(3, progress([], {2: [date(2026, 10, 1)]}), send, 14).due
-
-
-@given(st.sets(days_in_year, max_size=5), st.integers(1, 3))
-def test_a_stage_is_due_only_right_after_the_previous(dates: set[date], stage: int) -> None:
-    prog = progress(dates)
-    decision = stage_decision(stage, prog, Y.end, 14)
-    if decision.due:
-        assert prog.reached == stage - 1
+    none = decide(_facts(), send_date=send, year=Y, conditions=["HYP"], interval=14)
+    assert none.stage == 1
+    one = decide(_facts(date(2026, 11, 1)), send_date=send, year=Y, conditions=["HYP"], interval=14)
+    assert one.stage == 2
+    early = decide(
+        _facts(date(2026, 11, 1)),
+        send_date=send - timedelta(days=1),
+        year=Y,
+        conditions=["HYP"],
+        interval=14,
+    )
+    assert early.stage == 0 and early.waiting_until == date(2026, 11, 15)
+    # a bare stage-2 letter (no condition code) counts as stage 2 even with one known date
+    bare = decide(_facts(stage2=date(2026, 10, 1)), send_date=send, year=Y, conditions=["HYP"])
+    assert bare.stage == 3
 
 
 def test_late_in_year() -> None:
     assert not late_in_year(date(2027, 3, 17), 14)
     assert late_in_year(date(2027, 3, 18), 14)
-    assert last_first_invite_date(Y, 14) == date(2027, 3, 17)
 
 
 @given(st.lists(days_in_year, min_size=1, max_size=6), st.lists(days_in_year, max_size=3))

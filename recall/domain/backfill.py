@@ -133,6 +133,7 @@ class BlockedCode:
     condition: str | None
     stage: int
     why: str
+    too_close: bool = False  # ready, but under 7 days from another invitation
 
 
 @dataclass(frozen=True, order=True)
@@ -213,6 +214,7 @@ def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) 
                         stage,
                         f"{abs((day - near).days)} days from the {condition} invitation of "
                         f"{near}: invitations must be at least {rules.min_gap_days} days apart",
+                        too_close=True,
                     )
                 )
                 continue
@@ -221,8 +223,12 @@ def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) 
                 PlannedCode(pid, day, code, condition, stage, Reason.LTC_WITHOUT_CONDITION_CODE)
             )
 
+    close = {(b.condition, b.date) for b in blocked if b.too_close and b.condition}
     return PatientPlan(
-        pid, tuple(items), tuple(blocked), tuple(_cannot_fix(journal, items, rules, window))
+        pid,
+        tuple(items),
+        tuple(blocked),
+        tuple(_cannot_fix(journal, items, rules, window, close)),
     )
 
 
@@ -245,6 +251,7 @@ def _cannot_fix(
     items: Iterable[PlannedCode],
     rules: BackfillRules,
     window: Window,
+    close: Collection[tuple[str, date]] = (),
 ) -> list[CannotFix]:
     pid = journal.patient_id
     out: list[CannotFix] = []
@@ -287,7 +294,9 @@ def _cannot_fix(
                 )
             )
         for condition in sorted(after):
-            dates = sorted(d for d in after[condition] if first_day <= d <= last_day)
+            # letters backfill will not code (too close) still show why the pair fails
+            held = set(after[condition]) | {d for c, d in close if c == condition}
+            dates = sorted(d for d in held if first_day <= d <= last_day)
             if len(dates) > 1 and not any(d - dates[0] >= gap for d in dates[1:]):
                 out.append(
                     CannotFix(

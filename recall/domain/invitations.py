@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from recall.domain.pca import MIN_GAP_DAYS, PcaResult, PcaStatus, evaluate
-from recall.domain.qof_year import QofYear
+from recall.domain.qof_year import QofYear, qof_year_of
 
 ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
 STAGES = (1, 2, 3)
@@ -49,7 +49,15 @@ class Why(StrEnum):
 # Reasons that mean "something happened since the letter was planned": the letter is taken
 # out at confirm. Every other reason at confirm is a rule the send date would break.
 SINCE_PLANNING = frozenset(
-    {Why.DIED, Why.LEFT, Why.NOT_ON_REGISTER, Why.DECLINED, Why.REVIEWED, Why.RESPONDED}
+    {
+        Why.DIED,
+        Why.LEFT,
+        Why.NOT_ON_REGISTER,
+        Why.DECLINED,
+        Why.REVIEWED,
+        Why.RESPONDED,
+        Why.ALL_SENT,
+    }
 )
 
 
@@ -114,6 +122,19 @@ class PatientFacts:
         for days in self.stage_codes.values():
             out |= days
         return frozenset(out)
+
+
+def check_stage(stage: int) -> int:
+    """The stage itself, or ValueError when it is not 1, 2 or 3."""
+    if stage not in STAGES:
+        raise ValueError("the stage must be 1, 2 or 3")
+    return stage
+
+
+def late_in_year(send_date: dt.date, interval_days: int, year: QofYear | None = None) -> bool:
+    """A 1st invitation so late that the 2nd, an interval later, would fall after 31 March."""
+    year = year or qof_year_of(send_date)
+    return send_date + dt.timedelta(days=interval_days) > year.end
 
 
 def window_start(facts: PatientFacts, span: RegisterSpan | None, year: QofYear) -> dt.date:
@@ -423,8 +444,10 @@ __all__ = [
     "PcaStatus",
     "RegisterSpan",
     "Why",
+    "check_stage",
     "condition_dates",
     "decide",
+    "late_in_year",
     "next_stage_from",
     "pca_status",
     "window_start",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 
 @dataclass(frozen=True, order=True)
@@ -44,11 +44,6 @@ class QofYear:
 def qof_year_of(day: date) -> QofYear:
     """The QOF year that contains `day` (1 April belongs to the new year)."""
     return QofYear(day.year if day.month >= 4 else day.year - 1)
-
-
-def latest_second_invite_start(year: QofYear, min_gap_days: int = 7) -> date:
-    """The last date a 1st invite can go and still leave room for a 2nd by 31 March."""
-    return year.end - timedelta(days=min_gap_days)
 
 
 def parse_month(text: str) -> tuple[int, int]:

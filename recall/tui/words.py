@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
+from recall.domain.invitations import ORDINAL
 
 
 def stage_words(stage: int) -> str:
@@ -42,10 +42,6 @@ def short_date(day: dt.date | None) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """`plural(1, "patient")` -> "1 patient"; `plural(3, "patient")` -> "3 patients"."""
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
-
-
-def age_on(dob: dt.date, today: dt.date) -> int:
-    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
 
 
 NEEDS_WORDS = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recall.domain.recall_month import age_on
+from recall.letters.templates import parse_needs
 
 
 @dataclass(frozen=True)
@@ -143,10 +144,6 @@ def batch_info(row: Any, invited: int = 0, excluded: int = 0) -> BatchInfo:
     )
 
 
-def split_needs(raw: str | None) -> tuple[str, ...]:
-    return tuple(n.strip() for n in (raw or "").split(";") if n.strip())
-
-
 def invitee(r: Any, day: dt.date, stages: dict[str, int] | None = None) -> Invitee:
     """An Invitee from an invitation row joined with its patient."""
     conds = tuple(c for c in (r.conditions or "").split(",") if c)
@@ -167,7 +164,7 @@ def invitee(r: Any, day: dt.date, stages: dict[str, int] | None = None) -> Invit
         email=r.email,
         conditions=conds,
         channel=r.channel,
-        needs=split_needs(r.communication_needs),
+        needs=parse_needs(r.communication_needs),
         flags=tuple(f for f in (r.flags or "").split(",") if f),
         status=r.status,
         warning=r.warning,

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from recall.domain.eligibility import check_stage, late_in_year
-from recall.domain.invitations import ORDINAL, Decision
+from recall.domain.invitations import ORDINAL, Decision, check_stage, late_in_year
 from recall.domain.nhs import InvalidNhsNumber, mask_nhs_number, normalise_nhs_number
 from recall.domain.pca import MIN_GAP_DAYS
 from recall.domain.qof_year import parse_month, qof_year_of
+from recall.letters.templates import parse_needs
 from recall.services.batches.cohort import Cohort, blocked_conditions, load_cohort
-from recall.services.batches.model import BatchPlan, split_needs
+from recall.services.batches.model import BatchPlan
 from recall.services.batches.read import load_plan, resolve_practice
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Problem, RecallError, Refused
@@ -59,7 +59,7 @@ def find_patient_id(session: Session, practice_id: int, nhs_number: str) -> int:
 
 def channel_for(settings: PracticeSettings, p: Any) -> tuple[str, tuple[str, ...]]:
     """(channel, flags): letter, sms, or phone when neither can reach the patient."""
-    needs = split_needs(p.communication_needs)
+    needs = parse_needs(p.communication_needs)
     can_sms = bool(p.mobile and p.mobile.strip()) and "no_sms" not in needs
     has_address = bool(p.address_line1 or p.postcode)
     if "no_letter" in needs:
@@ -139,7 +139,7 @@ def place(
         )
     if letter != stage:
         return out(stage_mismatch(stage, letter, [x.condition for x in due]))
-    home = [n for n in split_needs(p.communication_needs) if n in HOME_VISIT_NEEDS]
+    home = [n for n in parse_needs(p.communication_needs) if n in HOME_VISIT_NEEDS]
     if home:
         return out(f"{home[0].replace('_', ' ')}: arrange a visit instead")
     channel, flags = channel_for(settings, p)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from recall.domain.eligibility import late_in_year
+from recall.domain.invitations import late_in_year
 from recall.services.batches.model import BatchPlan
 from recall.services.batches.read import load_plan
 from recall.services.errors import NotFound, Refused

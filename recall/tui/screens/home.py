@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
+from recall.domain.invitations import ORDINAL
 from recall.services.dashboard import (
     Dashboard,
     PcaBar,
@@ -27,7 +28,7 @@ from recall.services.dashboard import (
 from recall.tui.safe import line
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import legend, stacked_bar
-from recall.tui.words import ORDINAL, long_date, plural, short_date
+from recall.tui.words import long_date, plural, short_date
 
 
 @dataclass
