@@ -292,3 +292,16 @@ def test_exclusion_reason_naming_a_patient_is_refused(db: Database) -> None:
             exclude_patient(db, batch_id, baker.patient_id, reason)
     plan = exclude_patient(db, batch_id, baker.patient_id, "has moved away")
     assert baker.patient_id not in {i.patient_id for i in plan.invitations}
+
+
+@pytest.mark.parametrize("name", ["Oak\x00Surgery", "Oak\x1b[2J Surgery", "Oak\nSurgery"])
+def test_practice_details_with_control_characters_are_refused(db: Database, name: str) -> None:
+    from recall.services.errors import RecallError
+    from recall.services.settings_view import load_settings_view, update_settings
+
+    settings = load_settings_view(db).settings
+    before = settings.practice_name
+    settings.practice_name = name
+    with pytest.raises(RecallError, match="practice name contains a control character"):
+        update_settings(db, settings)
+    assert load_settings_view(db).settings.practice_name == before

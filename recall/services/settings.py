@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from recall.domain.pca import MIN_GAP_DAYS
+from recall.domain.text import describe_char, find_control
 from recall.services.errors import RecallError
 from recall.store.audit_repo import append_audit
 from recall.store.practice_repo import get_or_create_practice
@@ -49,6 +50,21 @@ class PracticeSettings:
             raise RecallError(f"clinical system must be one of {', '.join(CLINICAL_SYSTEMS)}")
         if not isinstance(self.stage_interval_days, int) or self.stage_interval_days < MIN_GAP_DAYS:
             raise RecallError(f"the stage interval must be at least {MIN_GAP_DAYS} days")
+        # printed on every letter and shown on screen: plain text only (NUL breaks PostgreSQL)
+        texts = {
+            "practice name": self.practice_name,
+            "phone": self.phone,
+            "booking link": self.booking_url,
+            "email": self.email,
+            **{f"address line {i}": line for i, line in enumerate(self.address, 1)},
+        }
+        for label, value in texts.items():
+            bad = find_control(value or "")
+            if bad is not None:
+                raise RecallError(
+                    f"the {label} contains a control character {describe_char(value[bad])}: "
+                    "type plain text"
+                )
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -22,6 +22,7 @@ from recall.services.settings_view import (
     set_condition_enabled,
     update_settings,
 )
+from recall.tui.safe import cells, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import ConfirmModal, TextBox, add_columns
 
@@ -238,7 +239,9 @@ can be turned on only after you have read the warning.
         table.clear()
         for r in self.rows:
             mark = "✓ " if r.ready else "✗ "
-            table.add_row(r.name, mark + r.status_words, r.cluster or "none published", key=r.key)
+            table.add_row(
+                *cells(r.name, mark + r.status_words, r.cluster or "none published"), key=r.key
+            )
         if self.rows:
             table.move_cursor(row=min(row, len(self.rows) - 1))
         self._show_fix(table.cursor_row)
@@ -257,7 +260,7 @@ can be turned on only after you have read the warning.
             text = f"{r.name}: {r.reason}.\nTo fix: {r.fix}" if r.fix else f"{r.name}: {r.reason}."
             if r.status in ("needs_code_list", "provisional"):
                 text += "\nOr here: on the home screen press i and choose 'Code list'."
-        self.query_one("#fix", Static).update(text)
+        self.query_one("#fix", Static).update(plain(text))
 
     def action_switch(self) -> None:
         index = self.query_one(DataTable).cursor_row
