@@ -1,4 +1,4 @@
-"""Make the README's screenshots (SVG, 80x24) of the home and review screens on the demo.
+"""Make the README's screenshots (SVG, 80x24) of the home, year and review screens on the demo.
 
 python docs/make_screenshots.py
 """
@@ -46,6 +46,12 @@ async def main() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(pilot)
             app.save_screenshot("home.svg", str(DOCS))
+            for key in ("y", "right", "right"):
+                await pilot.press(key)
+                await _settle(pilot)
+            app.save_screenshot("year.svg", str(DOCS))
+            await pilot.press("escape")
+            await _settle(pilot)
             for key in ("r", "enter"):
                 await pilot.press(key)
                 await _settle(pilot)

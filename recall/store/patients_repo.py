@@ -84,3 +84,22 @@ def wipe_all_rows(session: Session) -> list[str]:
         session.execute(delete(table))
         emptied.append(table.name)
     return emptied
+
+
+def patient_labels(
+    session: Session, patient_ids: Sequence[int]
+) -> dict[int, tuple[str, str, str, dt.date]]:
+    """Patient id -> (NHS number, given name, family name, date of birth), for lists."""
+    p = patient_t
+    out: dict[int, tuple[str, str, str, dt.date]] = {}
+    ids = list(patient_ids)
+    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        chunk = ids[start : start + 900]
+        rows = session.execute(
+            select(
+                p.c.id, p.c.nhs_number, p.c.given_name, p.c.family_name, p.c.date_of_birth
+            ).where(p.c.id.in_(chunk))
+        )
+        for pid, nhs, given, family, dob in rows:
+            out[pid] = (nhs, given, family, dob)
+    return out

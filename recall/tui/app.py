@@ -30,6 +30,7 @@ def _screens() -> dict[str, tuple[str, str, ScreenFactory]]:
     from recall.tui.screens.patients import PatientSearchScreen
     from recall.tui.screens.run import ChooseRunScreen
     from recall.tui.screens.settings import CodesScreen, SettingsScreen
+    from recall.tui.screens.year import YearScreen
 
     return {
         "home": ("Home", "This month's letters, the year's progress, warnings", HomeScreen),
@@ -37,6 +38,12 @@ def _screens() -> dict[str, tuple[str, str, ScreenFactory]]:
             "Send this month's letters",
             "Choose 1st, 2nd or 3rd invitation letters, check the list, print, record codes",
             ChooseRunScreen,
+        ),
+        "year": (
+            "Year dashboard",
+            "Each condition's reviews, exceptions and invitations this QOF year; who is behind a "
+            "number; the 2nd-letter backlog",
+            YearScreen,
         ),
         "backfill": (
             "Tidy up earlier coding (backfill)",

@@ -66,10 +66,12 @@ The home screen shows what needs doing this month.
 * **Needs attention** – conditions the tool cannot code yet, codes you still need to add in
   the clinical system, and old coding that the tidy-up can fix.
 
-Press **r** to send this month's letters.
+Press **r** to send this month's letters, **y** for the year dashboard (every condition's
+numbers, and the patients behind each one).
 """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "app.open('run')", "Letters", id="run"),
+        Binding("y", "app.open('year')", "Year", id="year"),
         Binding("b", "app.open('backfill')", "Tidy-up", id="backfill"),
         Binding("f", "app.open('patients')", "Find", id="find"),
         Binding("i", "app.open('import')", "Import", id="import"),

@@ -1,0 +1,159 @@
+"""The year dashboard: its numbers are `recall pca --json`'s on the demo practice, every number
+opens the patients behind it, and that list exports as a private, formula-safe CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_tui_support import (  # noqa: F401
+    TODAY,
+    app_for,
+    demo_template_fixture,
+    demo_url_fixture,
+    press,
+    settle,
+)
+from textual.widgets import DataTable
+
+from recall.cli import main
+from recall.domain.pca import STATUS_ORDER
+from recall.services.year_view import (
+    COLUMN_IDS,
+    NEED_SECOND,
+    NOT_CODEABLE,
+    cell_patients,
+    export_cell,
+    last_safe_date,
+    year_dashboard,
+)
+from recall.store.db import Database
+from recall.tui.screens.year import YearCellScreen, YearScreen
+
+SnapCompare = Callable[..., bool]
+
+
+def pca_json(url: str, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main(["--db", url, "pca", "--as-of", TODAY.isoformat(), "--json"]) == 0
+    doc: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return doc
+
+
+def test_counts_equal_recall_pca_json(demo_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = pca_json(demo_url, capsys)
+    db = Database(demo_url)
+    try:
+        year = year_dashboard(db, TODAY)
+    finally:
+        db.dispose()
+    assert year.qof_year == doc["qof_year"]
+    with_register = {k: c for k, c in doc["conditions"].items() if c["register"]}
+    assert [r.key for r in year.rows] == list(with_register)
+    for r in year.rows:
+        c = with_register[r.key]
+        assert r.register == c["register"]
+        for status in STATUS_ORDER:
+            assert r.counts[status.value] == c[status.value], (r.key, status)
+        assert r.counts[NEED_SECOND] == c["need_second_by_year_end"]
+        stuck = c["register"] - c["achieved"] - c["pca_eligible"]
+        assert r.counts[NOT_CODEABLE] == (0 if c["ready"] else stuck)
+    assert year.backlog == doc["need_second_by_year_end"]
+    assert year.last_safe_date.isoformat() == "2027-03-31"  # a Wednesday
+
+
+def test_last_safe_date_is_a_weekday() -> None:
+    import datetime as dt
+
+    assert last_safe_date(dt.date(2029, 3, 31)) == dt.date(2029, 3, 30)  # Saturday -> Friday
+    assert last_safe_date(dt.date(2030, 3, 31)) == dt.date(2030, 3, 29)  # Sunday -> Friday
+
+
+def test_cell_lists_match_their_numbers(demo_url: str) -> None:
+    db = Database(demo_url)
+    try:
+        year = year_dashboard(db, TODAY)
+        rows = {r.key: r for r in year.rows}
+        for key, column in [("HYP", c) for c in COLUMN_IDS] + [("AF", NOT_CODEABLE)]:
+            patients = cell_patients(db, key, column, TODAY)
+            assert len(patients) == rows[key].counts[column], (key, column)
+        backlog = cell_patients(db, "HYP", NEED_SECOND, TODAY)
+        assert all(p.earliest_second and p.earliest_second <= year.year_end for p in backlog)
+    finally:
+        db.dispose()
+
+
+def test_export_is_private_and_formula_safe(demo_url: str, tmp_path: Path) -> None:
+    db = Database(demo_url)
+    try:
+        path, rows = export_cell(db, "HYP", "invited_once", TODAY, out_dir=tmp_path)
+        again, _ = export_cell(db, "HYP", "invited_once", TODAY, out_dir=tmp_path)
+    finally:
+        db.dispose()
+    assert again == path  # re-exporting replaces recall's own file
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with path.open(encoding="utf-8") as fh:
+        lines = list(csv.DictReader(fh))
+    assert len(lines) == rows > 0
+    assert {ln["status"] for ln in lines} == {"invited_once"}
+    assert all(len(ln["nhs_number"]) == 10 for ln in lines)
+
+
+async def test_home_key_table_drill_down_and_export(demo_url: str, tmp_path: Path) -> None:
+    db = Database(demo_url)
+    try:
+        year = year_dashboard(db, TODAY)
+    finally:
+        db.dispose()
+    app = app_for(demo_url, tmp_path / "out")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "y")
+        screen = app.screen
+        assert isinstance(screen, YearScreen)
+        table = screen.query_one(DataTable)
+        hyp = next(i for i, r in enumerate(year.rows) if r.key == "HYP")
+        once = 1 + COLUMN_IDS.index("invited_once")
+        shown = str(table.get_cell_at((hyp, once))).strip()
+        assert shown == f"{year.rows[hyp].counts['invited_once']:,}"
+        table.cursor_coordinate = table.validate_cursor_coordinate((hyp, once))
+        await settle(pilot)
+        await press(pilot, "enter")
+        cell = app.screen
+        assert isinstance(cell, YearCellScreen)
+        assert len(cell.patients) == year.rows[hyp].counts["invited_once"]
+        await press(pilot, "e")
+        files = list((tmp_path / "out" / "year-lists").glob("HYP-invited_once-*.csv"))
+        assert len(files) == 1
+        await press(pilot, "escape", "escape")
+        assert not isinstance(app.screen, YearScreen | YearCellScreen)
+
+
+async def test_palette_offers_the_year_dashboard(demo_url: str, tmp_path: Path) -> None:
+    app = app_for(demo_url, tmp_path / "out")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Year dashboard" in titles
+
+
+class TestYearSnapshots:
+    def test_year(self, snap_compare: SnapCompare, demo_url: str, tmp_path: Path) -> None:
+        async def run_before(pilot: Any) -> None:
+            await settle(pilot)
+            await press(pilot, "y", "right", "right")
+
+        app = app_for(demo_url, tmp_path / "out")
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+    def test_cell(self, snap_compare: SnapCompare, demo_url: str, tmp_path: Path) -> None:
+        async def run_before(pilot: Any) -> None:
+            await settle(pilot)
+            await press(pilot, "y", "down", "down", "right", "right", "right", "enter")
+
+        app = app_for(demo_url, Path("/tmp/recall-snapshots/year-cell"))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
