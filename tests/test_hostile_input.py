@@ -305,3 +305,11 @@ def test_practice_details_with_control_characters_are_refused(db: Database, name
     with pytest.raises(RecallError, match="practice name contains a control character"):
         update_settings(db, settings)
     assert load_settings_view(db).settings.practice_name == before
+
+
+def test_patient_search_reads_full_width_digits(db: Database, tmp_path: Path) -> None:
+    from recall.services.patients import search_patients
+
+    import_file(db, "patients", write(tmp_path, "a.csv", HEADER + "9434765919,A,B,1950-01-01\n"))
+    assert [p.nhs_number for p in search_patients(db, "９４３ ４７６")] == ["9434765919"]
+    assert [p.nhs_number for p in search_patients(db, ARABIC_INDIC)] == ["9434765919"]

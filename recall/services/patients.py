@@ -17,7 +17,12 @@ from recall.domain.invitations import (
     next_stage_from,
     pca_status,
 )
-from recall.domain.nhs import InvalidNhsNumber, mask_nhs_number, normalise_nhs_number
+from recall.domain.nhs import (
+    InvalidNhsNumber,
+    ascii_digits,
+    mask_nhs_number,
+    normalise_nhs_number,
+)
 from recall.domain.pca import PLAIN_STATUS, PcaStatus
 from recall.domain.qof_year import qof_year_of
 from recall.domain.recall_month import age_on, recall_month
@@ -382,7 +387,7 @@ def search_patients(
     with db.read() as session:
         pid = _practice(session, practice_id)
         q = select(p).where(p.c.practice_id == pid)
-        digits = text.replace(" ", "").replace("-", "")
+        digits = ascii_digits(text).replace(" ", "").replace("-", "")
         dob = _parse_dob(text)
         if dob is not None:
             q = q.where(p.c.date_of_birth == dob)
