@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_letters_service import seed
 
@@ -184,6 +184,8 @@ def _database_whole(world: World) -> None:
         max_size=4,
     )
 )
+@example(steps=[("backfill", "newdir", False), ("letters", "newdir/deep", False)])
+@example(steps=[("log", "linkdir/new.csv", False), ("log", "linkdir/new.csv", False)])
 def test_no_pre_existing_byte_changes_unless_recall_made_the_file(
     steps: list[tuple[str, str, bool]],
 ) -> None:

@@ -18,6 +18,14 @@ PG_DUMP_MAGIC = b"PGDMP"
 COMPANIONS = ("-wal", "-shm", "-journal")
 
 
+def resolved_folder(folder: Path) -> Path:
+    """The folder with any links in it resolved (to compare with the database's path)."""
+    try:
+        return Path(os.path.abspath(folder)).resolve()
+    except OSError:
+        return Path(os.path.abspath(folder))
+
+
 def _canonical(path: Path) -> Path:
     """The path with its folder resolved (links above it followed), its own name kept."""
     path = Path(os.path.abspath(path))
@@ -40,10 +48,13 @@ class Protected:
         main = _canonical(path)
         return cls((main, *(main.with_name(main.name + s) for s in COMPANIONS)))
 
-    def covers(self, target: Path, st: os.stat_result | None) -> bool:
+    def covers(
+        self, target: Path, st: os.stat_result | None, *, folder: Path | None = None
+    ) -> bool:
+        """Whether `target` is one of these files (`folder`: its folder, already resolved)."""
         if not self.files:
             return False
-        where = _canonical(target)
+        where = folder / target.name if folder is not None else _canonical(target)
         for f in self.files:
             if where == f:
                 return True
@@ -97,7 +108,7 @@ def lstat_in(name: str, dir_fd: int | None, folder: Path) -> os.stat_result | No
         if dir_fd is not None:
             return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         return os.lstat(folder / name)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
@@ -108,9 +119,12 @@ def refusal(
     folder: Path,
     dir_fd: int | None,
     protected: Protected,
+    resolved: Path | None = None,
 ) -> str | None:
-    """Why `name` in `folder` may never be written, whatever --force says; None if it may."""
-    if protected.covers(folder / name, st):
+    """Why `name` in `folder` may never be written, whatever --force says; None if it may.
+
+    `resolved`: the folder with its links resolved, when the caller knows it already."""
+    if protected.covers(folder / name, st, folder=resolved):
         return "that is the database itself: never written over"
     if st is None:
         if looks_like_database(name, dir_fd, folder, exists=False):

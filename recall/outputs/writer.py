@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from recall.outputs.errors import OutputError, OutputRefused
-from recall.outputs.guard import Protected, lstat_in, refusal
+from recall.outputs.guard import Protected, lstat_in, refusal, resolved_folder
 from recall.outputs.manifest import (
     MANIFEST,
     FileId,
@@ -58,6 +58,8 @@ def private_folder(path: Path) -> list[Path]:
     while True:
         try:
             st = os.lstat(p)
+        except NotADirectoryError:
+            raise OutputRefused(path, "a folder above it is a file") from None
         except FileNotFoundError:
             missing.append(p)
             if p.parent == p:
@@ -101,9 +103,6 @@ class _Folder:
                     ) from None
                 raise OutputError(path, f"cannot open the folder ({_why(exc)})") from None
 
-    def _p(self, name: str) -> str | Path:
-        return name if self.fd is not None else self.path / name
-
     def open_new(self, name: str) -> int:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
         flags |= getattr(os, "O_BINARY", 0)
@@ -129,14 +128,12 @@ class _Folder:
                 os.link(self.path / src, self.path / dst, follow_symlinks=False)
         except FileExistsError:
             raise OutputRefused(self.path / dst, "appeared while recall was writing it") from None
-        except (NotImplementedError, PermissionError, OSError) as exc:
-            if isinstance(exc, FileExistsError):  # pragma: no cover
-                raise
+        except (NotImplementedError, OSError):  # no hard links here (e.g. some shares)
             if self.lstat(dst) is not None:
                 raise OutputRefused(
                     self.path / dst, "appeared while recall was writing it"
                 ) from None
-            self.replace(src, dst)  # no hard links here (e.g. some network shares)
+            self.replace(src, dst)
             return
         self.unlink(src)
 
@@ -227,6 +224,7 @@ class OutputSet:
         # one fsync per file, which would halve the letters' speed. Same guarantee.
         self.bulk = bulk and hasattr(os, "sync")
         self._manifest: Manifest | None = None
+        self._resolved: Path | None = None
         self.owner = owner
         self.force = force
         self.protected = protected or Protected()
@@ -266,7 +264,16 @@ class OutputSet:
         if not name or "/" in name or "\\" in name or name in (".", "..", MANIFEST):
             raise OutputRefused(self.path / name, "is not a file name recall may write")
         st = folder.lstat(name)
-        why = refusal(name, st, folder=self.path, dir_fd=folder.fd, protected=self.protected)
+        if self._resolved is None:
+            self._resolved = resolved_folder(self.path)
+        why = refusal(
+            name,
+            st,
+            folder=self.path,
+            dir_fd=folder.fd,
+            protected=self.protected,
+            resolved=self._resolved,
+        )
         if why is not None:
             raise OutputRefused(self.path / name, why)
         if st is None:
@@ -436,9 +443,10 @@ class OutputSet:
 
 
 def _lstat_path(path: Path) -> os.stat_result | None:
+    """lstat, or None when nothing is there (or a folder above it is a file)."""
     try:
         return os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
