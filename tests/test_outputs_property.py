@@ -2,8 +2,9 @@
 before changes unless recall itself made that file.
 
 Every output type (letters with print file and SMS lists, coding worksheet CSV and .docx,
-backfill worksheet, backup, template copies, the log) is aimed at random paths among real
-user files, links to files and folders outside, the database, its -wal/-shm and a backup.
+backfill worksheet, backup, template copies, the log, the year dashboard's lists) is aimed at
+random paths among real user files, links to files and folders outside, the database, its
+-wal/-shm and a backup.
 After each write (done or refused) every pre-existing file outside recall's own outputs has
 the same bytes, mode and link target, the database is whole, and no temp file is left.
 """
@@ -31,6 +32,7 @@ from recall.services.errors import RecallError
 from recall.services.letters import copy_templates, render_batch_letters
 from recall.services.logging_setup import close_logging, configure_logging
 from recall.services.worksheet import export_worksheet
+from recall.services.year_view import export_cell
 from recall.store.db import Database
 
 EXAMPLES = int(os.environ.get("RECALL_OUTPUT_EXAMPLES", "25"))
@@ -142,6 +144,11 @@ def _templates(world: World, target: Path, force: bool) -> list[Path]:
     return copy_templates(target, overwrite=force)
 
 
+def _year_list(world: World, target: Path, force: bool) -> list[Path]:
+    path, _rows = export_cell(world.db, "HYP", "not_invited", out_dir=target, operator="test")
+    return [path]
+
+
 def _log(world: World, target: Path, force: bool) -> list[Path]:
     try:
         path = configure_logging(log_dir=target)
@@ -160,6 +167,7 @@ OUTPUTS: dict[str, Callable[[World, Path, bool], list[Path]]] = {
     "backup": _backup,
     "templates": _templates,
     "log": _log,
+    "year_list": _year_list,
 }
 
 
