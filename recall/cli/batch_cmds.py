@@ -79,8 +79,15 @@ def plan_json(plan: BatchPlan) -> dict[str, Any]:
             }
             for e in plan.excluded
         ],
-        "warnings": plan.warnings,
+        # a confirmed batch: the warnings confirm accepted it with, exactly as it printed them
+        "warnings": plan.warnings or confirmed_warnings(plan),
+        "confirm_warnings": confirmed_warnings(plan),
     }
+
+
+def confirmed_warnings(plan: BatchPlan) -> list[Any]:
+    """Confirm's warnings, rebuilt from the invitations (empty until the batch is confirmed)."""
+    return [w for x in plan.invitations for w in x.confirm_warnings()]
 
 
 def confirm_json(result: ConfirmResult) -> dict[str, Any]:

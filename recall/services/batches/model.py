@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,26 @@ class Invitee:
     @property
     def name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip()
+
+    def confirm_warnings(self) -> list[dict[str, str]]:
+        """The warnings confirm accepted this patient with, one per condition, as confirm
+        returned them (stored joined by "; ", split again before each "KEY: ")."""
+        if not self.warning:
+            return []
+        keys = "|".join(re.escape(c) for c in sorted(self.conditions, key=len, reverse=True))
+        parts = re.split(rf"; (?=(?:{keys}): )", self.warning) if keys else [self.warning]
+        out = []
+        for reason in parts:
+            cond = reason.split(":", 1)[0] if ":" in reason else ""
+            out.append(
+                {
+                    "nhs_number": self.nhs_number,
+                    "patient_id": str(self.patient_id),
+                    "condition": cond,
+                    "reason": reason,
+                }
+            )
+        return out
 
 
 @dataclass(frozen=True)

@@ -282,7 +282,7 @@ and code, ready for the clinical system's bulk-add. Press **Enter** to go home.
         people = len({c.patient_id for c in r.codes})
         day = r.batch.sent_on
         yield Header()
-        with VerticalScroll(classes="form"):
+        with VerticalScroll(classes="form", id="done-body"):
             yield Static(
                 f"✓ Recorded {plural(len(r.codes), 'code')} for {plural(people, 'patient')}, "
                 f"dated {short_date(day)}.",
@@ -291,23 +291,30 @@ and code, ready for the clinical system's bulk-add. Press **Enter** to go home.
             yield Static("Writing the coding worksheet…", id="worksheet")
             if r.warnings:
                 yield Static(
-                    "Recorded with a warning:\n"
-                    + "\n".join(
-                        f"• {format_nhs_number(w.get('nhs_number', ''))}: {w.get('reason', '')}"
-                        for w in r.warnings
+                    plain(
+                        f"Recorded with {plural(len(r.warnings), 'warning')} "
+                        "(↑/↓ to scroll; the same list is in recall batch show --json):\n"
+                        + "\n".join(
+                            f"• {format_nhs_number(w.get('nhs_number', ''))}: {w.get('reason', '')}"
+                            for w in r.warnings
+                        )
                     ),
                     classes="hint",
+                    id="done-warnings",
                 )
             if r.dropped:
                 yield Static(
-                    "Not recorded:\n"
-                    + "\n".join(f"• {d.name}: {d.reason}" for d in r.dropped[:20])
-                    + (f"\n… and {len(r.dropped) - 20} more" if len(r.dropped) > 20 else ""),
+                    plain(
+                        "Not recorded:\n"
+                        + "\n".join(f"• {d.name}: {d.reason}" for d in r.dropped[:20])
+                        + (f"\n… and {len(r.dropped) - 20} more" if len(r.dropped) > 20 else "")
+                    ),
                     classes="hint",
                 )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#done-body").focus()  # arrow keys scroll a long list of warnings
         self.write_sheet()
 
     @work(thread=True, exclusive=True, exit_on_error=False)

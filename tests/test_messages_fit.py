@@ -1,0 +1,118 @@
+"""Every message fits at 80x24: it wraps or scrolls, never stops mid-word below the screen.
+
+Each test uses the longest real message the screen can show, and the CLI gives the same
+warnings the screen does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_seed import Seeder
+from test_tui_support import (  # noqa: F401
+    TODAY,
+    app_for,
+    demo_template_fixture,
+    demo_url_fixture,
+    press,
+    settle,
+)
+
+from recall.cli import main
+from recall.services.batches import confirm_batch, get_batch, plan_batch
+from recall.store.db import Database
+from recall.tui.screens.confirm import DoneScreen
+
+D = dt.date
+SnapCompare = Callable[..., bool]
+
+
+def _uncoded_close_by(db: Database) -> tuple[int, str]:
+    """A batch whose confirm warns: a generic-only letter two days after the send date."""
+    seed = Seeder(db)
+    pid, nhs = seed.patient(conditions=("HYP", "DM"))
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 10), today=D(2026, 11, 27))
+    seed.events((pid, D(2026, 11, 12), "Y1f8f"))
+    return plan.batch.id, nhs
+
+
+def test_batch_show_json_has_the_confirm_warnings(
+    sqlite_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch_id, _nhs = _uncoded_close_by(sqlite_db)
+    url = sqlite_db.url
+    assert main(["--db", url, "batch", "confirm", str(batch_id), "--json"]) == 0
+    confirmed = json.loads(capsys.readouterr().out)
+    assert len(confirmed["warnings"]) == 2  # HYP and DM, each with its own reason
+    assert main(["--db", url, "batch", "show", str(batch_id), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["warnings"] == confirmed["warnings"]
+    assert shown["confirm_warnings"] == confirmed["warnings"]
+    assert "; if backfill adds" in confirmed["warnings"][0]["reason"]  # split only at keys
+
+
+def _long_warnings(url: str) -> tuple[int, Any]:
+    """A real confirmed batch of the demo, given the longest warning confirm can write."""
+    db = Database(url)
+    try:
+        plan = plan_batch(db, 1, "2026-11", TODAY, today=TODAY)
+        result = confirm_batch(db, plan.batch.id, today=TODAY)
+        done = get_batch(db, plan.batch.id)
+    finally:
+        db.dispose()
+    reason = (
+        "DEPR: an invitation coded without the DEPR code on 2026-11-24 is 3 days away; if "
+        "backfill adds the DEPR code there, the two will be under 7 days apart"
+    )
+    warnings = [
+        {
+            "nhs_number": x.nhs_number,
+            "patient_id": str(x.patient_id),
+            "condition": "DEPR",
+            "reason": reason,
+        }
+        for x in done.invitations[:8]
+    ]
+    return plan.batch.id, replace(result, warnings=warnings)
+
+
+class TestDoneWarnings:
+    def test_done_scrolls_to_the_last_warning(self, demo_url: str, tmp_path: Path) -> None:
+        import asyncio
+
+        batch_id, result = _long_warnings(demo_url)
+
+        async def run() -> None:
+            app = app_for(demo_url, tmp_path / "out")
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                app.push_screen(DoneScreen(batch_id, "1st letters", result, tmp_path / "b"))
+                await settle(pilot)
+                body = app.screen.query_one("#done-body")
+                assert app.screen.focused is body
+                assert body.max_scroll_y > 0  # the list is longer than the screen...
+                await press(pilot, "end")
+                assert body.scroll_y == body.max_scroll_y  # ...and the keys reach its end
+                text = str(app.screen.query_one("#done-warnings").render())
+                assert text.count("under 7 days apart") == 8
+
+        asyncio.run(run())
+
+    def test_done_snapshot(self, snap_compare: SnapCompare, demo_url: str) -> None:
+        batch_id, result = _long_warnings(demo_url)
+        folder = Path("/tmp/recall-snapshots/done-warnings")
+
+        async def run_before(pilot: Any) -> None:
+            await settle(pilot)
+            pilot.app.push_screen(DoneScreen(batch_id, "1st letters", result, folder))
+            await settle(pilot)
+            await press(pilot, "end")
+
+        app = app_for(demo_url, folder)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
