@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.text import Text
 from sqlalchemy import insert
 from test_tui_app import TODAY, running, settle
@@ -117,3 +119,11 @@ def test_worksheet_docx_opens_with_control_characters_in_stored_names(tmp_path: 
     text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
     cells = [c.text for t in docx.Document(str(path)).tables for r in t.rows for c in r.cells]
     assert "LTC\ufffd invite" in text and "Sm\ufffdith, A\ufffdn" in cells
+
+
+@given(st.text())
+def test_printable_never_lets_a_control_character_through(text: str) -> None:
+    one_line = printable(text)
+    assert find_control(one_line) is None
+    lines = printable(text, keep_newlines=True)
+    assert find_control(lines.replace("\n", "")) is None

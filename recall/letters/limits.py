@@ -232,6 +232,9 @@ class _Watchdog:
             time.sleep(0.05)
             now = time.monotonic()
             with self._lock:
+                if not self._due:  # idle: stop; the next render starts a new watchdog
+                    self._thread = None
+                    return
                 for tid, due in list(self._due.items()):
                     if now >= due and tid not in self._fired:
                         self._fired.add(tid)
