@@ -250,3 +250,23 @@ def test_second_letters_hold_every_non_responder_and_home_agrees(db: Database) -
     assert sorted(x.patient_id for x in plan.invitations) == sorted(ids)
     assert second.due == len(plan.invitations) == 3
     assert pca_report(db, TODAY, today=TODAY).need_second_by_year_end == 3
+
+
+def test_the_confirm_screen_lists_exactly_the_codes_confirm_records(db: Database) -> None:
+    from collections import Counter
+
+    from recall.services.run_view import codes_to_record
+
+    seed = Seeder(db)
+    same_day, _ = seed.patient(conditions=("HYP", "DM"), family="Able")
+    seed.patient(conditions=("HYP",), family="Baker")
+    plan = plan_batch(db, 1, "2026-11", D(2026, 11, 20), today=TODAY)
+    seed.events((same_day, D(2026, 11, 20), HYP))  # the same invitation, keyed in by hand
+    shown = {(p.code, p.count) for p in codes_to_record(db, plan.batch.id)}
+    confirm_batch(db, plan.batch.id, today=TODAY)
+    r = recorded_code_t
+    with db.read() as s:
+        recorded = Counter(
+            s.execute(select(r.c.code).where(r.c.batch_id == plan.batch.id)).scalars()
+        )
+    assert shown == set(recorded.items()) == {(STAGE[1], 2), (HYP, 1), (DM, 1)}

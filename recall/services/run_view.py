@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from recall.domain.invitations import ORDINAL
 from recall.domain.recall_month import age_on
 from recall.services.batches import BatchInfo, BatchPlan, get_batch, plan_batch, set_excluded
+from recall.services.batches.codes import preview_codes
 from recall.services.catalogue import load_catalogue
-from recall.services.settings import get_settings
 from recall.store.db import Database
 from recall.store.models import batch_t, patient_t
 
@@ -142,39 +143,38 @@ def set_included(
 
 
 def codes_to_record(
-    db: Database, batch_id: int, *, leave_out: frozenset[int] = frozenset()
+    db: Database,
+    batch_id: int,
+    *,
+    leave_out: frozenset[int] = frozenset(),
+    sent_on: dt.date | None = None,
 ) -> list[PlannedCode]:
-    """The codes confirming this batch would record, with how many patients get each.
-
-    Mirrors the engine: the stage's letter code for every invited patient, each invited
-    condition's record code for that stage, and the generic code when the practice asks.
-    """
-    plan = get_batch(db, batch_id)
+    """The codes confirming this batch on `sent_on` would record, with how many patients get
+    each: the confirm use-case's own list (nothing written), so what the screen shows is what
+    is recorded. A condition without a record code shows as "(no code)"."""
+    rows, missing = preview_codes(db, batch_id, sent_on, leave_out=leave_out)
     with db.read() as session:
         pid = session.execute(
             select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)
         ).scalar_one()
         catalogue = load_catalogue(session, pid)
-        settings = get_settings(session, pid)
-    stage = plan.batch.stage
-    invited = [
-        x for x in plan.invitations if x.status == "planned" and x.patient_id not in leave_out
-    ]
-    out: list[PlannedCode] = []
-    if not invited:
-        return out
-    sc = catalogue.profile.stage_code(stage)
-    ordinal = {1: "1st", 2: "2nd", 3: "3rd"}.get(stage, str(stage))
-    if sc is not None:
-        out.append(PlannedCode(sc.code, sc.term, None, f"{ordinal} letter code", len(invited)))
-    per_condition = Counter(c for x in invited for c in x.conditions)
-    for key in sorted(per_condition):
-        cond = catalogue.get(key)
-        code = cond.record_code_for(stage) if cond else None
-        name = cond.name if cond else key
-        term = cond.invite.term(code) if cond and code else ""
-        out.append(PlannedCode(code or "(no code)", term, key, name, per_condition[key]))
     generic = catalogue.profile.generic_record_code
-    if settings.record_generic and generic is not None:
-        out.append(PlannedCode(generic.code, generic.term, None, "generic code", len(invited)))
+    stage_codes = {sc.code: n for n, sc in catalogue.profile.stage_codes.items()}
+    count: Counter[tuple[str, str | None]] = Counter((r["code"], r["condition"]) for r in rows)
+    terms = {(r["code"], r["condition"]): r["term"] for r in rows}
+    out: list[PlannedCode] = []
+    for (code, cond), n in sorted(count.items(), key=lambda kv: (kv[0][1] is not None, kv[0])):
+        if cond is not None:
+            c = catalogue.get(cond)
+            label = c.name if c else cond
+        elif code in stage_codes:
+            label = f"{ORDINAL[stage_codes[code]]} letter code"
+        elif generic is not None and code == generic.code:
+            label = "generic code"
+        else:
+            label = code
+        out.append(PlannedCode(code, terms[(code, cond)], cond, label, n))
+    for cond, n in sorted(missing.items()):
+        c = catalogue.get(cond)
+        out.append(PlannedCode("(no code)", "", cond, c.name if c else cond, n))
     return out

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -21,17 +20,11 @@ from sqlalchemy.orm import Session
 from recall.domain.catalogue import Catalogue
 from recall.domain.invitations import (
     ORDINAL,
-    SINCE_PLANNING,
-    Decision,
-    Due,
-    PatientFacts,
-    Why,
-    decide,
 )
 from recall.domain.nhs import InvalidNhsNumber, normalise_nhs_number
-from recall.domain.pca import MIN_GAP_DAYS
 from recall.domain.qof_year import QofYear
-from recall.services.batches.cohort import blocked_conditions
+from recall.services.batches.codes import code_rows, record_codes
+from recall.services.batches.judge import Outcome, decide_all, judge
 from recall.services.batches.model import CodeLine, ConfirmResult, Excluded, Invitee
 from recall.services.batches.read import load_plan
 from recall.services.catalogue import load_catalogue
@@ -41,8 +34,6 @@ from recall.services.settings import get_settings
 from recall.store import batches_repo as repo
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
-from recall.store.history_repo import load_history, load_registers, patient_facts
-from recall.store.models import utcnow
 
 
 def done_by(b: Any) -> str:
@@ -77,139 +68,6 @@ def check_send_date(b: Any, day: dt.date, today: dt.date) -> None:
             f"the letters for batch {b.id} were made on {b.letters_made_on.isoformat()}: "
             f"they cannot have been sent on {day.isoformat()}, before they existed"
         )
-
-
-@dataclass
-class Outcome:
-    """What confirm decided for each invitee."""
-
-    keep: list[tuple[Invitee, tuple[Due, ...], str | None]] = field(default_factory=list)
-    dropped: list[tuple[Invitee, str, bool]] = field(default_factory=list)  # (x, why, staff)
-    refusals: list[Problem] = field(default_factory=list)
-    warnings: list[dict[str, str]] = field(default_factory=list)
-
-
-def _joins_later(facts: PatientFacts, cond: str, day: dt.date) -> dt.date | None:
-    later = [
-        s.entered for s in facts.registers if s.condition == cond and s.entered and s.entered > day
-    ]
-    return min(later) if later else None
-
-
-def judge(
-    x: Invitee, d: Decision, facts: PatientFacts, *, day: dt.date, interval: int, out: Outcome
-) -> None:
-    """Keep, drop or refuse one invitee, condition by condition, from the rule's decision."""
-    if d.patient_why in (Why.DIED, Why.LEFT):
-        out.dropped.append((x, d.patient_reason, False))
-        return
-    if d.patient_why is not None:
-        out.refusals.append(Problem(d.patient_reason, x.nhs_number, x.patient_id))
-        return
-    due = {u.condition: u for u in d.due}
-    not_due = {n.condition: n for n in d.not_due}
-    planned = dict(x.condition_stages) or {c: 1 for c in x.conditions}
-    kept: list[Due] = []
-    gone: list[str] = []
-    for cond, stage in planned.items():
-        u, n = due.get(cond), not_due.get(cond)
-        problem = None
-        if u is not None and u.stage == stage:
-            kept.append(u)
-        elif u is not None and u.stage > stage:
-            gone.append(f"{cond}: already had its {ORDINAL[stage]} invitation")
-        elif u is not None:
-            problem = (
-                f"{cond}: this letter is its {ORDINAL[stage]} invitation, but its "
-                f"{ORDINAL[stage - 1]} is not dated before {day.isoformat()} "
-                "(invitations go in stage order)"
-            )
-        elif n is not None and n.why == Why.NOT_ON_REGISTER and _joins_later(facts, cond, day):
-            joins = _joins_later(facts, cond, day)
-            problem = f"{cond}: joins the register on {joins}, after the send date"
-        elif n is not None and n.why in SINCE_PLANNING:
-            gone.append(f"{cond}: {n.reason}")
-        else:
-            problem = f"{cond}: {n.reason if n else 'not due'}"
-        if problem:
-            out.refusals.append(Problem(problem, x.nhs_number, x.patient_id, cond))
-    if any(p.patient_id == x.patient_id for p in out.refusals):
-        return
-    if not kept:
-        out.dropped.append((x, "since planning: " + "; ".join(gone), False))
-        return
-    notes = []
-    for u in kept:
-        note = u.warning
-        if note is None and u.previous is not None and (day - u.previous).days < interval:
-            gap = (day - u.previous).days
-            note = (
-                f"{gap} days after the invitation of {u.previous.isoformat()}, less than the "
-                f"{interval}-day stage interval"
-            )
-        if note is None:
-            note = _uncoded_nearby(facts, u.condition, day)
-        if note:
-            notes.append(f"{u.condition}: {note}")
-            out.warnings.append(
-                {
-                    "nhs_number": x.nhs_number,
-                    "patient_id": str(x.patient_id),
-                    "condition": u.condition,
-                    "reason": f"{u.condition}: {note}",
-                }
-            )
-    out.keep.append((x, tuple(kept), "; ".join(notes) or None))
-
-
-def _uncoded_nearby(facts: PatientFacts, cond: str, day: dt.date) -> str | None:
-    """A letter without this condition's code 1-6 days away: backfill could make them clash."""
-    coded = facts.of(cond).invites
-    for d in sorted(facts.uncoded_dates()):
-        if d not in coded and 0 < abs((day - d).days) < MIN_GAP_DAYS:
-            return (
-                f"an invitation coded without the {cond} code on {d.isoformat()} is "
-                f"{abs((day - d).days)} days away; if backfill adds the {cond} code there, "
-                "the two will be under 7 days apart"
-            )
-    return None
-
-
-def _record_codes(catalogue: Catalogue, out: Outcome) -> dict[tuple[str, int], tuple[str, str]]:
-    """Each (condition, stage) code to record, or Refused naming what to configure."""
-    problems: list[Problem] = []
-    stages = {max(u.stage for u in kept) for _x, kept, _w in out.keep}
-    for stage in sorted(stages):
-        if catalogue.profile.stage_code(stage) is None:
-            problems.append(
-                Problem(
-                    f"the {catalogue.profile.name} profile has no LTC stage code for stage {stage}",
-                    fix="recall codes stage N CODE --term TEXT",
-                )
-            )
-    record: dict[tuple[str, int], tuple[str, str]] = {}
-    blocked = blocked_conditions(catalogue)
-    for key, stage in sorted({(u.condition, u.stage) for _x, kept, _w in out.keep for u in kept}):
-        cond = catalogue.get(key)
-        code = cond.record_code_for(stage) if cond is not None else None
-        if cond is None or key in blocked or not code:
-            r = cond.readiness(catalogue.profile) if cond is not None else None
-            problems.append(
-                Problem(
-                    r.reason if r else "not in the catalogue", condition=key, fix=r.fix if r else ""
-                )
-            )
-            continue
-        record[(key, stage)] = (code, cond.invite.term(code))
-    if problems:
-        first = problems[0]
-        raise Refused(
-            "cannot confirm: "
-            + "; ".join(f"{p.condition or 'stage code'}: {p.reason}" for p in problems)
-            + (f" (fix: {first.fix})" if first.fix else ""),
-            problems,
-        )
-    return record
 
 
 def _staff_exclusions(
@@ -273,25 +131,6 @@ def confirm_batch(
         ) from None
 
 
-def _decide_all(
-    session: Session, b: Any, invited: list[Invitee], catalogue: Catalogue, day: dt.date
-) -> tuple[dict[int, Decision], dict[int, PatientFacts]]:
-    ids = {x.patient_id for x in invited}
-    year = QofYear(b.qof_year)
-    registers = load_registers(session, practice_id=b.practice_id, patient_ids=ids)
-    hist = load_history(
-        session, practice_id=b.practice_id, catalogue=catalogue, year=year, patient_ids=ids
-    )
-    rows = repo.patients_by_ids(session, b.practice_id, ids)
-    facts = {r.id: patient_facts(r, registers, hist) for r in rows}
-    keys = tuple(catalogue.conditions)
-    decisions = {
-        pid: decide(f, send_date=day, year=year, conditions=keys, interval=MIN_GAP_DAYS)
-        for pid, f in facts.items()
-    }
-    return decisions, facts
-
-
 def confirm_in(
     session: Session,
     batch_id: int,
@@ -314,7 +153,7 @@ def confirm_in(
     want_out = _staff_exclusions(invited, exclude, exclude_ids, batch_id)
     catalogue = load_catalogue(session, b.practice_id)
     interval = get_settings(session, b.practice_id).stage_interval_days
-    decisions, facts = _decide_all(session, b, invited, catalogue, day)
+    decisions, facts = decide_all(session, b, invited, catalogue, day)
     out = Outcome()
     for x in invited:
         if x.patient_id in want_out:
@@ -330,7 +169,7 @@ def confirm_in(
             "(--exclude NHS_NUMBER) or choose another date. Nothing was recorded",
             out.refusals,
         )
-    record = _record_codes(catalogue, out)
+    record = record_codes(catalogue, out)
     lines = _write(session, b, day, catalogue, record, out)
     append_audit(
         session,
@@ -386,58 +225,7 @@ def _write(
     out: Outcome,
 ) -> tuple[list[CodeLine], int]:
     """Insert the codes and settle each invitation; (code lines, codes newly recorded)."""
-    settings = get_settings(session, b.practice_id)
-    generic = catalogue.profile.generic_record_code if settings.record_generic else None
-    existing = repo.codes_on(session, day, {x.patient_id for x, _k, _w in out.keep})
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-    lines: list[CodeLine] = []
-    for x, kept, _warn in out.keep:
-        letter = max(u.stage for u in kept)
-        sc = catalogue.profile.stage_code(letter)
-        assert sc is not None
-        todo: list[tuple[str, str, str | None, int]] = [(sc.code, sc.term, None, letter)]
-        # a condition code already keyed in for that day is this invitation: nothing to add
-        todo += [
-            (*record[(u.condition, u.stage)], u.condition, u.stage)
-            for u in kept
-            if not u.coded_already
-        ]
-        if generic is not None:
-            todo.append((generic.code, generic.term, None, letter))
-        for code, term, cond, stage in todo:
-            lines.append(
-                CodeLine(
-                    x.patient_id,
-                    x.nhs_number,
-                    x.given_name,
-                    x.family_name,
-                    code,
-                    term,
-                    day,
-                    cond,
-                    stage,
-                )
-            )
-            if (x.patient_id, code) in existing:
-                continue  # already there on that day: the same invitation, nothing to add
-            existing.add((x.patient_id, code))
-            rows.append(
-                {
-                    "patient_id": x.patient_id,
-                    "code": code,
-                    "term": term,
-                    "date": day,
-                    "condition": cond,
-                    "stage": stage,
-                    "origin": "send",
-                    "invitation_id": x.invitation_id,
-                    "batch_id": b.id,
-                    "reconciled": False,
-                    "voided": False,
-                    "created_at": now,
-                }
-            )
+    lines, rows = code_rows(session, b, day, catalogue, record, out)
     repo.insert_codes(session, rows)
     changes: list[dict[str, Any]] = [
         {

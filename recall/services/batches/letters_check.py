@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from recall.services.batches.confirm import Outcome, _decide_all, judge
+from recall.services.batches.judge import Outcome, decide_all, judge
 from recall.services.batches.read import load_plan
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Refused
@@ -56,7 +56,7 @@ def _take_out_changed(session: Session, b: object, day: dt.date, operator: str) 
         return []
     catalogue = load_catalogue(session, practice_id)
     interval = get_settings(session, practice_id).stage_interval_days
-    decisions, facts = _decide_all(session, b, invited, catalogue, day)
+    decisions, facts = decide_all(session, b, invited, catalogue, day)
     out = Outcome()
     for x in invited:
         judge(x, decisions[x.patient_id], facts[x.patient_id], day=day, interval=interval, out=out)

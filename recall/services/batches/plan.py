@@ -138,6 +138,8 @@ def place(
             "; ".join(f"{n.condition}: {n.reason}" for n in listed), min(waits, default=None)
         )
     if letter != stage:
+        if stage > 1:
+            return Placement(None)  # in the list of their own letter's stage
         return out(stage_mismatch(stage, letter, [x.condition for x in due]))
     home = [n for n in parse_needs(p.communication_needs) if n in HOME_VISIT_NEEDS]
     if home:

@@ -45,6 +45,7 @@ class CodesLoaded(Message):
     codes: list[PlannedCode]
     names: dict[int, str]
     system: str
+    letters_made_on: dt.date | None = None
 
 
 @dataclass
@@ -86,6 +87,7 @@ do not reply can be excepted later. The day must be today or earlier.
         self.problem_ids: set[int] = set()
         self.names: dict[int, str] = {}
         self.system = "the clinical system"
+        self.letters_made_on: dt.date | None = None
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -113,15 +115,20 @@ do not reply can be excepted later. The day must be today or earlier.
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="codes")
     def load(self) -> None:
-        codes = codes_to_record(self.ctx.db, self.batch_id, leave_out=frozenset(self.leave_out))
+        codes = codes_to_record(
+            self.ctx.db, self.batch_id, leave_out=frozenset(self.leave_out), sent_on=self.day
+        )
         plan = get_batch(self.ctx.db, self.batch_id)
         names = {x.patient_id: x.name for x in plan.invitations}
-        self.post_message(CodesLoaded(codes, names, clinical_system_name(self.ctx.db)))
+        self.post_message(
+            CodesLoaded(codes, names, clinical_system_name(self.ctx.db), plan.batch.letters_made_on)
+        )
 
     @on(CodesLoaded)
     def _codes(self, message: CodesLoaded) -> None:
         self.names = message.names
         self.system = message.system
+        self.letters_made_on = message.letters_made_on
         self._show_codes(message.codes)
 
     def _show_codes(self, codes: list[PlannedCode]) -> None:
@@ -159,6 +166,14 @@ do not reply can be excepted later. The day must be today or earlier.
                 return
             if day > self.ctx.today:
                 self.notify("That day is in the future: letters can only be recorded once sent.")
+                return
+            made = self.letters_made_on
+            if made is not None and day < made:
+                self.notify(
+                    f"The letters were made on {long_date(made)}: they cannot have gone out "
+                    "before that day.",
+                    severity="error",
+                )
                 return
             self.day = day
             self._question()
