@@ -62,9 +62,9 @@ from recall.services.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
+from recall.store.environment import environment
 from recall.store.models import batch_t
 
-ENV_TEMPLATES = "RECALL_TEMPLATES_DIR"
 DEFAULT_NAME = PracticeSettings().practice_name
 ACCURX_COLUMNS = ("NHS Number", "Date of Birth", "Telecom Number", "First Name")
 NOTIFY_COLUMNS = ("phone number", "first name")
@@ -113,7 +113,7 @@ def template_search_path(extra: Path | None = None) -> list[Path]:
     if extra is not None:
         out.append(extra)
     practice = practice_templates_dir()
-    if practice.is_dir() or os.environ.get(ENV_TEMPLATES, "").strip():
+    if practice.is_dir() or environment().templates_dir:
         out.append(practice)
     out.append(templates_dir())
     return out
@@ -121,7 +121,7 @@ def template_search_path(extra: Path | None = None) -> list[Path]:
 
 def practice_templates_dir() -> Path:
     """Where a practice keeps its own edited copies (RECALL_TEMPLATES_DIR, else data folder)."""
-    env = os.environ.get(ENV_TEMPLATES, "").strip()
+    env = environment().templates_dir
     if env:
         return Path(env)
     return Path(platformdirs.user_data_dir("recall", appauthor=False)) / "letter_templates"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import io
 import logging
-import os
 import re
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -20,9 +19,8 @@ from pathlib import Path
 import platformdirs
 
 from recall.outputs import OutputError, open_append, private_folder
+from recall.store.environment import environment
 
-ENV_LEVEL = "RECALL_LOG_LEVEL"
-ENV_DIR = "RECALL_LOG_DIR"
 LOG_NAME = "recall.log"
 REDACTED = "[nhs-number]"
 MAX_BYTES = 1_000_000
@@ -94,14 +92,14 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
 
 
 def default_log_dir() -> Path:
-    env = os.environ.get(ENV_DIR, "").strip()
+    env = environment().log_dir
     if env:
         return Path(env)
     return Path(platformdirs.user_log_dir("recall", appauthor=False))
 
 
 def _level(level: int | str | None) -> int:
-    raw: int | str = level if level is not None else os.environ.get(ENV_LEVEL, "INFO")
+    raw: int | str = level if level is not None else (environment().log_level or "INFO")
     if isinstance(raw, int):
         return raw
     value = logging.getLevelName(raw.strip().upper())
@@ -110,7 +108,7 @@ def _level(level: int | str | None) -> int:
 
 def configure_logging(level: int | str | None = None, log_dir: Path | None = None) -> Path:
     """Send log records to a private rotating file; returns its path. Safe to call twice."""
-    own_folder = log_dir is None and not os.environ.get(ENV_DIR, "").strip()
+    own_folder = log_dir is None and not environment().log_dir
     folder = log_dir or default_log_dir()
     try:
         private_folder(folder)  # 0700 when recall makes it; a folder you chose is left alone

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import getpass
-import os
 import re
 
 from recall.domain.text import printable
+from recall.store.environment import environment
 
 MAX_OPERATOR = 64
 
@@ -18,7 +18,7 @@ def clean_operator(name: str) -> str:
 
 def current_operator() -> str:
     """RECALL_OPERATOR if set (shared terminals), else the login name."""
-    name = clean_operator(os.environ.get("RECALL_OPERATOR", ""))
+    name = clean_operator(environment().operator)
     if name:
         return name
     try:

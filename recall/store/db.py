@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-ENV_URL = "RECALL_DATABASE_URL"
+from recall.store.environment import environment
 
 
 class DatabaseError(RuntimeError):
@@ -27,7 +27,7 @@ class DatabaseError(RuntimeError):
 
 def default_url() -> str:
     """The URL in RECALL_DATABASE_URL, else a SQLite file in the user's data folder."""
-    env = os.environ.get(ENV_URL)
+    env = environment().database_url
     if env:
         return env
     folder = Path(platformdirs.user_data_dir("recall", appauthor=False))
