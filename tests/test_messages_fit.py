@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -99,6 +100,7 @@ class TestDoneWarnings:
                 assert body.max_scroll_y > 0  # the list is longer than the screen...
                 await press(pilot, "end")
                 assert body.scroll_y == body.max_scroll_y  # ...and the keys reach its end
+                assert len(app.screen_stack) == 2  # no error dialog on top
                 text = str(app.screen.query_one("#done-warnings").render())
                 assert text.count("under 7 days apart") == 8
 
@@ -107,6 +109,7 @@ class TestDoneWarnings:
     def test_done_snapshot(self, snap_compare: SnapCompare, demo_url: str) -> None:
         batch_id, result = _long_warnings(demo_url)
         folder = Path("/tmp/recall-snapshots/done-warnings")
+        shutil.rmtree(folder, ignore_errors=True)  # same paths on screen every run
 
         async def run_before(pilot: Any) -> None:
             await settle(pilot)
