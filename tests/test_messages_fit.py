@@ -119,3 +119,42 @@ class TestDoneWarnings:
 
         app = app_for(demo_url, folder)
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+class TestSettingsMessages:
+    async def test_refusal_is_on_screen_and_boxes_read_off(
+        self, demo_url: str, tmp_path: Path
+    ) -> None:
+        from textual.widgets import Checkbox
+
+        from recall.tui.widgets import TextBox
+
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, "s")
+            screen = app.screen
+            box = screen.query_one("#record_generic", Checkbox)
+            assert not box.value and str(box.label) == "Off"
+            assert "X" not in str(box.render())
+            box.toggle()
+            await settle(pilot)
+            assert str(box.label) == "On" and "X" in str(box.render())
+            screen.query_one("#stage_interval_days", TextBox).value = "6"
+            await press(pilot, "ctrl+s")
+            status = screen.query_one("#settings-status")
+            assert "at least 7" in str(status.render())
+            assert status.region.y >= 0 and status.region.bottom <= 24  # seen at 80x24
+            assert screen.focused is screen.query_one("#stage_interval_days")
+
+    def test_refusal_snapshot(self, snap_compare: SnapCompare, demo_url: str) -> None:
+        from recall.tui.widgets import TextBox
+
+        async def run_before(pilot: Any) -> None:
+            await settle(pilot)
+            await press(pilot, "s")
+            pilot.app.screen.query_one("#stage_interval_days", TextBox).value = "6"
+            await press(pilot, "ctrl+s")
+
+        app = app_for(demo_url, Path("/tmp/recall-snapshots/settings-refused"))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from recall.tui.safe import plain
 
@@ -21,6 +21,22 @@ class TextBox(Input):
 
     def on_mount(self) -> None:
         self.cursor_blink = bool(getattr(self.app, "cursor_blink", True))
+
+
+class OnOffBox(Checkbox):
+    """A check box that reads as it is: "[X] On" when ticked, "[ ] Off" when not (a plain
+    Checkbox draws its X either way, only in another colour)."""
+
+    def __init__(self, value: bool = False, *, id: str | None = None) -> None:
+        super().__init__("On" if value else "Off", value, id=id)
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
+        return "X" if self.value else " "
+
+    def watch_value(self) -> None:
+        super().watch_value()
+        self.label = "On" if self.value else "Off"
 
 
 class ConfirmModal(ModalScreen[bool]):

@@ -24,7 +24,7 @@ from recall.services.settings_view import (
 )
 from recall.tui.safe import cells, plain
 from recall.tui.screens.base import RecallScreen
-from recall.tui.widgets import ConfirmModal, TextBox, add_columns
+from recall.tui.widgets import ConfirmModal, OnOffBox, TextBox, add_columns
 
 
 @dataclass
@@ -67,8 +67,9 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(classes="form", id="settings-form"):
-            yield Static("Loading settings…", id="settings-status", classes="hint")
+        # above the form, so a refusal is seen whatever part of the form is on screen
+        yield Static("Loading settings…", id="settings-status", classes="hint")
+        yield VerticalScroll(classes="form", id="settings-form")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -115,10 +116,10 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
                     ),
                     "at least 7",
                 ),
-                _field("Send texts (SMS)", Checkbox("On", s.sms_enabled, id="sms_enabled")),
+                _field("Send texts (SMS)", OnOffBox(s.sms_enabled, id="sms_enabled")),
                 _field(
                     "Also add generic code",
-                    Checkbox("On", s.record_generic, id="record_generic"),
+                    OnOffBox(s.record_generic, id="record_generic"),
                     "beside each condition's own code",
                 ),
                 _field(
@@ -130,9 +131,9 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
                         id="clinical_system",
                     ),
                 ),
-                Static("", id="settings-status", classes="hint"),
             ]
         )
+        self._status("Ctrl+S saves.")
         self.query_one("#practice_name", TextBox).focus()
 
     def edited(self) -> PracticeSettings | None:
@@ -170,9 +171,10 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
         if new is None:
             return
         if new.stage_interval_days < 7:
-            self.query_one("#settings-status", Static).update(
-                "Days between letters must be a number, at least 7."
-            )
+            box = self.query_one("#stage_interval_days", TextBox)
+            self._status("Not saved: days between letters must be a number, at least 7.", True)
+            box.focus()
+            box.scroll_visible()
             return
         self.save(new)
 
@@ -185,8 +187,14 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
     def _saved(self, message: SettingsSaved) -> None:
         self.view = message.view
         text = "Saved." if message.changed else "Nothing had changed."
-        self.query_one("#settings-status", Static).update(text)
+        self._status(text)
         self.notify(text, timeout=3)
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#settings-status", Static)
+        status.update(text)
+        status.set_class(error, "error-text")
+        status.set_class(not error, "hint")
 
     def action_codes(self) -> None:
         self.app.push_screen(CodesScreen())
