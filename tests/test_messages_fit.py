@@ -158,3 +158,72 @@ class TestSettingsMessages:
 
         app = app_for(demo_url, Path("/tmp/recall-snapshots/settings-refused"))
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def _bad_files(folder: Path) -> dict[str, Path]:
+    """Files staff really try to import: a Word letter, Windows-1252 text, a wrong NHS number."""
+    from docx import Document
+
+    folder.mkdir(parents=True, exist_ok=True)
+    word = folder / "patients.docx"
+    doc = Document()
+    doc.add_paragraph("nhs_number,family_name,given_name,date_of_birth")
+    doc.save(str(word))
+    latin = folder / "patients-latin1.csv"
+    latin.write_bytes(
+        b"nhs_number,family_name,given_name,date_of_birth\n9434765919,Sm\xacth,Ann,1950-11-03\n"
+    )
+    digit = folder / "patients-digit.csv"
+    digit.write_text(
+        "nhs_number,family_name,given_name,date_of_birth\n9434765918,Smith,Ann,1950-11-03\n",
+        encoding="utf-8",
+    )
+    return {"word": word, "latin": latin, "digit": digit}
+
+
+async def _import(pilot: Any, path: Path) -> None:
+    from recall.tui.widgets import TextBox
+
+    await settle(pilot)
+    await press(pilot, "i")
+    pilot.app.screen.query_one("#path", TextBox).value = str(path)
+    await press(pilot, "ctrl+s")
+
+
+class TestImportMessages:
+    @pytest.mark.parametrize(
+        ("which", "expected"),
+        [
+            ("word", "patients.docx is a Word document (.docx), not CSV"),
+            ("latin", "export as UTF-8 from the clinical system"),
+            ("digit", "the NHS number's check digit is wrong"),
+        ],
+    )
+    async def test_whole_sentence_on_screen(
+        self, demo_url: str, tmp_path: Path, which: str, expected: str
+    ) -> None:
+        path = _bad_files(tmp_path / "in")[which]
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _import(pilot, path)
+            screen = app.screen
+            shown = " ".join(
+                str(screen.query_one(w).render()) for w in ("#import-status", "#import-detail")
+            )
+            assert expected in " ".join(shown.split())  # wrapped, never cut
+            assert "Excel" not in shown or which != "word"
+            assert "line 0" not in shown.lower()
+            for wid in ("#import-status", "#import-detail"):
+                assert screen.query_one(wid).region.bottom <= 24
+
+    @pytest.mark.parametrize("which", ["word", "latin"])
+    def test_snapshot(self, snap_compare: SnapCompare, demo_url: str, which: str) -> None:
+        folder = Path("/tmp/recall-snapshots/import-messages")
+        shutil.rmtree(folder, ignore_errors=True)
+        path = _bad_files(folder)[which]
+
+        async def run_before(pilot: Any) -> None:
+            await _import(pilot, path)
+
+        app = app_for(demo_url, folder / "out")
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

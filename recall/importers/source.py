@@ -50,6 +50,30 @@ def find_bad_utf8(path: Path) -> tuple[int, str]:
     return 0, ""
 
 
+ZIP_ADVICE = "open it and save or export it as CSV UTF-8 first"
+
+
+def zip_kind(path: Path) -> str:
+    """What a ZIP-based file is, from its members: Word, Excel, PowerPoint, OpenDocument."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        names = []
+    firsts = {n.split("/", 1)[0] for n in names}
+    if "word" in firsts:
+        return "is a Word document (.docx)"
+    if "xl" in firsts:
+        return "is an Excel workbook (.xlsx)"
+    if "ppt" in firsts:
+        return "is a PowerPoint file (.pptx)"
+    if "content.xml" in names:
+        return "is an OpenDocument file (.ods/.odt)"
+    return "is a ZIP file such as an Excel workbook (.xlsx)"
+
+
 class CsvRecords:
     """Iterate a CSV file as (physical line number, cells); use as a context manager."""
 
@@ -70,9 +94,7 @@ class CsvRecords:
         head = sample[:4]
         if head.startswith(b"PK\x03\x04"):
             self.close()
-            raise ImportFileError(
-                self.name, "is an Excel workbook (.xlsx), not CSV: save it as CSV UTF-8 first"
-            )
+            raise ImportFileError(self.name, f"{zip_kind(path)}, not CSV: {ZIP_ADVICE}")
         if head.startswith(b"\xd0\xcf\x11\xe0"):
             self.close()
             raise ImportFileError(

@@ -122,6 +122,7 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
     def __init__(self) -> None:
         super().__init__()
         self.busy = False
+        self.problems: list[dict[str, str]] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -141,6 +142,7 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
             yield ProgressBar(total=100, show_eta=False, id="import-progress")
             yield Static("", id="import-status")
         yield DataTable(id="import-problems", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="import-detail", classes="hint")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -249,29 +251,61 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
         self.busy = False
         self.query_one(ProgressBar).display = False
         n = len(message.problems)
-        self.query_one("#import-status", Static).update(
+        status = self.query_one("#import-status", Static)
+        table = self.query_one(DataTable)
+        table.clear()
+        self.problems = message.problems
+        whole = n == 1 and _line(message.problems[0]) == ""
+        if not n or whole:  # the file as a whole: one sentence, shown whole
+            first = message.problems[0] if whole else {}
+            why = f"{first.get('file', '')} {_problem(first)}".strip() if whole else message.message
+            status.update(plain(f"✗ Nothing was imported. {why}"))
+            table.display = False
+            self._detail("")
+            return
+        status.update(
             plain(
                 f"✗ Nothing was imported. {plural(n, 'problem')} to fix in the file"
                 + (" (first ones shown):" if n >= 50 else ":")
-                if n
-                else f"✗ {message.message}"
             )
         )
-        table = self.query_one(DataTable)
-        table.clear()
         for i, p in enumerate(message.problems):
             table.add_row(
                 *cells(
-                    p.get("line", ""),
+                    _line(p),
                     p.get("column", ""),
                     p.get("value", "")[:16],
                     p.get("message") or p.get("reason", ""),
                 ),
                 key=str(i),
             )
-        table.display = n > 0
-        if n:
-            table.focus()
+        table.display = True
+        table.focus()
+        self._show_problem(0)
+
+    @on(DataTable.RowHighlighted, "#import-problems")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_problem(event.cursor_row)
+
+    def _show_problem(self, row: int) -> None:
+        """The highlighted problem in full under the table: the table cuts long ones."""
+        if 0 <= row < len(self.problems):
+            p = self.problems[row]
+            where = ", ".join(
+                x
+                for x in (
+                    f"line {_line(p)}" if _line(p) else "",
+                    f"column {p.get('column')}" if p.get("column") else "",
+                    f"value {p.get('value')!r}" if p.get("value") else "",
+                )
+                if x
+            )
+            self._detail(f"{where}: {_problem(p)}" if where else _problem(p))
+
+    def _detail(self, text: str) -> None:
+        detail = self.query_one("#import-detail", Static)
+        detail.update(plain(text))
+        detail.display = bool(text)
 
     def unsaved_work(self) -> str:
         if self.busy:
@@ -285,3 +319,13 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
         self.busy = False
         self.query_one(ProgressBar).display = False
         self.query_one("#import-status", Static).update("✗ Nothing was imported.")
+
+
+def _line(problem: dict[str, str]) -> str:
+    """A problem's line number, or "" for one about the whole file (stored as 0)."""
+    line = str(problem.get("line", "") or "")
+    return "" if line in ("", "0") else line
+
+
+def _problem(problem: dict[str, str]) -> str:
+    return problem.get("message") or problem.get("reason", "")
