@@ -194,6 +194,7 @@ def _database_whole(world: World) -> None:
 )
 @example(steps=[("backfill", "newdir", False), ("letters", "newdir/deep", False)])
 @example(steps=[("log", "linkdir/new.csv", False), ("log", "linkdir/new.csv", False)])
+@example(steps=[("year_list", "dangling.csv", False), ("templates", "dangling.csv", True)])
 def test_no_pre_existing_byte_changes_unless_recall_made_the_file(
     steps: list[tuple[str, str, bool]],
 ) -> None:

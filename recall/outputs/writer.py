@@ -70,7 +70,13 @@ def private_folder(path: Path) -> list[Path]:
             raise OutputError(p, f"cannot use this folder ({_why(exc)})") from None
         if p == path and stat.S_ISLNK(st.st_mode):
             raise OutputRefused(p, "is a symbolic link: recall does not write through links")
-        if not stat.S_ISDIR(os.stat(p).st_mode if stat.S_ISLNK(st.st_mode) else st.st_mode):
+        mode = st.st_mode
+        if stat.S_ISLNK(mode):  # a link above the folder (e.g. /tmp on macOS) is followed
+            try:
+                mode = os.stat(p).st_mode
+            except OSError:
+                raise OutputRefused(p, "is a symbolic link to nothing") from None
+        if not stat.S_ISDIR(mode):
             raise OutputRefused(p, "is not a folder")
         break
     created: list[Path] = []
