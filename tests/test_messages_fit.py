@@ -227,3 +227,56 @@ class TestImportMessages:
 
         app = app_for(demo_url, folder / "out")
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+class TestColumnsKeepWords:
+    async def test_patient_cells_fit_and_detail_says_it_whole(
+        self, demo_url: str, tmp_path: Path
+    ) -> None:
+        from textual.widgets import DataTable
+
+        from recall.services.year_view import cell_patients
+        from recall.tui.screens.patients import PatientScreen
+
+        db = Database(demo_url)
+        try:
+            who = cell_patients(db, "HYP", "invited_once", TODAY)[0]
+        finally:
+            db.dispose()
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            app.push_screen(PatientScreen(who.nhs_number))
+            await settle(pilot)
+            screen = app.screen
+            for tid in ("#conditions", "#timeline"):
+                table = screen.query_one(tid, DataTable)
+                widths = [c.width for c in table.columns.values()]
+                for r in range(table.row_count):
+                    for text, width in zip(table.get_row_at(r), widths, strict=True):
+                        assert len(str(text)) <= width, (tid, str(text))  # or ends in "…"
+            table = screen.query_one("#conditions", DataTable)
+            hyp = list(screen.view.status).index("HYP")  # type: ignore[union-attr]
+            table.move_cursor(row=hyp)
+            await settle(pilot)
+            detail = " ".join(str(screen.query_one("#condition-detail").render()).split())
+            assert "the 2nd can go from" in detail
+            assert screen.query_one("#condition-detail").region.bottom <= 24
+
+    def test_patient_snapshot(self, snap_compare: SnapCompare, demo_url: str) -> None:
+        from recall.services.year_view import cell_patients
+        from recall.tui.screens.patients import PatientScreen
+
+        db = Database(demo_url)
+        try:
+            who = cell_patients(db, "HYP", "invited_once", TODAY)[0]
+        finally:
+            db.dispose()
+
+        async def run_before(pilot: Any) -> None:
+            await settle(pilot)
+            pilot.app.push_screen(PatientScreen(who.nhs_number))
+            await settle(pilot)
+
+        app = app_for(demo_url, Path("/tmp/recall-snapshots/patient-detail"))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

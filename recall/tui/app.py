@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.screen import Screen
 
 from recall.services.database import open_database
@@ -91,6 +92,13 @@ class RecallApp(App[None]):
         self.screen_factories = _screens()
         if theme:
             self.theme = theme
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The screen's title whole: the practice name is left out when both do not fit."""
+        room = self.size.width - 16  # the header's icon and its right-hand margin
+        if sub_title and len(title) + 3 + len(sub_title) > room:
+            sub_title = ""
+        return super().format_title(title, sub_title)
 
     def get_default_screen(self) -> Screen[None]:
         return HomeScreen()

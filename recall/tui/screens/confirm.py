@@ -4,6 +4,7 @@ date), then the coding worksheet and what to do next in the clinical system."""
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -143,8 +144,9 @@ do not reply can be excepted later. The day must be today or earlier.
             text.append(f"  {c.code:<18}", style="bold")
             text.append(f"{c.label:<26}")
             text.append(f"{plural(c.count, 'patient'):>14}\n")
-            if c.term:
-                text.append(f"  {'':<18}{line(c.term[:56])}\n", style="dim")
+            if c.term:  # the whole term, wrapped under the code: never cut mid-word
+                for part in textwrap.wrap(line(c.term), 56):
+                    text.append(f"  {'':<18}{part}\n", style="dim")
         text.append(
             f"\nThat is {plural(people, 'patient')}. Afterwards you add the same codes, with "
             f"the same date, in {self.system}: the next screen lists them."

@@ -20,12 +20,13 @@ from recall.services.backfill_view import SHORT_STATUS
 from recall.services.patients import (
     PatientSummary,
     PatientView,
+    TimelineEvent,
     clear_response,
     mark_response,
     patient_view,
     search_patients,
 )
-from recall.tui.safe import cells, line
+from recall.tui.safe import cells, line, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import TextBox, add_columns
 from recall.tui.words import plural, short_date
@@ -171,11 +172,13 @@ they responded another way; either stops further letters for that condition this
         super().__init__()
         self.nhs_number = nhs_number
         self.view: PatientView | None = None
+        self.events: list[TimelineEvent] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="who", classes="status-line")
         yield DataTable(id="conditions", cursor_type="row")
+        yield Static("", id="condition-detail", classes="hint")
         yield Static("This year's invitations, codes and reviews", classes="title")
         yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
         yield Footer(compact=True)
@@ -183,10 +186,10 @@ they responded another way; either stops further letters for that condition this
     def on_mount(self) -> None:
         add_columns(
             self.query_one("#conditions", DataTable),
-            ("Condition", 18),
-            ("This year", 22),
-            ("Invited on", 12),
-            ("Next", 18),
+            ("Condition", 20),
+            ("This year", 17),
+            ("Invited on", 13),
+            ("Next", 20),
         )
         add_columns(
             self.query_one("#timeline", DataTable),
@@ -215,30 +218,71 @@ they responded another way; either stops further letters for that condition this
         row = conds.cursor_row
         conds.clear()
         for key, s in v.status.items():
-            invited = ", ".join(short_date(d)[:6] for d in s.invitations) or "-"
+            invited = ", ".join(_day(d) for d in s.invitations) or "-"
             nxt = ""
             if s.response:
                 kind, _, day = s.response.partition(" ")
-                nxt = f"{kind} {short_date(dt.date.fromisoformat(day))}" if day else kind
+                nxt = f"{kind} {_day(dt.date.fromisoformat(day))}" if day else kind
             elif s.status == "achieved":
-                nxt = f"reviewed {short_date(s.review_date)}"
+                nxt = f"reviewed {_day(s.review_date)}"
             elif s.earliest_second and s.status in ("invited_once", "invalid_interval"):
-                nxt = f"2nd letter from {short_date(s.earliest_second)}"
+                nxt = f"2nd from {_day(s.earliest_second)}"
             elif not s.ready:
-                nxt = "cannot be coded yet"
+                nxt = "not codeable yet"
             plain = SHORT_STATUS.get(PcaStatus(s.status), s.plain) if s.status else s.plain
-            conds.add_row(*cells(s.name, plain, invited, nxt), key=key)
+            conds.add_row(
+                *cells(_fit(s.name, 20), plain, _fit(invited, 13), _fit(nxt, 20)), key=key
+            )
         if v.status:
             conds.move_cursor(row=min(row, len(v.status) - 1))
         timeline = self.query_one("#timeline", DataTable)
         timeline.clear()
-        for i, e in enumerate(x for x in v.events if x.in_year):
+        self.events = [x for x in v.events if x.in_year]
+        for i, e in enumerate(self.events):
             what = e.meaning or e.term
             timeline.add_row(
                 *cells(short_date(e.date), e.code, what[:34], ORIGIN_WORDS.get(e.origin, e.origin)),
                 key=str(i),
             )
         conds.focus()
+        self._describe()
+
+    @on(DataTable.RowHighlighted, "#conditions")
+    def _highlighted(self) -> None:
+        self._describe()
+
+    @on(DataTable.RowHighlighted, "#timeline")
+    def _event(self, event: DataTable.RowHighlighted) -> None:
+        """A timeline line in full (its term may be longer than the column)."""
+        if self.focused is not event.data_table or not 0 <= event.cursor_row < len(self.events):
+            return
+        e = self.events[event.cursor_row]
+        what = e.term if not e.meaning else f"{e.meaning} ({e.term})" if e.term else e.meaning
+        where = ORIGIN_WORDS.get(e.origin, e.origin)
+        self.query_one("#condition-detail", Static).update(
+            plain(f"{short_date(e.date)}: {e.code} {what}, {where}.")
+        )
+
+    def on_descendant_focus(self) -> None:
+        if self.focused is not None and self.focused.id == "conditions":
+            self._describe()
+
+    def _describe(self) -> None:
+        """The highlighted condition in whole sentences: the table's columns are short."""
+        key = self._condition()
+        if key is None or self.view is None or key not in self.view.status:
+            return
+        s = self.view.status[key]
+        parts = [f"{s.name}: {s.plain}"]
+        if s.invitations:
+            parts.append("Invited " + ", ".join(short_date(d) for d in s.invitations))
+        if s.next_step:
+            parts.append(s.next_step[:1].upper() + s.next_step[1:])
+        elif s.earliest_second and s.status in ("invited_once", "invalid_interval"):
+            parts.append(f"A 2nd letter can go from {short_date(s.earliest_second)}")
+        if not s.ready:
+            parts.append("The tool cannot code this condition yet (see Code lists)")
+        self.query_one("#condition-detail", Static).update(plain(". ".join(parts) + "."))
 
     def _condition(self) -> str | None:
         table = self.query_one("#conditions", DataTable)
@@ -268,3 +312,13 @@ they responded another way; either stops further letters for that condition this
             note = "Mark removed." if removed else "There was no mark to remove."
         self.app.call_from_thread(self.notify, note, timeout=3)
         self.post_message(PatientLoaded(patient_view(db, self.nhs_number, today)))
+
+
+def _day(day: dt.date | None) -> str:
+    """`2026-12-01` -> "1 Dec": the year is the QOF year's, shown in the line below."""
+    return "" if day is None else f"{day.day} {day:%b}"
+
+
+def _fit(text: str, width: int) -> str:
+    """Text for a fixed column: whole, or visibly shortened ("…"); the line below has it all."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
