@@ -13,8 +13,8 @@ from pathlib import Path
 
 from textual.worker import WorkerCancelled
 
-from recall.services.database import open_database
 from recall.services.demo import build_demo
+from recall.services.infra.database import open_database
 from recall.tui.app import make_app
 
 TODAY = dt.date(2026, 11, 27)

@@ -151,7 +151,7 @@ def test_every_state_change_is_audited_without_patient_data(db: Database, tmp_pa
     applied = apply_backfill(db, today=TODAY, operator="frank")
     assert applied.recorded > 0 and applied.run_id is not None
     if db.backend == "sqlite":
-        from recall.services.backup import backup_database
+        from recall.services.infra.backup import backup_database
 
         backup_database(db, tmp_path / "copy.db", operator="gina")
 

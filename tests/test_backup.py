@@ -14,8 +14,8 @@ from sqlalchemy import text
 from recall.cli import main
 from recall.outputs import MANIFEST
 from recall.services.audit import list_audit
-from recall.services.backup import UseServerTools, backup_database, restore_database
 from recall.services.errors import Refused
+from recall.services.infra.backup import UseServerTools, backup_database, restore_database
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
 

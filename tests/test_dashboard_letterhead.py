@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from recall.services.dashboard import LETTERHEAD_NOTE, load_dashboard
 from recall.services.settings import get_settings, save_settings
+from recall.services.views.dashboard import LETTERHEAD_NOTE, load_dashboard
 from recall.store.db import Database
 
 TODAY = dt.date(2026, 11, 27)

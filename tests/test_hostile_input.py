@@ -283,7 +283,7 @@ def test_exclusion_reason_naming_a_patient_is_refused(db: Database) -> None:
     from test_letters_service import seed
 
     from recall.services.batches import exclude_patient, get_batch
-    from recall.services.free_text import IdentifyingText
+    from recall.services.infra.free_text import IdentifyingText
 
     batch_id = seed(db)
     baker = next(i for i in get_batch(db, batch_id).invitations if i.family_name == "Baker")
@@ -297,7 +297,7 @@ def test_exclusion_reason_naming_a_patient_is_refused(db: Database) -> None:
 @pytest.mark.parametrize("name", ["Oak\x00Surgery", "Oak\x1b[2J Surgery", "Oak\nSurgery"])
 def test_practice_details_with_control_characters_are_refused(db: Database, name: str) -> None:
     from recall.services.errors import RecallError
-    from recall.services.settings_view import load_settings_view, update_settings
+    from recall.services.views.settings_view import load_settings_view, update_settings
 
     settings = load_settings_view(db).settings
     before = settings.practice_name

@@ -235,7 +235,7 @@ class TestColumnsKeepWords:
     ) -> None:
         from textual.widgets import DataTable
 
-        from recall.services.year_view import cell_patients
+        from recall.services.views.year_view import cell_patients
         from recall.tui.screens.patients import PatientScreen
 
         db = Database(demo_url)
@@ -264,7 +264,7 @@ class TestColumnsKeepWords:
             assert screen.query_one("#condition-detail").region.bottom <= 24
 
     def test_patient_snapshot(self, snap_compare: SnapCompare, demo_url: str) -> None:
-        from recall.services.year_view import cell_patients
+        from recall.services.views.year_view import cell_patients
         from recall.tui.screens.patients import PatientScreen
 
         db = Database(demo_url)

@@ -27,12 +27,12 @@ from test_letters_service import seed
 
 from recall.outputs import MANIFEST
 from recall.services.backfill import apply_backfill
-from recall.services.backup import backup_database
 from recall.services.errors import RecallError
+from recall.services.infra.backup import backup_database
+from recall.services.infra.logging_setup import close_logging, configure_logging
 from recall.services.letters import copy_templates, render_batch_letters
-from recall.services.logging_setup import close_logging, configure_logging
+from recall.services.views.year_view import export_cell
 from recall.services.worksheet import export_worksheet
-from recall.services.year_view import export_cell
 from recall.store.db import Database
 
 EXAMPLES = int(os.environ.get("RECALL_OUTPUT_EXAMPLES", "25"))

@@ -64,7 +64,7 @@ def _healthy(path: Path) -> None:
 def test_worksheet_out_the_database_is_refused(
     sqlite_db: Database, suffix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from recall.services.database import database_id
+    from recall.services.infra.database import database_id
 
     batch_id = _confirmed(sqlite_db)
     database_id(sqlite_db)  # made on first use: made now, so the file below is final
@@ -206,7 +206,7 @@ def test_a_sent_batchs_letters_are_never_rewritten(db: Database, tmp_path: Path)
 
 def test_default_folders_are_per_database_and_per_batch(tmp_path: Path) -> None:
     """Two SQLite databases side by side, each batch 1: separate folders, named by id."""
-    from recall.services.database import database_id, output_root
+    from recall.services.infra.database import database_id, output_root
 
     a = Database(f"sqlite:///{tmp_path / 'a.db'}")
     b = Database(f"sqlite:///{tmp_path / 'b.db'}")
@@ -229,7 +229,7 @@ def test_postgresql_databases_with_look_alike_names_get_their_own_folders() -> N
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from recall.services.database import output_root
+    from recall.services.infra.database import output_root
 
     ok, why = pg_available()
     if not ok:

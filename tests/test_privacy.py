@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from recall.services.logging_setup import (
+from recall.services.infra.logging_setup import (
     REDACTED,
     close_logging,
     configure_logging,

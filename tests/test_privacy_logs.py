@@ -12,7 +12,7 @@ import pytest
 from stress_support import GIVEN, write_practice
 
 from recall.cli import main
-from recall.services.logging_setup import close_logging, default_log_dir
+from recall.services.infra.logging_setup import close_logging, default_log_dir
 from recall.store.db import Database
 
 # letters are made today, and a send date may not precede them

@@ -20,11 +20,11 @@ from recall.services.batches import (
     invite_patient,
     plan_batch,
 )
-from recall.services.dashboard import due_options, stage_totals
 from recall.services.errors import Refused
 from recall.services.letters import render_batch_letters
 from recall.services.patients import patient_view
 from recall.services.pca_report import pca_report
+from recall.services.views.dashboard import due_options, stage_totals
 from recall.store.db import Database
 from recall.store.models import batch_t, recorded_code_t
 
@@ -255,7 +255,7 @@ def test_second_letters_hold_every_non_responder_and_home_agrees(db: Database) -
 def test_the_confirm_screen_lists_exactly_the_codes_confirm_records(db: Database) -> None:
     from collections import Counter
 
-    from recall.services.run_view import codes_to_record
+    from recall.services.views.run_view import codes_to_record
 
     seed = Seeder(db)
     same_day, _ = seed.patient(conditions=("HYP", "DM"), family="Able")

@@ -7,19 +7,19 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
-from recall.services.backfill_view import apply_tidy_up, load_backfill, plain_change
 from recall.services.batches import confirm_batch
-from recall.services.dashboard import (
+from recall.services.demo import build_demo
+from recall.services.pca_report import pca_report
+from recall.services.views.backfill_view import apply_tidy_up, load_backfill, plain_change
+from recall.services.views.dashboard import (
     backfill_count,
     due_options,
     load_dashboard,
     pca_bars,
     stage_totals,
 )
-from recall.services.demo import build_demo
-from recall.services.pca_report import pca_report
-from recall.services.run_view import codes_to_record, open_review, reopen_review, set_included
-from recall.services.settings_view import (
+from recall.services.views.run_view import codes_to_record, open_review, reopen_review, set_included
+from recall.services.views.settings_view import (
     load_settings_view,
     set_condition_enabled,
     update_settings,

@@ -23,7 +23,7 @@ from textual.widgets import DataTable
 
 from recall.cli import main
 from recall.domain.pca import STATUS_ORDER
-from recall.services.year_view import (
+from recall.services.views.year_view import (
     COLUMN_IDS,
     NEED_SECOND,
     NOT_CODEABLE,

@@ -16,8 +16,8 @@ from recall.cli import (
     setup_cmds,
 )
 from recall.cli.common import DbOption, echo
-from recall.services.database import DatabaseError
 from recall.services.errors import RecallError
+from recall.services.infra.database import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ admin_cmds.register(app)
 
 def _start_logging() -> None:
     """A private, NHS-number-redacting log file; a log problem never stops the command."""
-    from recall.services.logging_setup import configure_logging
+    from recall.services.infra.logging_setup import configure_logging
 
     try:
         configure_logging()
@@ -60,7 +60,7 @@ def _start_logging() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI, logging only the command's name and its exit code (never its values)."""
-    from recall.services.logging_setup import command_name
+    from recall.services.infra.logging_setup import command_name
 
     _start_logging()
     name = command_name(sys.argv[1:] if argv is None else argv)

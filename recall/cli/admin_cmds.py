@@ -10,7 +10,7 @@ import typer
 from recall.cli.common import DbOption, JsonOption, db_url, echo, emit, open_database
 from recall.domain.text import printable
 from recall.services.audit import AuditEntry, list_audit
-from recall.services.backup import backup_database, restore_database
+from recall.services.infra.backup import backup_database, restore_database
 
 
 def _show_audit(entries: list[AuditEntry]) -> None:

@@ -14,8 +14,8 @@ import typer
 
 from recall.domain.nhs import format_nhs_number
 from recall.domain.text import printable
-from recall.services.database import Database, open_database
 from recall.services.errors import RecallError, Refused
+from recall.services.infra.database import Database, open_database
 
 DbOption = Annotated[
     str | None,

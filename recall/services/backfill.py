@@ -38,11 +38,11 @@ from recall.domain.invitations import RegisterSpan
 from recall.domain.pca import PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.services.catalogue import load_catalogue
-from recall.services.database import database_id
 from recall.services.errors import RecallError
-from recall.services.files import protected_for
 from recall.services.history import codeable_conditions
-from recall.services.operator import current_operator
+from recall.services.infra.database import database_id
+from recall.services.infra.files import protected_for
+from recall.services.infra.operator import current_operator
 from recall.services.worksheet import (
     check_worksheet_path,
     worksheet_rows,

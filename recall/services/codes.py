@@ -25,7 +25,7 @@ from recall.importers.codelist import read_codelist
 from recall.importers.problems import ImportFileError
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, RecallError, Refused
-from recall.services.operator import current_operator
+from recall.services.infra.operator import current_operator
 from recall.services.settings import ConditionChoice, get_settings, save_settings
 from recall.store.audit_repo import append_audit
 from recall.store.bulk import insert_many

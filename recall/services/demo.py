@@ -28,9 +28,9 @@ from recall.domain.codes import detect_code_system
 from recall.domain.qof_year import qof_year_of
 from recall.outputs import OutputError, OutputSet, Protected
 from recall.services.catalogue import load_catalogue
-from recall.services.database import safe_url
 from recall.services.errors import RecallError, Refused
-from recall.services.operator import current_operator
+from recall.services.infra.database import safe_url
+from recall.services.infra.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings, save_settings
 from recall.store.audit_repo import append_audit
 from recall.store.backup import backup_sqlite
@@ -197,7 +197,7 @@ def _pg_dump(db: Database, stamp: str) -> str:
 
     from sqlalchemy.engine import make_url
 
-    from recall.services.database import output_root
+    from recall.services.infra.database import output_root
 
     tool = shutil.which("pg_dump")
     if tool is None:

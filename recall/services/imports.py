@@ -38,9 +38,9 @@ from recall.importers.records import (
 )
 from recall.importers.source import count_lines
 from recall.services.catalogue import load_catalogue
-from recall.services.database import safe_url
 from recall.services.errors import RecallError, Refused
-from recall.services.operator import current_operator
+from recall.services.infra.database import safe_url
+from recall.services.infra.operator import current_operator
 from recall.store.audit_repo import append_audit
 from recall.store.bulk import bulk_load, insert_ignore, upsert
 from recall.store.db import Database

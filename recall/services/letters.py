@@ -55,10 +55,10 @@ from recall.resources import templates_dir
 from recall.services.batches import BatchInfo, Invitee, get_batch
 from recall.services.batches.letters_check import mark_letters_made, recheck_before_letters
 from recall.services.catalogue import load_catalogue
-from recall.services.database import database_id, output_root
 from recall.services.errors import NotFound, Refused
-from recall.services.files import protected_for, writing
-from recall.services.operator import current_operator
+from recall.services.infra.database import database_id, output_root
+from recall.services.infra.files import protected_for, writing
+from recall.services.infra.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database

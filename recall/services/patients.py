@@ -30,7 +30,7 @@ from recall.services.batches.cohort import blocked_conditions
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, RecallError
 from recall.services.history import codeable_conditions
-from recall.services.operator import current_operator
+from recall.services.infra.operator import current_operator
 from recall.services.settings import get_settings
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, select, update
 
 from recall.services.catalogue import load_catalogue
-from recall.services.operator import current_operator
+from recall.services.infra.operator import current_operator
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
 from recall.store.models import event_t, patient_t, recorded_code_t

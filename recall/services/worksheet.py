@@ -18,10 +18,10 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 
 from recall.outputs import OutputSet, Protected, write_file
-from recall.services.database import database_id
 from recall.services.errors import NotFound, RecallError
-from recall.services.files import protected_for, writing
-from recall.services.operator import current_operator
+from recall.services.infra.database import database_id
+from recall.services.infra.files import protected_for, writing
+from recall.services.infra.operator import current_operator
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
 from recall.store.models import batch_t, patient_t, recorded_code_t

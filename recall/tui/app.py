@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
 
-from recall.services.database import open_database
+from recall.services.infra.database import open_database
 from recall.tui.context import AppContext
 from recall.tui.screens.help import HelpScreen
 from recall.tui.screens.home import HomeScreen

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from recall.services.database import Database
+from recall.services.infra.database import Database
 
 
 @dataclass

@@ -29,7 +29,7 @@ from recall.services.batches.model import CodeLine, ConfirmResult, Excluded, Inv
 from recall.services.batches.read import load_plan
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Problem, RecallError, Refused
-from recall.services.operator import current_operator
+from recall.services.infra.operator import current_operator
 from recall.services.settings import get_settings
 from recall.store import batches_repo as repo
 from recall.store.audit_repo import append_audit

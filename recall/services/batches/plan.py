@@ -26,7 +26,7 @@ from recall.services.batches.model import BatchPlan
 from recall.services.batches.read import load_plan, resolve_practice
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Problem, RecallError, Refused
-from recall.services.operator import current_operator
+from recall.services.infra.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings
 from recall.store import batches_repo as repo
 from recall.store.audit_repo import append_audit

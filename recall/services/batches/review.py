@@ -8,8 +8,8 @@ from recall.domain.invitations import late_in_year
 from recall.services.batches.model import BatchPlan
 from recall.services.batches.read import load_plan
 from recall.services.errors import NotFound, Refused
-from recall.services.free_text import screen_free_text
-from recall.services.operator import current_operator
+from recall.services.infra.free_text import screen_free_text
+from recall.services.infra.operator import current_operator
 from recall.services.settings import get_settings
 from recall.store import batches_repo as repo
 from recall.store.audit_repo import append_audit

@@ -11,8 +11,8 @@ from recall.services.batches.model import BatchInfo, ConfirmResult
 from recall.services.batches.plan import check_stage_arg, find_patient_id, plan_in
 from recall.services.batches.read import load_plan, resolve_practice
 from recall.services.errors import NotFound, RecallError, Refused
-from recall.services.free_text import screen_free_text
-from recall.services.operator import current_operator
+from recall.services.infra.free_text import screen_free_text
+from recall.services.infra.operator import current_operator
 from recall.store import batches_repo as repo
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database

@@ -18,7 +18,12 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from recall.domain.nhs import format_nhs_number
 from recall.services.backfill import BackfillApplyResult, BackfillGroup
-from recall.services.backfill_view import BackfillView, apply_tidy_up, load_backfill, plain_change
+from recall.services.views.backfill_view import (
+    BackfillView,
+    apply_tidy_up,
+    load_backfill,
+    plain_change,
+)
 from recall.tui.safe import cells, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import ConfirmModal, add_columns

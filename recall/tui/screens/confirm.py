@@ -21,8 +21,8 @@ from recall.domain.nhs import format_nhs_number
 from recall.services.batches import ConfirmResult, confirm_batch, get_batch
 from recall.services.errors import Refused
 from recall.services.letters import default_letters_dir
-from recall.services.run_view import PlannedCode, codes_to_record
-from recall.services.settings_view import clinical_system_name
+from recall.services.views.run_view import PlannedCode, codes_to_record
+from recall.services.views.settings_view import clinical_system_name
 from recall.services.worksheet import WorksheetFiles, export_worksheet
 from recall.tui.safe import line, plain
 from recall.tui.screens.base import RecallScreen

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
 from recall.domain.invitations import ORDINAL
-from recall.services.dashboard import (
+from recall.services.views.dashboard import (
     Dashboard,
     PcaBar,
     StageDue,

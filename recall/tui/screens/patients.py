@@ -16,7 +16,6 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from recall.domain.nhs import format_nhs_number
 from recall.domain.pca import PcaStatus
-from recall.services.backfill_view import SHORT_STATUS
 from recall.services.patients import (
     PatientSummary,
     PatientView,
@@ -26,6 +25,7 @@ from recall.services.patients import (
     patient_view,
     search_patients,
 )
+from recall.services.views.backfill_view import SHORT_STATUS
 from recall.tui.safe import cells, line, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import TextBox, add_columns

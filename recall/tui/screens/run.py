@@ -22,8 +22,8 @@ from textual.widgets import Footer, Header, Input, Label, OptionList, Select, St
 from textual.widgets.option_list import Option
 
 from recall.domain.nhs import format_nhs_number
-from recall.services.dashboard import RunOption, due_options
-from recall.services.run_view import (
+from recall.services.views.dashboard import RunOption, due_options
+from recall.services.views.run_view import (
     NotDueRow,
     Review,
     ReviewRow,

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Footer, Header, Label, Select, Static
 
 from recall.services.settings import PracticeSettings
-from recall.services.settings_view import (
+from recall.services.views.settings_view import (
     ConditionReadiness,
     SettingsView,
     load_settings_view,
@@ -235,7 +235,7 @@ can be turned on only after you have read the warning.
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        from recall.services.settings_view import readiness_rows
+        from recall.services.views.settings_view import readiness_rows
 
         self.post_message(ReadinessLoaded(readiness_rows(self.ctx.db)))
 
@@ -299,7 +299,7 @@ can be turned on only after you have read the warning.
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="toggle")
     def save_toggle(self, key: str, enabled: bool) -> None:
-        from recall.services.settings_view import readiness_rows
+        from recall.services.views.settings_view import readiness_rows
 
         set_condition_enabled(self.ctx.db, key, enabled)
         self.post_message(ReadinessLoaded(readiness_rows(self.ctx.db)))

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from recall.domain.nhs import format_nhs_number
-from recall.services.year_view import (
+from recall.services.views.year_view import (
     COLUMNS,
     MEANING,
     NEED_SECOND,

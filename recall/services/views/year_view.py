@@ -18,11 +18,11 @@ from recall.domain.pca import PLAIN_STATUS, PcaResult, PcaStatus, can_still_beco
 from recall.domain.qof_year import qof_year_of
 from recall.outputs import write_file
 from recall.services.catalogue import load_catalogue
-from recall.services.database import database_id, output_root
 from recall.services.errors import NotFound
-from recall.services.files import protected_for, writing
 from recall.services.history import pca_for_session
-from recall.services.operator import current_operator
+from recall.services.infra.database import database_id, output_root
+from recall.services.infra.files import protected_for, writing
+from recall.services.infra.operator import current_operator
 from recall.services.pca_report import ConditionCounts, pca_report
 from recall.services.worksheet import safe_cell
 from recall.store.audit_repo import append_audit

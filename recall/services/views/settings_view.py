@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from recall.services.catalogue import build_catalogue as _build
 from recall.services.catalogue import imported_clusters, load_profile
-from recall.services.operator import current_operator
+from recall.services.infra.operator import current_operator
 from recall.services.settings import (
     CLINICAL_SYSTEMS,
     RECALL_RULES,

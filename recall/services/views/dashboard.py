@@ -17,7 +17,7 @@ from recall.services.backfill import plan_backfill
 from recall.services.batches.plan import preview
 from recall.services.pca_report import pca_report
 from recall.services.settings import PracticeSettings, get_settings
-from recall.services.settings_view import ConditionReadiness, readiness_rows
+from recall.services.views.settings_view import ConditionReadiness, readiness_rows
 from recall.store.batches_repo import live_batches
 from recall.store.db import Database
 from recall.store.models import patient_t, recorded_code_t

@@ -20,7 +20,7 @@ from recall.services.backfill import (
     plan_backfill,
 )
 from recall.services.catalogue import load_catalogue
-from recall.services.database import output_root
+from recall.services.infra.database import output_root
 from recall.store.db import Database
 from recall.store.models import patient_t
 

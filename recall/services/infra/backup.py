@@ -8,7 +8,7 @@ from pathlib import Path
 
 from recall.outputs import OutputError, OutputRefused, Protected
 from recall.services.errors import RecallError, Refused
-from recall.services.operator import current_operator
+from recall.services.infra.operator import current_operator
 from recall.store.audit_repo import append_audit
 from recall.store.backup import (
     NotARecallDatabase,
