@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -155,5 +156,7 @@ class TestYearSnapshots:
             await settle(pilot)
             await press(pilot, "y", "down", "down", "right", "right", "right", "enter")
 
-        app = app_for(demo_url, Path("/tmp/recall-snapshots/year-cell"))
+        folder = Path("/tmp/recall-snapshots/year-cell")  # shown on screen: a fixed path
+        shutil.rmtree(folder, ignore_errors=True)
+        app = app_for(demo_url, folder)
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
