@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -20,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from recall.domain.pca import PcaResult
 from recall.services.catalogue import load_catalogue
+from recall.services.demo import build_demo
 from recall.services.history import pca_for_session
 from recall.store.db import Database
 from recall.store.practice_repo import get_or_create_practice
@@ -166,3 +169,32 @@ def pca_statuses(
             as_of=as_of,
             patient_ids=patient_ids,
         )
+
+
+DEMO_TODAY = dt.date(2026, 11, 27)
+DEMO_PATIENTS = 2000
+
+
+@pytest.fixture(scope="session", name="demo_template")
+def demo_template_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo practice per test session (2,000 patients, as of 2026-11-27), copied per test."""
+    folder = tmp_path_factory.mktemp("demo")
+    path = folder / "demo.db"
+    db = Database(f"sqlite:///{path}")
+    build_demo(db, patients=DEMO_PATIENTS, today=DEMO_TODAY, operator="test-operator")
+    db.dispose()
+    return path
+
+
+@pytest.fixture(name="demo_url")
+def demo_url_fixture(demo_template: Path, tmp_path: Path) -> Iterator[str]:
+    """A fresh copy of the demo database for one test (a real SQLite file)."""
+    target = tmp_path / "recall.db"
+    shutil.copyfile(demo_template, target)
+    target.chmod(0o600)
+    yield f"sqlite:///{target}"
+
+
+def new_id(result: object) -> int:
+    """The primary key an INSERT made (typed for mypy: execute() returns a plain Result)."""
+    return int(cast(Any, result).inserted_primary_key[0])

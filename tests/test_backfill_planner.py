@@ -15,12 +15,12 @@ from recall.domain.backfill import (
     PlannedCode,
     Problem,
     Reason,
-    RegisterSpan,
     Window,
     plan,
     plan_patient,
     status_changes,
 )
+from recall.domain.invitations import RegisterSpan
 from recall.domain.pca import PcaStatus
 from recall.domain.qof_year import QofYear
 

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import pca_statuses
+from conftest import new_id, pca_statuses
 from sqlalchemy import func, insert, select
 
 from recall.cli import main
@@ -51,17 +51,19 @@ class Practice:
 
     def patient(self, nhs: str, registered_on: dt.date | None = None) -> int:
         with self.db.write() as s:
-            pid = s.execute(
-                insert(patient_t).values(
-                    practice_id=self.practice_id,
-                    nhs_number=nhs,
-                    family_name="Test",
-                    given_name="Pat",
-                    date_of_birth=dt.date(1950, 1, 1),
-                    registered_on=registered_on,
-                    communication_needs="",
+            pid = new_id(
+                s.execute(
+                    insert(patient_t).values(
+                        practice_id=self.practice_id,
+                        nhs_number=nhs,
+                        family_name="Test",
+                        given_name="Pat",
+                        date_of_birth=dt.date(1950, 1, 1),
+                        registered_on=registered_on,
+                        communication_needs="",
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
         self.ids[nhs] = pid
         return int(pid)
 

@@ -35,7 +35,7 @@ def codes_of(db: Database, pid: int | None = None, live: bool = True) -> set[tup
     if pid is not None:
         q = q.where(r.c.patient_id == pid)
     with db.read() as s:
-        return {tuple(row) for row in s.execute(q)}  # type: ignore[misc]
+        return {(row[0], row[1], row[2]) for row in s.execute(q)}
 
 
 def test_stage1_plan_lists_due_and_excluded_with_reasons(db: Database) -> None:

@@ -28,6 +28,9 @@ from stress_support import write_practice as write_csvs
 from recall.services.batches import void_batch
 from recall.store.db import Database
 
+# two-terminal rounds in threads and processes: run by CI; skip locally with -m "not slow"
+pytestmark = pytest.mark.slow
+
 ROUNDS = int(os.environ.get("RECALL_STRESS_ROUNDS", "50"))
 PATIENTS = 12
 OPERATORS = ("reception-1", "reception-2")

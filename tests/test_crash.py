@@ -43,6 +43,9 @@ from recall.services.letters import render_batch_letters
 from recall.store.db import Database
 from recall.store.models import audit_log_t, batch_t, import_run_t, invitation_t, recorded_code_t
 
+# kill -9 trials in subprocesses: run by CI; skip locally with -m "not slow"
+pytestmark = pytest.mark.slow
+
 TRIALS = int(os.environ.get("RECALL_CRASH_TRIALS", "8"))
 CTX = mp.get_context("forkserver")
 CTX.set_forkserver_preload(

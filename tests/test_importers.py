@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -25,7 +26,7 @@ def write(tmp_path: Path, text: str, name: str = "f.csv", encoding: str = "utf-8
     return path
 
 
-def read(path: Path, kind: str, mapping: str | None = None) -> tuple[list, ImportReader]:
+def read(path: Path, kind: str, mapping: str | None = None) -> tuple[list[Any], ImportReader]:
     with ImportReader(
         path,
         kind,

@@ -252,6 +252,7 @@ def test_print_file_mixes_variants_one_section_per_letter() -> None:
     doc = _open(pf.to_bytes())
     assert len(doc.sections) == 4
     for section in doc.sections:
+        assert section.page_width is not None and section.page_height is not None
         assert round(section.page_width.mm) == 210 and round(section.page_height.mm) == 297
     text = "\n".join(docx_text(doc))
     positions = [text.index(f"Mrs {n}") for n in names]

@@ -16,11 +16,9 @@ from typing import Any
 
 import pytest
 from engine_seed import Seeder
-from test_tui_support import (  # noqa: F401
+from test_tui_support import (
     TODAY,
     app_for,
-    demo_template_fixture,
-    demo_url_fixture,
     press,
     settle,
 )

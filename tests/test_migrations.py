@@ -166,7 +166,7 @@ def test_upgrade_from_0002_splits_packed_reasons_and_keeps_progress(blank_db_url
                     " ORDER BY patient_id"
                 )
             ).all()
-            conds = conn.execute(
+            cond_rows = conn.execute(
                 text(
                     "SELECT patient_id, condition, stage, qof_year, live"
                     " FROM invitation_condition ORDER BY condition"
@@ -176,6 +176,9 @@ def test_upgrade_from_0002_splits_packed_reasons_and_keeps_progress(blank_db_url
             (1, None, False, "late_in_year,no_letter", "HYP: exactly 7 days"),
             (2, "moved away", True, None, None),
         ]
-        assert [tuple(r) for r in conds] == [(1, "DM", 1, 2026, True), (1, "HYP", 1, 2026, True)]
+        assert [tuple(r) for r in cond_rows] == [
+            (1, "DM", 1, 2026, True),
+            (1, "HYP", 1, 2026, True),
+        ]
     finally:
         database.dispose()

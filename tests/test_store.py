@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import new_id
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -27,29 +28,33 @@ NOW = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 def _patient(db: Database) -> tuple[int, int]:
     with db.write() as s:
         practice = get_or_create_practice(s)
-        pid = s.execute(
-            insert(patient_t).values(
-                practice_id=practice.id,
-                nhs_number="9434765919",
-                family_name="O'Brien",
-                given_name="Siân",
-                date_of_birth=dt.date(1950, 11, 3),
-                communication_needs="",
+        pid = new_id(
+            s.execute(
+                insert(patient_t).values(
+                    practice_id=practice.id,
+                    nhs_number="9434765919",
+                    family_name="O'Brien",
+                    given_name="Siân",
+                    date_of_birth=dt.date(1950, 11, 3),
+                    communication_needs="",
+                )
             )
-        ).inserted_primary_key[0]
-        bid = s.execute(
-            insert(batch_t).values(
-                practice_id=practice.id,
-                stage=1,
-                cohort_month="2026-11",
-                qof_year=2026,
-                planned_send_date=dt.date(2026, 11, 27),
-                created_at=NOW,
-                status="planned",
-                kind="monthly",
-                created_by="t",
+        )
+        bid = new_id(
+            s.execute(
+                insert(batch_t).values(
+                    practice_id=practice.id,
+                    stage=1,
+                    cohort_month="2026-11",
+                    qof_year=2026,
+                    planned_send_date=dt.date(2026, 11, 27),
+                    created_at=NOW,
+                    status="planned",
+                    kind="monthly",
+                    created_by="t",
+                )
             )
-        ).inserted_primary_key[0]
+        )
     return pid, bid
 
 
@@ -65,26 +70,28 @@ def test_one_live_invitation_per_patient_condition_stage_year(db: Database) -> N
         batch_id=bid, patient_id=pid, stage=1, qof_year=2026, conditions="HYP", status="planned"
     )
     with db.write() as s:
-        iid = s.execute(insert(invitation_t).values(**row)).inserted_primary_key[0]
+        iid = new_id(s.execute(insert(invitation_t).values(**row)))
         cond = dict(invitation_id=iid, patient_id=pid, condition="HYP", stage=1, qof_year=2026)
         s.execute(insert(invitation_condition_t).values(**cond, live=True))
     with db.write() as s:
-        bid2 = s.execute(
-            insert(batch_t).values(
-                practice_id=1,
-                stage=1,
-                cohort_month="2026-12",
-                qof_year=2026,
-                planned_send_date=dt.date(2026, 12, 1),
-                created_at=NOW,
-                status="planned",
-                kind="monthly",
-                created_by="t",
+        bid2 = new_id(
+            s.execute(
+                insert(batch_t).values(
+                    practice_id=1,
+                    stage=1,
+                    cohort_month="2026-12",
+                    qof_year=2026,
+                    planned_send_date=dt.date(2026, 12, 1),
+                    created_at=NOW,
+                    status="planned",
+                    kind="monthly",
+                    created_by="t",
+                )
             )
-        ).inserted_primary_key[0]
-        iid2 = s.execute(
-            insert(invitation_t).values(**{**row, "batch_id": bid2, "conditions": "DM"})
-        ).inserted_primary_key[0]
+        )
+        iid2 = new_id(
+            s.execute(insert(invitation_t).values(**{**row, "batch_id": bid2, "conditions": "DM"}))
+        )
     with pytest.raises(IntegrityError), db.write() as s:
         s.execute(insert(invitation_condition_t).values(**{**cond, "invitation_id": iid2}))
     with db.write() as s:  # another condition, or a row that is not live, is fine

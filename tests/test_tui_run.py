@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from test_tui_support import (  # noqa: F401 (fixtures)
+from test_tui_support import (
     TODAY,
     app_for,
-    demo_template_fixture,
-    demo_url_fixture,
     press,
     settle,
 )
@@ -233,7 +231,7 @@ async def test_patient_lookup_and_marking_booked(demo_url: str, tmp_path: Path) 
         search = app.screen.query_one("#search", TextBox)
         search.value = family
         await press(pilot, "enter")
-        hits = app.screen.hits  # type: ignore[attr-defined]
+        hits = getattr(app.screen, "hits")  # noqa: B009 (the search screen's result list)
         assert any(h.patient_id == pid for h in hits)
         table = app.screen.query_one(DataTable)
         table.move_cursor(row=next(i for i, h in enumerate(hits) if h.patient_id == pid))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_tui_support import app_for, demo_template_fixture, demo_url_fixture, settle  # noqa: F401
+from test_tui_support import app_for, settle
 from textual.pilot import Pilot
 
 from recall.tui.widgets import TextBox

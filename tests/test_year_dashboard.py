@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_tui_support import (  # noqa: F401
+from test_tui_support import (
     TODAY,
     app_for,
-    demo_template_fixture,
-    demo_url_fixture,
     press,
     settle,
 )
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from recall.cli import main
@@ -119,9 +118,9 @@ async def test_home_key_table_drill_down_and_export(demo_url: str, tmp_path: Pat
         table = screen.query_one(DataTable)
         hyp = next(i for i, r in enumerate(year.rows) if r.key == "HYP")
         once = 1 + COLUMN_IDS.index("invited_once")
-        shown = str(table.get_cell_at((hyp, once))).strip()
+        shown = str(table.get_cell_at(Coordinate(hyp, once))).strip()
         assert shown == f"{year.rows[hyp].counts['invited_once']:,}"
-        table.cursor_coordinate = table.validate_cursor_coordinate((hyp, once))
+        table.cursor_coordinate = table.validate_cursor_coordinate(Coordinate(hyp, once))
         await settle(pilot)
         await press(pilot, "enter")
         cell = app.screen
