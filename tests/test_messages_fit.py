@@ -254,7 +254,7 @@ class TestColumnsKeepWords:
                     for text, width in zip(table.get_row_at(r), widths, strict=True):
                         assert len(str(text)) <= width, (tid, str(text))  # or ends in "…"
             table = screen.query_one("#conditions", DataTable)
-            hyp = list(screen.view.status).index("HYP")  # type: ignore[union-attr]
+            hyp = list(screen.view.status).index("HYP")  # type: ignore[attr-defined]
             table.move_cursor(row=hyp)
             await settle(pilot)
             detail = " ".join(str(screen.query_one("#condition-detail").render()).split())
