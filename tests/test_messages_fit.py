@@ -238,7 +238,12 @@ class TestColumnsKeepWords:
 
         db = Database(demo_url)
         try:
-            who = cell_patients(db, "HYP", "invited_once", TODAY)[0]
+            # invited 7-13 days ago: waiting for the stage interval before the 2nd
+            who = next(
+                c
+                for c in cell_patients(db, "HYP", "invited_once", TODAY)
+                if 7 <= (TODAY - c.invitations[-1]).days < 14
+            )
         finally:
             db.dispose()
         app = app_for(demo_url, tmp_path / "out")
@@ -267,7 +272,12 @@ class TestColumnsKeepWords:
 
         db = Database(demo_url)
         try:
-            who = cell_patients(db, "HYP", "invited_once", TODAY)[0]
+            # invited 7-13 days ago: waiting for the stage interval before the 2nd
+            who = next(
+                c
+                for c in cell_patients(db, "HYP", "invited_once", TODAY)
+                if 7 <= (TODAY - c.invitations[-1]).days < 14
+            )
         finally:
             db.dispose()
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from recall.domain.care import Target
+from recall.domain.qof_profile import YearProfile, pick_profile
+from recall.domain.qof_year import QofYear
+
 
 @dataclass(frozen=True)
 class CodeList:
@@ -82,8 +86,10 @@ class Condition:
     bring: str
     invite_cluster: str
     invite: CodeList
-    review: CodeList = EMPTY
-    review_cluster: str = ""
+    review: CodeList = EMPTY  # every care-done code (all care lists merged)
+    review_cluster: str = ""  # the first care cluster (its name, for messages)
+    care: tuple[CodeList, ...] = ()  # care already done this QOF year, one list per cluster
+    care_parts: tuple[CodeList, ...] = ()  # parts of a full review (shown, not required)
     declines: tuple[CodeList, ...] = ()
     record_code: str | None = None
     record_code_by_stage: Mapping[int, str] = field(default_factory=dict)
@@ -104,6 +110,28 @@ class Condition:
     @property
     def review_codes(self) -> frozenset[str]:
         return frozenset(self.review.codes)
+
+    @property
+    def care_clusters(self) -> tuple[str, ...]:
+        return tuple(cl.cluster for cl in self.care)
+
+    @property
+    def care_missing(self) -> tuple[str, ...]:
+        """Care clusters the QOF rules name but whose member list the tool does not have."""
+        return tuple(cl.cluster for cl in (*self.care, *self.care_parts) if not cl.codes)
+
+    def care_status(self) -> tuple[str, str]:
+        """(status, words) of the care-done lists: `ready`, `partial` or `care_list_needed`."""
+        have = [cl.cluster for cl in self.care if cl.codes]
+        missing = self.care_missing
+        if not self.care:
+            return "none", "no QOF care list: never counted as achieved"
+        if not have:
+            names = ", ".join(missing)
+            return "care_list_needed", f"care list needed ({names}): recall codes import"
+        if missing:
+            return "partial", f"{', '.join(have)}; not yet imported: {', '.join(missing)}"
+        return "ready", ", ".join(have)
 
     def record_code_for(self, stage: int) -> str | None:
         return self.record_code_by_stage.get(stage) or self.record_code
@@ -185,6 +213,18 @@ class Condition:
 class Catalogue:
     conditions: Mapping[str, Condition]
     profile: CodeProfile
+    years: Mapping[int, YearProfile] = field(default_factory=dict)
+
+    def year_profile(self, year: QofYear) -> YearProfile:
+        """The QOF year's indicators (its own profile, else the latest earlier one)."""
+        return pick_profile(self.years, year.start_year)
+
+    def targets(self, year: QofYear) -> dict[str, Target]:
+        """Targets of the measured conditions in `year` (the latest reading decides)."""
+        found = self.year_profile(year).targets
+        return {
+            c.key: found[c.key] for c in self.conditions.values() if c.measured and c.key in found
+        }
 
     def __iter__(self) -> Iterator[Condition]:
         return iter(self.conditions.values())

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from recall.domain.care import NOTHING, CareState, Reading, Target, care_state
 from recall.domain.pca import MIN_GAP_DAYS, PcaResult, PcaStatus, evaluate
 from recall.domain.qof_year import QofYear, qof_year_of
 
@@ -77,10 +78,11 @@ class RegisterSpan:
 
 @dataclass(frozen=True)
 class ConditionHistory:
-    """One condition's coded history in the QOF year (dates only)."""
+    """One condition's coded history in the QOF year."""
 
     invites: frozenset[dt.date] = _EMPTY  # condition-specific invite codes (never generic)
-    reviews: frozenset[dt.date] = _EMPTY
+    reviews: frozenset[dt.date] = _EMPTY  # care-done codes
+    readings: tuple[Reading, ...] = ()  # measured conditions: the care codes with values
     declines: frozenset[dt.date] = _EMPTY
     response: tuple[str, dt.date] | None = None  # ("booked" | "responded", on)
 
@@ -97,6 +99,8 @@ class PatientFacts:
     history: Mapping[str, ConditionHistory] = field(default_factory=dict)
     stage_codes: Mapping[int, frozenset[dt.date]] = field(default_factory=dict)
     generic: frozenset[dt.date] = _EMPTY
+    date_of_birth: dt.date | None = None
+    targets: Mapping[str, Target] = field(default_factory=dict)  # the QOF year's, measured only
 
     def of(self, condition: str) -> ConditionHistory:
         return self.history.get(condition) or ConditionHistory()
@@ -122,6 +126,23 @@ class PatientFacts:
         for days in self.stage_codes.values():
             out |= days
         return frozenset(out)
+
+
+def care(facts: PatientFacts, condition: str, year: QofYear, day: dt.date) -> CareState:
+    """What this year's care (reviews; for measured conditions the latest reading against the
+    year's target, by age at 31 March as QOF counts it) says on `day`."""
+    h = facts.history.get(condition)
+    if h is None:
+        return NOTHING
+    return care_state(
+        reviews=h.reviews,
+        readings=h.readings,
+        target=facts.targets.get(condition),
+        start=year.start,
+        end=min(day, year.end),
+        date_of_birth=facts.date_of_birth,
+        age_day=year.end,
+    )
 
 
 def check_stage(stage: int) -> int:
@@ -156,6 +177,7 @@ class Due:
     previous: dt.date | None = None  # the previous stage's date for this condition
     coded_already: bool = False  # its code is already on the send date: nothing to add
     warning: str | None = None  # accepted, but said at confirm
+    note: str = ""  # why it is due although care was given (latest reading out of target)
 
 
 @dataclass(frozen=True)
@@ -273,9 +295,9 @@ def _decide_condition(
         return NotDue(condition, why, reason, earliest, next_stage=min(stage, 4))
 
     h = facts.of(condition)
-    reviews = sorted(d for d in h.reviews if year.start <= d <= send_date)
-    if reviews:
-        return no(Why.REVIEWED, f"reviewed this year ({_plain(reviews[-1])})")
+    done = care(facts, condition, year, send_date)
+    if done.achieved:
+        return no(Why.REVIEWED, done.reason)
     declines = sorted(d for d in h.declines if year.start <= d <= send_date)
     if declines:
         return no(Why.DECLINED, f"declined or unsuitable (coded {_plain(declines[-1])})")
@@ -292,7 +314,8 @@ def _decide_condition(
     if stage > 3:
         last = before[-1] if before else None
         when = f" (latest {_plain(last)})" if last else ""
-        return no(Why.ALL_SENT, f"had all three invitations this year{when}")
+        after = f"; {done.reason}" if done.out_of_target_on else ""
+        return no(Why.ALL_SENT, f"had all three invitations this year{when}{after}")
     prev = before[-1] if before else None
     warning = None
     if prev is not None:
@@ -323,6 +346,7 @@ def _decide_condition(
         previous=prev,
         coded_already=send_date in set(coded),
         warning=warning,
+        note=done.reason if done.out_of_target_on else "",
     )
 
 
@@ -410,19 +434,29 @@ def pca_status(
     start = window_start(facts, span, year)
     h = facts.of(condition)
     end = min(as_of, year.end)
+    done = care(facts, condition, year, as_of)
+    if done.achieved:
+        return PcaResult(PcaStatus.ACHIEVED, review_date=done.achieved_on, care=done.reason)
+    # an out-of-target reading: only invitations after it count toward the exception
+    floor = done.out_of_target_on
+    if floor is not None and floor >= start:
+        start = floor + dt.timedelta(days=1)
     invites = [d for d in h.invites if start <= d <= end]
     others = (
         [d for d in facts.uncoded_dates() if start <= d <= end and d not in h.invites]
         if codeable
         else []
     )
-    return evaluate(
+    result = evaluate(
         year=year,
         as_of=as_of,
         invite_dates=invites,
-        review_dates=h.reviews,
         other_invite_dates=others,
     )
+    if floor is None:
+        return result
+    before = tuple(sorted(d for d in h.invites if year.start <= d <= floor))
+    return replace(result, care=done.reason, out_of_target_on=floor, not_counted=before)
 
 
 def next_stage_from(result: PcaResult, interval: int) -> dt.date | None:
@@ -444,6 +478,7 @@ __all__ = [
     "PcaStatus",
     "RegisterSpan",
     "Why",
+    "care",
     "check_stage",
     "condition_dates",
     "decide",

@@ -43,6 +43,9 @@ class PcaResult:
     invitations: tuple[date, ...] = ()
     review_date: date | None = None
     earliest_second: date | None = None  # when a 2nd invite may go (invited_once / invalid)
+    care: str = ""  # what the year's care says, in plain words (reading in/out of target)
+    out_of_target_on: date | None = None  # latest reading out of target: earlier invites void
+    not_counted: tuple[date, ...] = ()  # invitations on/before that reading
 
     @property
     def first(self) -> date | None:

@@ -40,7 +40,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "practice",
     ),
     "registers": ("nhs_number", "condition", "diagnosed_on", "resolved_on"),
-    "events": ("nhs_number", "date", "code", "term"),
+    "events": ("nhs_number", "date", "code", "term", "value"),
 }
 
 REQUIRED: dict[str, tuple[str, ...]] = {

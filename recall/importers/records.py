@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from recall.domain.care import parse_value
 from recall.domain.codes import EXCEL_HINT, detect_code_system, looks_excel_mangled
 from recall.domain.postcode import is_valid_postcode, normalise_postcode
 from recall.domain.text import CONTROL_IN_TEXT, control_message, find_control, printable
@@ -89,6 +90,7 @@ class EventRow(NamedTuple):
     code: str
     term: str | None
     code_system: str
+    value: str | None = None  # a reading: `48`, `7.5`, `150/90`
 
 
 Row = PatientRow | RegisterRow | EventRow
@@ -224,7 +226,7 @@ class ImportReader:
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Valid events as rows for a bulk insert, `size` at a time.
 
-        Each row is (patient_id, date as ISO text, code, term, code_system, *extra): ISO text
+        Each row is (patient_id, date as ISO text, code, term, code_system, value, *extra): ISO text
         is what both databases take fastest in bulk. An NHS number not in
         `patient_ids` is a problem. Once there is any problem no further chunk is yielded, but
         the whole file is still checked so every problem can be reported.
@@ -237,7 +239,8 @@ class ImportReader:
             raise ValueError("event_chunks is for events files")
         nhs_i, date_i, code_i = (self.columns[c] for c in ("nhs_number", "date", "code"))
         term_i = self.columns.get("term", -1)
-        width = max(nhs_i, date_i, code_i, term_i) + 1
+        value_i = self.columns.get("value", -1)
+        width = max(nhs_i, date_i, code_i, term_i, value_i) + 1
         fast = not self.mapping.fill_down
         fill_nhs = "nhs_number" in self.mapping.fill_down
         pid_by_raw: dict[str, int] = {}
@@ -266,12 +269,13 @@ class ImportReader:
                             term_i < 0
                             or (len(cells[term_i]) <= MAX_TEXT and not control(cells[term_i]))
                         )
+                        and (value_i < 0 or not cells[value_i].strip())
                     ):
                         count += 1
                         last = reader.line_num  # type: ignore[attr-defined]
                         term = cells[term_i].strip() if term_i >= 0 else ""
                         # tuple + tuple: faster than unpacking `*extra` a million times
-                        append((pid, day, code, term or None, system) + extra)  # noqa: RUF005
+                        append((pid, day, code, term or None, system, None) + extra)  # noqa: RUF005
                         if len(chunk) >= size:
                             self.rows_read = count
                             if not problems.count:
@@ -301,7 +305,8 @@ class ImportReader:
                 if len(iso_by_raw) < CACHE_LIMIT and len(pid_by_raw) < CACHE_LIMIT:
                     pid_by_raw[raw_nhs] = pid
                     iso_by_raw[raw_date] = iso
-                append((pid, iso, row.code, row.term, row.code_system) + extra)  # noqa: RUF005
+                row_ = (pid, iso, row.code, row.term, row.code_system, row.value)
+                append(row_ + extra)
         except (UnicodeDecodeError, csv.Error) as exc:
             raise records.error(exc, last + 1) from None
         records.mark()
@@ -488,12 +493,17 @@ class ImportReader:
         if len(code) > MAX_CODE:
             raise _RowError("code", code, f"is too long for a clinical code (>{MAX_CODE})")
         term = self._cell(cells, "term") or None
+        raw_value = self._cell(cells, "value")
+        try:
+            value = parse_value(raw_value) or None
+        except ValueError as exc:
+            raise _RowError("value", raw_value, str(exc)) from None
         system = self._systems.get(code)
         if system is None:
             system = detect_code_system(code).value
             if len(self._systems) < 100_000:
                 self._systems[code] = system
-        return EventRow(line, nhs, day, code, term, system)
+        return EventRow(line, nhs, day, code, term, system, value)
 
 
 __all__ = [

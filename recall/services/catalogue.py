@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import tomllib
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from recall.domain.catalogue import EMPTY, Catalogue, CodeList, CodeProfile, Condition, StageCode
 from recall.resources import data_dir
+from recall.services.qof_years import year_profiles
 from recall.services.settings import PracticeSettings, get_settings
 from recall.store.models import codelist_entry_t
 
@@ -67,6 +69,50 @@ def imported_clusters(session: Session) -> dict[str, dict[str, str]]:
     return out
 
 
+@dataclass(frozen=True)
+class ClusterSource:
+    """One cluster of the shipped table (data/qof/clusters.toml)."""
+
+    name: str
+    file: str = ""
+    provisional: bool = False
+    refset: str = ""
+
+
+@lru_cache(maxsize=4)
+def _cluster_table(path: Path) -> dict[str, ClusterSource]:
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    return {
+        name.upper(): ClusterSource(
+            name.upper(),
+            str(spec.get("file", "")),
+            bool(spec.get("provisional", False)),
+            str(spec.get("refset", "")),
+        )
+        for name, spec in raw.get("clusters", {}).items()
+    }
+
+
+def cluster_table() -> dict[str, ClusterSource]:
+    """Cluster name -> shipped member file and refset id (what import-release looks for)."""
+    return _cluster_table(data_dir() / "qof" / "clusters.toml")
+
+
+def _code_list(
+    name: str, imported: dict[str, dict[str, str]], table: dict[str, ClusterSource]
+) -> CodeList:
+    """A cluster's codes: the practice's import, else the shipped file, else empty."""
+    key = name.upper()
+    if key in imported:
+        return CodeList(key, imported[key], source="imported")
+    src = table.get(key)
+    if src is not None and src.file:
+        codes = read_codelist_file(data_dir() / "codelists" / src.file)
+        return CodeList(key, codes, provisional=src.provisional)
+    return CodeList(key, {}, source="none")
+
+
 def build_catalogue(
     settings: PracticeSettings,
     imported: dict[str, dict[str, str]] | None = None,
@@ -74,33 +120,31 @@ def build_catalogue(
 ) -> Catalogue:
     """The catalogue for these settings; imported clusters replace shipped/provisional ones."""
     imported = imported or {}
-    base = data_dir() / "codelists"
+    table = cluster_table()
     raw = _conditions_toml(conditions_file or data_dir() / "conditions.toml")
     conditions: dict[str, Condition] = {}
     for key, spec in raw["conditions"].items():
         key = key.upper()
         cluster = spec.get("invite_cluster", "")
-        provisional = bool(spec.get("provisional", False))
+        import_key = (cluster or f"{key}_INVITE").upper()
         invite = EMPTY
-        import_key = cluster or f"{key}_INVITE"
-        if import_key.upper() in imported:
-            invite = CodeList(import_key, imported[import_key.upper()], source="imported")
-            provisional = False
-        elif spec.get("invite_file"):
-            invite = CodeList(
-                cluster, read_codelist_file(base / spec["invite_file"]), provisional=provisional
-            )
-        review_cluster = spec.get("review_cluster", "")
-        review = EMPTY
-        if review_cluster and review_cluster.upper() in imported:
-            review = CodeList(review_cluster, imported[review_cluster.upper()], source="imported")
-        elif spec.get("review_file"):
-            review = CodeList(review_cluster, read_codelist_file(base / spec["review_file"]))
+        if import_key in imported or cluster:
+            invite = _code_list(import_key, imported, table)
+            if not cluster:
+                invite = CodeList("", invite.codes, source=invite.source)
+            elif not invite.codes:
+                invite = EMPTY
+        provisional = invite.provisional
+        care = tuple(_code_list(c, imported, table) for c in spec.get("care_clusters", []))
+        parts = tuple(_code_list(c, imported, table) for c in spec.get("care_parts", []))
+        merged: dict[str, str] = {}
+        for cl in care:
+            merged.update(cl.codes)
+        review = CodeList("+".join(cl.cluster for cl in care), merged) if merged else EMPTY
         declines = tuple(
-            CodeList(
-                Path(f).stem.upper(), read_codelist_file(base / f), provisional="provisional" in f
-            )
-            for f in spec.get("decline_files", [])
+            cl
+            for cl in (_code_list(c, imported, table) for c in spec.get("decline_clusters", []))
+            if cl.codes
         )
         choice = settings.conditions.get(key)
         enabled = not provisional
@@ -120,7 +164,9 @@ def build_catalogue(
             invite_cluster=cluster,
             invite=invite,
             review=review,
-            review_cluster=review_cluster,
+            review_cluster=care[0].cluster if care else "",
+            care=care,
+            care_parts=parts,
             declines=declines,
             record_code=record_code,
             record_code_by_stage=by_stage,
@@ -128,7 +174,7 @@ def build_catalogue(
             enabled=enabled,
             measured=bool(spec.get("measured", False)),
         )
-    return Catalogue(conditions, load_profile(settings.clinical_system, settings))
+    return Catalogue(conditions, load_profile(settings.clinical_system, settings), year_profiles())
 
 
 def load_catalogue(session: Session, practice_id: int | None = None) -> Catalogue:

@@ -157,25 +157,45 @@ def _condition(catalogue: Catalogue, key: str) -> Condition:
     return cond
 
 
+def catalogue_clusters(catalogue: Catalogue) -> dict[str, tuple[str, list[str]]]:
+    """Every cluster the catalogue names -> (role, condition keys), roles in priority order."""
+    out: dict[str, tuple[str, list[str]]] = {}
+
+    def add(name: str, role: str, key: str) -> None:
+        name = name.upper()
+        if not name:
+            return
+        got = out.setdefault(name, (role, []))
+        if key not in got[1]:
+            got[1].append(key)
+
+    for c in catalogue:
+        if c.invite_cluster:
+            add(import_name(c), "invite", c.key)
+    for c in catalogue:
+        for name in c.care_clusters:
+            add(name, "review", c.key)
+    for c in catalogue:
+        for cl in c.care_parts:
+            add(cl.cluster, "care_part", c.key)
+        for cl in c.declines:
+            add(cl.cluster, "decline", c.key)
+    return out
+
+
 def resolve_cluster(catalogue: Catalogue, name: str) -> tuple[str, str, list[str]]:
     """(cluster to store, role, condition keys) for a condition key or a cluster name."""
     wanted = name.strip().upper()
     cond = catalogue.get(wanted)
     if cond is not None:
         return import_name(cond), "invite", [cond.key]
-    invite = [c.key for c in catalogue if import_name(c) == wanted]
-    if invite:
-        return wanted, "invite", invite
-    review = [c.key for c in catalogue if c.review_cluster and c.review_cluster.upper() == wanted]
-    if review:
-        return wanted, "review", review
-    names = sorted(
-        {import_name(c) for c in catalogue if c.invite_cluster}
-        | {c.review_cluster.upper() for c in catalogue if c.review_cluster}
-    )
+    known = catalogue_clusters(catalogue)
+    if wanted in known:
+        role, keys = known[wanted]
+        return wanted, role, keys
     raise NotFound(
         f"unknown cluster {name!r}: give a condition key ({', '.join(c.key for c in catalogue)}) "
-        f"or a cluster the catalogue uses ({', '.join(names)})"
+        f"or a cluster the catalogue uses ({', '.join(sorted(known))})"
     )
 
 

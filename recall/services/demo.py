@@ -45,7 +45,7 @@ from recall.store.settings_repo import load_settings, save_setting
 DEMO_MARK = "demo_practice"
 DEFAULT_SEED = 2026
 MAX_PATIENTS = 150_000
-EVENT_COLUMNS = ("patient_id", "date", "code", "term", "code_system", "import_id")
+EVENT_COLUMNS = ("patient_id", "date", "code", "term", "code_system", "value", "import_id")
 
 # (share of the whole list, youngest age, how steeply risk rises with age)
 PREVALENCE: dict[str, tuple[float, int, float]] = {
@@ -416,11 +416,11 @@ class _Journal:
         profile = catalogue.profile
         self.stage = {n: profile.stage_code(n) for n in (1, 2, 3)}
         self.generic = profile.generic_record_code
-        self.rows: list[tuple[int, dt.date, str, str, str]] = []
+        self.rows: list[tuple[int, dt.date, str, str, str, str | None]] = []
 
-    def add(self, pid: int, day: dt.date, code: str, term: str) -> None:
+    def add(self, pid: int, day: dt.date, code: str, term: str, value: str | None = None) -> None:
         if day <= self.today:
-            self.rows.append((pid, day, code, term, detect_code_system(code).value))
+            self.rows.append((pid, day, code, term, detect_code_system(code).value, value))
 
     def invite(self, pid: int, day: dt.date, stage: int, conds: list[Condition]) -> None:
         sc = self.stage.get(stage)
@@ -459,7 +459,7 @@ def _history(
     ids: dict[str, int],
     catalogue: Catalogue,
     today: dt.date,
-) -> tuple[list[tuple[int, dt.date, str, str, str]], Counter[str]]:
+) -> tuple[list[tuple[int, dt.date, str, str, str, str | None]], Counter[str]]:
     year = qof_year_of(today)
     invitable = {
         c.key: c

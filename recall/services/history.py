@@ -61,12 +61,13 @@ def pca_for_session(
     nothing = PcaResult(PcaStatus.NOT_INVITED)
     facts: dict[int, PatientFacts] = {}
     out: dict[Key, PcaResult] = {}
-    specific, review = hist.specific, hist.review
+    specific, review, readings = hist.specific, hist.review, hist.readings
     for key in entries:
         pid, cond = key
         if (
             key not in specific
             and key not in review
+            and key not in readings
             and pid not in hist.generic
             and pid not in hist.stage
         ):
@@ -74,9 +75,13 @@ def pca_for_session(
             continue
         f = facts.get(pid)
         if f is None:
-            reg, dereg, died = dates.get(pid, (None, None, None))
+            reg, dereg, died, born = dates.get(pid, (None, None, None, None))
             row = SimpleNamespace(
-                id=pid, registered_on=reg, deregistered_on=dereg, date_of_death=died
+                id=pid,
+                registered_on=reg,
+                deregistered_on=dereg,
+                date_of_death=died,
+                date_of_birth=born,
             )
             f = facts[pid] = patient_facts(row, registers, hist)
         out[key] = pca_status(f, cond, year=year, as_of=as_of, codeable=cond in codeable)

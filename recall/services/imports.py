@@ -57,7 +57,7 @@ from recall.store.practice_repo import get_or_create_practice
 CHUNK = 20_000
 TICK_EVERY = 2_000  # rows between progress reports for patients and registers
 Progress = Callable[[int, int], None]
-EVENT_COLUMNS = ("patient_id", "date", "code", "term", "code_system", "import_id")
+EVENT_COLUMNS = ("patient_id", "date", "code", "term", "code_system", "value", "import_id")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from recall.domain.catalogue import Catalogue
+from recall.domain.catalogue import Catalogue, Condition
 from recall.domain.invitations import (
     ORDINAL,
     RegisterSpan,
@@ -84,6 +84,7 @@ class TimelineEvent:
     meaning: str  # e.g. "HYP invitation", "LTC 1st invitation", "generic invitation"
     in_year: bool
     reconciled: bool | None = None  # recorded codes: seen again in an import
+    value: str | None = None  # a reading's value (`150/90`, `48`)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,10 @@ class ConditionStatus:
     ready: bool
     readiness: str
     next_step: str = ""  # the invitation rule's answer today: due now, or why not
+    care: str = ""  # what this year's care says (reading in / out of target)
+    not_counted: tuple[dt.date, ...] = ()  # invitations before an out-of-target reading
+    care_parts: tuple[str, ...] = ()  # parts of a full review done this year (or missing)
+    qof: str = ""  # this QOF year: invitation-based exception, or no QOF indicator
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,10 @@ class PatientView:
                     "response": s.response,
                     "ready": s.ready,
                     "readiness": s.readiness,
+                    "care": s.care,
+                    "not_counted": [d.isoformat() for d in s.not_counted],
+                    "care_parts": list(s.care_parts),
+                    "qof": s.qof,
                 }
                 for k, s in self.status.items()
             },
@@ -190,11 +199,19 @@ def _statuses(
     active: list[str],
     as_of: dt.date,
     interval: int,
+    events: list[TimelineEvent] | None = None,
 ) -> dict[str, ConditionStatus]:
     """Each active condition's PCA status and next step, from the one invitation rule."""
     year = qof_year_of(as_of)
     facts = patient_facts(p, {p.id: registers}, hist)
     codeable = codeable_conditions(catalogue)
+    profile = catalogue.year_profile(year)
+    parts: dict[str, dt.date] = {}
+    for each in catalogue:
+        for cl in each.care_parts:
+            days = [e.date for e in events or () if e.in_year and e.date <= as_of and e.code in cl]
+            if days:
+                parts[cl.cluster] = max(days)
     decision = decide(
         facts,
         send_date=as_of,
@@ -235,8 +252,25 @@ def _statuses(
             ready=bool(r and r.ready),
             readiness=r.reason if r else "not in the catalogue",
             next_step=step,
+            care=result.care,
+            not_counted=result.not_counted,
+            care_parts=_parts(cond, parts) if cond else (),
+            qof=profile.qof_status(key)[1],
         )
     return out
+
+
+def _parts(cond: Condition, done: dict[str, dt.date]) -> tuple[str, ...]:
+    """Each part of a full review: done on which day, not yet, or its list still needed."""
+    out = []
+    for cl in cond.care_parts:
+        if not cl.codes:
+            out.append(f"{cl.cluster}: care list needed (recall codes import {cl.cluster} FILE)")
+        elif cl.cluster in done:
+            out.append(f"{cl.cluster}: done {done[cl.cluster].isoformat()}")
+        else:
+            out.append(f"{cl.cluster}: not done this year")
+    return tuple(out)
 
 
 def _meanings(catalogue: Catalogue) -> dict[str, str]:
@@ -250,6 +284,10 @@ def _meanings(catalogue: Catalogue) -> dict[str, str]:
         out.setdefault(code, []).append("generic QOF invitation")
     for code, conds in roles.review.items():
         out.setdefault(code, []).append(f"{'/'.join(sorted(conds))} review")
+    for cond in catalogue:
+        for cl in cond.care_parts:
+            for code in cl.codes:
+                out.setdefault(code, []).append(f"{cond.key} review part ({cl.cluster})")
     for code, conds in roles.decline.items():
         out.setdefault(code, []).append(f"{'/'.join(sorted(conds))} declined/unsuitable")
     return {k: "; ".join(v) for k, v in out.items()}
@@ -283,13 +321,21 @@ def patient_view(
         )
         meaning = _meanings(catalogue)
         events: list[TimelineEvent] = []
-        for day, code, term in session.execute(
-            select(event_t.c.date, event_t.c.code, event_t.c.term).where(
+        for day, code, term, value in session.execute(
+            select(event_t.c.date, event_t.c.code, event_t.c.term, event_t.c.value).where(
                 event_t.c.patient_id == p.id
             )
         ):
             events.append(
-                TimelineEvent(day, code, term or "", "import", meaning.get(code, ""), day in year)
+                TimelineEvent(
+                    day,
+                    code,
+                    term or "",
+                    "import",
+                    meaning.get(code, ""),
+                    day in year,
+                    value=value,
+                )
             )
         rc = recorded_code_t
         for day, code, term, origin, reconciled in session.execute(
@@ -333,7 +379,9 @@ def patient_view(
         ]
     last_review = max((e.date for e in events if "review" in e.meaning), default=None)
     active = sorted({e.condition for e in registers if e.active_on(as_of)})
-    status = _statuses(p, registers, hist, catalogue, active, as_of, settings.stage_interval_days)
+    status = _statuses(
+        p, registers, hist, catalogue, active, as_of, settings.stage_interval_days, events
+    )
     alive = (p.date_of_death is None or p.date_of_death > as_of) and (
         p.deregistered_on is None or p.deregistered_on > as_of
     )

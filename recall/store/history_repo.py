@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
+from recall.domain.care import Target, bp_part, pair_readings
 from recall.domain.catalogue import Catalogue
 from recall.domain.invitations import ConditionHistory, PatientFacts, RegisterSpan
 from recall.domain.qof_year import QofYear
-from recall.store.journal_repo import iter_coded_entries
+from recall.store.journal_repo import iter_coded_entries, iter_readings
 from recall.store.models import patient_t, register_t, response_t
 
 # Above this many patients a filtered query costs more than reading the practice and filtering.
@@ -39,6 +40,8 @@ class CodeRoles:
     decline: dict[str, frozenset[str]]  # code -> conditions declined / unsuitable
     stage: dict[str, int]  # LTC stage code -> stage number
     generic: frozenset[str]
+    reading: dict[str, frozenset[str]] = field(default_factory=dict)  # code -> measured conds
+    part: dict[str, str] = field(default_factory=dict)  # reading code -> sys | dia | ""
 
     @property
     def all_codes(self) -> set[str]:
@@ -72,6 +75,13 @@ def code_roles(catalogue: Catalogue) -> CodeRoles:
             review[code].add(cond.key)
         for code in _with_equivalents(catalogue, cond.decline_codes):
             decline[code].add(cond.key)
+    reading: dict[str, set[str]] = defaultdict(set)
+    part: dict[str, str] = {}
+    for cond in catalogue:
+        if cond.measured:
+            for code in cond.review_codes:
+                reading[code].add(cond.key)
+                part[code] = bp_part(cond.review.term(code))
     stage: dict[str, int] = {}
     for number, sc in catalogue.profile.stage_codes.items():
         for code in _with_equivalents(catalogue, [sc.code]):
@@ -82,6 +92,8 @@ def code_roles(catalogue: Catalogue) -> CodeRoles:
         decline={k: frozenset(v) for k, v in decline.items()},
         stage=stage,
         generic=generic,
+        reading={k: frozenset(v) for k, v in reading.items()},
+        part=part,
     )
 
 
@@ -98,6 +110,8 @@ class History:
     stage: dict[int, dict[int, set[dt.date]]] = field(default_factory=dict)
     generic: dict[int, set[dt.date]] = field(default_factory=dict)
     responses: dict[Key, tuple[str, dt.date]] = field(default_factory=dict)
+    readings: dict[Key, list[tuple[dt.date, str, str | None]]] = field(default_factory=dict)
+    targets: dict[str, Target] = field(default_factory=dict)  # measured conditions' targets
 
     def invites(self, patient_id: int, condition: str) -> set[dt.date]:
         return self.specific.get((patient_id, condition), set())
@@ -135,7 +149,7 @@ def load_history(
     """Read the journal for `year` (1 April to `end`, default 31 March) in one query."""
     roles = roles or code_roles(catalogue)
     stop = min(end, year.end) if end else year.end
-    hist = History(year=year, start=year.start, end=stop)
+    hist = History(year=year, start=year.start, end=stop, targets=catalogue.targets(year))
     wanted = set(patient_ids) if patient_ids is not None else None
     query_ids = wanted if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT else None
     if wanted is not None and not wanted:
@@ -176,6 +190,19 @@ def load_history(
             h_stage.setdefault(pid, {}).setdefault(number, set()).add(day)
         if code in generic:
             h_gen.setdefault(pid, set()).add(day)
+    reading_codes = {c for c, conds in roles.reading.items() if conds & set(hist.targets)}
+    for pid, day, code, value in iter_readings(
+        session,
+        practice_id=practice_id,
+        codes=reading_codes,
+        start=year.start,
+        end=stop,
+        patient_ids=query_ids,
+    ):
+        if wanted is not None and query_ids is None and pid not in wanted:
+            continue
+        for c in roles.reading[code]:
+            hist.readings.setdefault((pid, c), []).append((day, roles.part.get(code, ""), value))
     r = response_t
     q = select(r.c.patient_id, r.c.condition, r.c.kind, r.c.on).where(
         r.c.qof_year == year.start_year
@@ -249,17 +276,17 @@ def register_pairs(
 
 def patient_dates(
     session: Session, *, practice_id: int, patient_ids: Collection[int] | None = None
-) -> dict[int, tuple[dt.date | None, dt.date | None, dt.date | None]]:
-    """(registered_on, deregistered_on, date_of_death) per patient."""
+) -> dict[int, tuple[dt.date | None, dt.date | None, dt.date | None, dt.date | None]]:
+    """(registered_on, deregistered_on, date_of_death, date_of_birth) per patient."""
     p = patient_t
-    q = select(p.c.id, p.c.registered_on, p.c.deregistered_on, p.c.date_of_death).where(
-        p.c.practice_id == practice_id
-    )
+    q = select(
+        p.c.id, p.c.registered_on, p.c.deregistered_on, p.c.date_of_death, p.c.date_of_birth
+    ).where(p.c.practice_id == practice_id)
     wanted = set(patient_ids) if patient_ids is not None else None
     if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT:
         q = q.where(p.c.id.in_(sorted(wanted)))
     return {
-        r.id: (r.registered_on, r.deregistered_on, r.date_of_death)
+        r.id: (r.registered_on, r.deregistered_on, r.date_of_death, r.date_of_birth)
         for r in session.execute(q)
         if wanted is None or r.id in wanted
     }
@@ -271,7 +298,8 @@ _NO_SPANS: list[RegisterSpan] = []
 def patient_facts(
     patient: Any, registers: dict[int, list[RegisterSpan]], hist: History
 ) -> PatientFacts:
-    """The rule engine's fact set for one patient (`patient` has id and the three dates)."""
+    """The rule engine's fact set for one patient (`patient` has id, the three dates and,
+    for age-banded targets, date_of_birth)."""
     pid = patient.id
     spans = tuple(registers.get(pid, _NO_SPANS))
     conds = {s.condition for s in spans}
@@ -283,6 +311,7 @@ def patient_facts(
             reviews=frozenset(hist.review.get(key, ())),
             declines=frozenset(hist.decline.get(key, ())),
             response=hist.responses.get(key),
+            readings=pair_readings(hist.readings.get(key, ())),
         )
         if h != _EMPTY_HISTORY:
             history[c] = h
@@ -295,6 +324,8 @@ def patient_facts(
         history=history,
         stage_codes={n: frozenset(d) for n, d in hist.stage.get(pid, {}).items()},
         generic=frozenset(hist.generic.get(pid, ())),
+        date_of_birth=getattr(patient, "date_of_birth", None),
+        targets=hist.targets,
     )
 
 

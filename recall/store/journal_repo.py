@@ -73,3 +73,35 @@ def iter_coded_entries(
     result = session.execute(union_all(ev, rc).execution_options(yield_per=20_000))
     for row in result:
         yield CodedEntry(row[0], row[1], row[2], row[3])
+
+
+def iter_readings(
+    session: Session,
+    *,
+    practice_id: int,
+    codes: Collection[str],
+    start: dt.date,
+    end: dt.date,
+    patient_ids: Collection[int] | None = None,
+) -> Iterator[tuple[int, dt.date, str, str | None]]:
+    """Imported events with one of `codes` dated start..end, with their value (may be None).
+
+    Readings come from the clinical system only: this tool never records one.
+    """
+    if not codes:
+        return
+    e, p = event_t, patient_t
+    q = (
+        select(e.c.patient_id, e.c.date, e.c.code, e.c.value)
+        .join(p, p.c.id == e.c.patient_id)
+        .where(
+            p.c.practice_id == practice_id,
+            e.c.code.in_(sorted(set(codes))),
+            e.c.date >= start,
+            e.c.date <= end,
+        )
+    )
+    if patient_ids is not None:
+        q = q.where(e.c.patient_id.in_(sorted(set(patient_ids))))
+    for row in session.execute(q.execution_options(yield_per=20_000)):
+        yield row[0], row[1], row[2], row[3]

@@ -89,6 +89,7 @@ class Event(SQLModel, table=True):
     code: str = Field(max_length=20)
     term: str | None = None
     code_system: str = Field(default="snomed", max_length=8)
+    value: str | None = Field(default=None, max_length=20)  # a reading: `48`, `150/90`
     import_id: int | None = Field(default=None, foreign_key="import_run.id")
 
 
