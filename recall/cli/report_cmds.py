@@ -55,6 +55,14 @@ def print_pca(report: PcaReport) -> None:
         values = [c.register, *(c.counts[s.value] for s in STATUS_ORDER), c.need_second_by_year_end]
         note = "" if c.ready else f"  ({c.readiness_reason})"
         echo(f"{key:<6}" + "".join(f"{v:>10,}" for v in values) + note)
+    for key, c in report.conditions.items():
+        if c.out_of_target:
+            echo(
+                f"{key}: {c.out_of_target:,} with the latest reading out of target (still due; "
+                "invitations before that reading do not count)"
+            )
+        if not c.pca_applies:
+            echo(f"{key}: {c.qof_note}")
     echo("")
     echo(
         "Eligible = invited twice 7+ days apart (can be excepted); Generic = invited with "
@@ -105,6 +113,11 @@ def patient_cmd(
             if not s.ready:
                 extra += f"; {s.readiness}"
             echo(f"  {key:<5} {s.plain}{extra}")
+            if s.care:
+                echo(f"        {s.care}")
+            if s.not_counted:
+                days = ", ".join(d.isoformat() for d in s.not_counted)
+                echo(f"        not counted (before that reading): {days}")
         echo("Timeline this year:")
         for e in view.events:
             if e.in_year:

@@ -187,6 +187,10 @@ def _show_condition(c: ConditionCodes) -> None:
             f", stage {s}: {code}" for s, code in sorted(c.record_code_by_stage.items())
         )
         echo(f"{'':<5} records {c.record_code} {c.record_term}{extra}".rstrip())
+    if c.care:
+        echo(f"{'':<5} care: {c.care}")
+    if c.qof_status == "no_qof":
+        echo(f"{'':<5} QOF {c.qof_year}: {c.qof}")
     if c.fix:
         echo(f"{'':<5} fix: {c.fix}")
 
@@ -211,10 +215,21 @@ def codes_list(ctx: typer.Context, db: DbOption = None, json_out: JsonOption = F
             f"{s.stage}: {s.code}" if s.code else f"{s.stage}: not set" for s in report.stage_codes
         )
         echo(f"Clinical system: {report.profile} (LTC stage codes {stages})")
-        echo(f"Ready: {len(report.ready)}  Blocked: {len(report.blocked)}")
+        echo(
+            f"QOF year {report.qof_year}.  Ready: {len(report.ready)}  "
+            f"Blocked: {len(report.blocked)}"
+        )
+        if report.blocked:
+            echo(
+                "Verify or complete every code list at once from the official UK Primary Care "
+                f"SNOMED release: {report.release_command}"
+            )
         echo("")
         for c in report.conditions:
             _show_condition(c)
+        for n in report.new_invitations:
+            echo(f"{n['key']:<5} {n['name']:<28} blocked  {n['reason']}")
+            echo(f"{'':<5} fix: {n['fix']}")
 
     emit(report, json_out, human)
 
@@ -248,6 +263,43 @@ def codes_import(
         )
         for c in result.after:
             _show_condition(c)
+
+    emit(result, json_out, human)
+
+
+@codes_app.command("import-release")
+def codes_import_release(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path, typer.Argument(help="The unzipped UK Primary Care SNOMED release (RF2) folder.")
+    ],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Replace every cluster the catalogue names with its members in the official release."""
+    from recall.services.release_import import import_release
+
+    database = open_database(db_url(ctx, db))
+    try:
+        result = import_release(database, folder)
+    except Refused as exc:
+        _refused(exc)
+        return
+    finally:
+        database.dispose()
+
+    def human() -> None:
+        echo(
+            f"{result.folder}: {len(result.imported)} clusters imported from "
+            f"{', '.join(result.refset_files)}"
+        )
+        for f in result.imported:
+            was = f" (replacing {f.replaced})" if f.replaced else ""
+            echo(f"  {f.cluster:<16} {f.codes:>4} codes{was}  {f.role}: {', '.join(f.conditions)}")
+        if result.not_in_release:
+            echo(f"Not in this release: {', '.join(result.not_in_release)}")
+        echo(f"Verified against the release: {', '.join(result.verified) or 'none'}")
+        echo(f"Can now be coded: {', '.join(result.became_ready) or 'none'}")
 
     emit(result, json_out, human)
 

@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 from recall.domain.catalogue import Catalogue, Condition
 from recall.domain.codes import verhoeff_valid
 from recall.domain.free_text import mask_nhs_shaped
+from recall.domain.qof_year import qof_year_of
 from recall.domain.text import printable
-from recall.importers.codelist import read_codelist
+from recall.importers.codelist import CodelistFile, read_codelist
 from recall.importers.problems import ImportFileError
-from recall.services.catalogue import load_catalogue
+from recall.importers.release import looks_like_refset_file, read_refset_file
+from recall.services.catalogue import cluster_table, load_catalogue
 from recall.services.errors import NotFound, RecallError, Refused
 from recall.services.infra.operator import current_operator
 from recall.services.settings import ConditionChoice, get_settings, save_settings
@@ -35,6 +37,7 @@ from recall.store.practice_repo import get_or_create_practice
 
 STAGES = (1, 2, 3)
 MAX_CODE = 20
+RELEASE_COMMAND = "recall codes import-release FOLDER"
 
 
 @dataclass
@@ -55,6 +58,13 @@ class ConditionCodes:
     record_code_by_stage: dict[int, str]
     review_cluster: str
     review_codes: int
+    care_clusters: list[str] = field(default_factory=list)
+    care_status: str = ""  # ready | partial | care_list_needed | none
+    care: str = ""  # the care lists in words, or what is missing
+    care_missing: list[str] = field(default_factory=list)
+    qof_year: str = ""  # the current QOF year, e.g. 2026/27
+    qof_status: str = ""  # pca | no_qof
+    qof: str = ""  # this year's indicators for the condition, in words
 
 
 @dataclass
@@ -73,6 +83,10 @@ class CodesReport:
     conditions: list[ConditionCodes]
     ready: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    qof_year: str = ""
+    # refsets published for conditions the catalogue cannot code yet (e.g. obesity in 2026/27)
+    new_invitations: list[dict[str, str]] = field(default_factory=list)
+    release_command: str = RELEASE_COMMAND
 
 
 @dataclass
@@ -91,8 +105,14 @@ def import_name(cond: Condition) -> str:
     return (cond.invite_cluster or f"{cond.key}_INVITE").upper()
 
 
-def _view(cond: Condition, catalogue: Catalogue) -> ConditionCodes:
+def condition_view(
+    cond: Condition, catalogue: Catalogue, today: dt.date | None = None
+) -> ConditionCodes:
+    """One condition as `recall codes` shows it: invite list, care list, QOF year, fix."""
     r = cond.readiness(catalogue.profile)
+    year = catalogue.year_profile(qof_year_of(today or dt.date.today()))
+    care_status, care = cond.care_status()
+    qof_status, qof = year.qof_status(cond.key)
     if not cond.invite.codes:
         source = "none"
     elif cond.invite.source == "imported":
@@ -117,14 +137,22 @@ def _view(cond: Condition, catalogue: Catalogue) -> ConditionCodes:
         record_code_by_stage=dict(cond.record_code_by_stage),
         review_cluster=cond.review_cluster,
         review_codes=len(cond.review.codes),
+        care_clusters=list(cond.care_clusters),
+        care_status=care_status,
+        care=care,
+        care_missing=list(cond.care_missing),
+        qof_year=year.label,
+        qof_status=qof_status,
+        qof=qof,
     )
 
 
-def _report(session: Session) -> CodesReport:
+def _report(session: Session, today: dt.date | None = None) -> CodesReport:
     catalogue = load_catalogue(session)
     settings = get_settings(session)
     profile = catalogue.profile
-    views = [_view(c, catalogue) for c in catalogue]
+    views = [condition_view(c, catalogue, today) for c in catalogue]
+    year = catalogue.year_profile(qof_year_of(today or dt.date.today()))
     return CodesReport(
         clinical_system=settings.clinical_system,
         profile=profile.name,
@@ -140,13 +168,25 @@ def _report(session: Session) -> CodesReport:
         conditions=views,
         ready=[v.key for v in views if v.ready],
         blocked=[v.key for v in views if not v.ready],
+        qof_year=year.label,
+        new_invitations=[
+            {
+                "key": n.key,
+                "name": n.name,
+                "refset": n.refset,
+                "status": "needs_code_list",
+                "reason": f"needs its code list (invitation refset {n.refset}); {n.note}",
+                "fix": f"import the UK Primary Care SNOMED release: {RELEASE_COMMAND}",
+            }
+            for n in year.new_invitations
+        ],
     )
 
 
-def codes_report(db: Database) -> CodesReport:
-    """Every condition with ready/blocked, the reason and the fix, plus the stage codes."""
+def codes_report(db: Database, today: dt.date | None = None) -> CodesReport:
+    """Every condition with invite list, care list, QOF-year status and the fix."""
     with db.read() as session:
-        return _report(session)
+        return _report(session, today)
 
 
 def _condition(catalogue: Catalogue, key: str) -> Condition:
@@ -199,6 +239,22 @@ def resolve_cluster(catalogue: Catalogue, name: str) -> tuple[str, str, list[str
     )
 
 
+def _refset_file(path: Path, cluster: str) -> CodelistFile:
+    """One RF2 simple refset file: the active members of the cluster's refset (or of the only
+    refset in the file, when the cluster's refset id is not known)."""
+    members = read_refset_file(path)
+    src = cluster_table().get(cluster)
+    refset = src.refset if src is not None and src.refset in members else ""
+    if not refset and len(members) == 1 and (src is None or not src.refset):
+        refset = next(iter(members))
+    out = CodelistFile(path.name, code_column="referencedComponentId")
+    if refset:
+        out.codes = dict.fromkeys(sorted(members[refset]), "")
+    else:
+        out.other_clusters = {f"refset {r}" for r in members}
+    return out
+
+
 def import_cluster(
     db: Database, name: str, path: str | Path, operator: str | None = None
 ) -> ClusterImportResult:
@@ -212,9 +268,12 @@ def import_cluster(
         cluster, role, keys = resolve_cluster(catalogue, name)
         row_filter = cluster if not cluster.endswith("_INVITE") else None
         try:
-            parsed = read_codelist(path, row_filter)
+            if looks_like_refset_file(path):
+                parsed = _refset_file(path, cluster)
+            else:
+                parsed = read_codelist(path, row_filter)
         except ImportFileError as exc:
-            raise RecallError(str(exc)) from None
+            raise RecallError(f"nothing was imported: {exc}") from None
         if parsed.problems:
             first = next(iter(parsed.problems))
             more = f" (and {parsed.problems.count - 1} more)" if parsed.problems.count > 1 else ""
@@ -280,7 +339,7 @@ def import_cluster(
             codes=len(parsed.codes),
             replaced=int(replaced),
             skipped_other_clusters=sorted(parsed.other_clusters),
-            after=[_view(_condition(after, k), after) for k in keys],
+            after=[condition_view(_condition(after, k), after) for k in keys],
         )
 
 
@@ -308,7 +367,7 @@ def _change(
             details={"condition": cond.key, **details},
         )
         after = load_catalogue(session)
-        return _view(_condition(after, cond.key), after)
+        return condition_view(_condition(after, cond.key), after)
 
 
 def set_record_code(

@@ -30,6 +30,9 @@ class ConditionCounts:
     register: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in STATUS_ORDER})
     need_second_by_year_end: int = 0  # one more invitation by 31 March makes them eligible
+    out_of_target: int = 0  # latest reading out of target: earlier invitations do not count
+    pca_applies: bool = True  # this QOF year excepts the condition's indicators by invitation
+    qof_note: str = ""  # why not, in plain words (e.g. depression from 2025/26)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +44,9 @@ class ConditionCounts:
             "readiness": self.readiness,
             "readiness_reason": self.readiness_reason,
             "can_be_achieved": self.can_be_achieved,
+            "out_of_target": self.out_of_target,
+            "pca_applies": self.pca_applies,
+            "qof_note": self.qof_note,
         }
 
 
@@ -90,8 +96,10 @@ def pca_report(
         catalogue = load_catalogue(session, pid)
         results = pca_for_session(session, practice_id=pid, catalogue=catalogue, as_of=as_of)
     out: dict[str, ConditionCounts] = {}
+    profile = catalogue.year_profile(year)
     for cond in catalogue:
         r = cond.readiness(catalogue.profile)
+        qof_status, qof_words = profile.qof_status(cond.key)
         out[cond.key] = ConditionCounts(
             key=cond.key,
             name=cond.name,
@@ -99,11 +107,15 @@ def pca_report(
             readiness=r.status,
             readiness_reason=r.reason,
             can_be_achieved=bool(cond.review_codes),
+            pca_applies=qof_status != "no_qof",
+            qof_note=qof_words if qof_status == "no_qof" else "",
         )
     for (_pid, key), result in results.items():
         c = out[key]
         c.register += 1
         c.counts[result.status.value] += 1
+        if result.out_of_target_on is not None:
+            c.out_of_target += 1
         if result.status in (PcaStatus.INVITED_ONCE, PcaStatus.INVALID_INTERVAL) and (
             can_still_become_eligible(result, year)
         ):

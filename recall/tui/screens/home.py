@@ -217,7 +217,8 @@ numbers, and the patients behind each one).
             more = f" and {len(d.blocked) - 4} more" if len(d.blocked) > 4 else ""
             lines.append(
                 f"• {plural(len(d.blocked), 'condition')} cannot be coded yet: {names}{more}. "
-                "Press c to see how to fix."
+                "Press c to see how to fix, or import the official code lists at once: "
+                "recall codes import-release FOLDER."
             )
         if d.unreconciled:
             lines.append(
