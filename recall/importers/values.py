@@ -39,7 +39,11 @@ _WORDY = re.compile(r"^(\d{1,2})[- ]([A-Za-z]{3,9})[- ](\d{4})$")
 _CACHE_LIMIT = 200_000
 
 
-def _parse_date(text: str) -> dt.date:
+def parse_date(text: str) -> dt.date:
+    """The one date parser: ISO, UK day/month/year, yyyymmdd or 27-Nov-2026 (a time is ignored).
+
+    ValueError says what is wrong in plain words; two-digit years are refused.
+    """
     s = text.strip()
     m = _TIME_TAIL.match(s)
     if m:
@@ -82,7 +86,7 @@ class CellParser:
         hit = self.valid_dates.get(text)
         if hit is not None:
             return hit
-        hit = _parse_date(text)
+        hit = parse_date(text)
         if len(self.valid_dates) < _CACHE_LIMIT:
             self.valid_dates[text] = hit
         return hit

@@ -391,6 +391,89 @@ def preview_letter(
     return LetterPreview(inv.invitation_id, tpl.name, variant, lines, pos + 1, len(letters))
 
 
+def _compile(src: _Source, templates: Path | None) -> tuple[dict[str, CompiledDocx], str | None]:
+    """Every letter template the batch needs, checked, and the SMS text (None: no texts)."""
+    ts = TemplateSet(template_search_path(templates))
+    who, stage = src.who, src.batch.stage
+    try:
+        needed = sorted({variant for _inv, variant in who.letters})
+        compiled = {v: _checked(ts, stage, v) for v in needed}
+        sms_text = None
+        if who.sms:
+            sms_t = ts.sms()
+            refuse_unless_ok(check_sms(Path(sms_t.name), sms_t))
+            sms_text = sms_t.render_checked(sms_context(src.practice, stage, src.letter_date))
+    except TemplateProblem as exc:
+        raise _refuse(exc) from None
+    return compiled, sms_text
+
+
+def _file_names(
+    batch_id: int, stage: int, who: _Plan, sms_text: str | None
+) -> tuple[list[str], str | None, list[str]]:
+    """(single letters, print file, SMS files): letter N is the N-th in the print file."""
+    tag = f"stage{stage}"
+    letter_names = [
+        f"letter-{n:04d}-{inv.invitation_id}.docx" for n, (inv, _v) in enumerate(who.letters, 1)
+    ]
+    print_name = f"batch-{batch_id}-print.docx" if who.letters else None
+    sms_names = (
+        [f"sms-accurx-{tag}.csv", f"sms-notify-{tag}.csv", f"sms-message-{tag}.txt"]
+        if who.sms and sms_text is not None
+        else []
+    )
+    return letter_names, print_name, sms_names
+
+
+def _pdf(
+    print_path: str | None, wanted: bool, *, owner: str, force: bool, protected: Protected
+) -> tuple[str | None, str]:
+    """The print file as PDF when asked for and LibreOffice is there, with what happened."""
+    if print_path is None:
+        return None, "no letters to print"
+    if not wanted:
+        return None, "PDF not asked for"
+    return make_pdf(Path(print_path), owner=owner, force=force, protected=protected)
+
+
+def _counts(who: _Plan) -> dict[str, int]:
+    return {
+        "letters": len(who.letters),
+        "large_print": sum(1 for _i, v in who.letters if v == "large_print"),
+        "easy_read": sum(1 for _i, v in who.letters if v == "easy_read"),
+        "sms": len(who.sms),
+        "other": len(who.other),
+    }
+
+
+def _record_made(
+    db: Database,
+    src: _Source,
+    folder: Path,
+    made_on: dt.date,
+    counts: dict[str, int],
+    pdf: bool,
+    operator: str,
+) -> None:
+    """The folder, the day the letters were made, each letter's number, and the audit."""
+    who, batch_id = src.who, src.batch.id
+    numbers = {inv.invitation_id: n for n, (inv, _v) in enumerate(who.letters, start=1)}
+    numbers |= {inv.invitation_id: n for n, (inv, _m) in enumerate(who.sms, start=1)}
+    with db.write() as session:
+        session.execute(
+            update(batch_t).where(batch_t.c.id == batch_id).values(letters_dir=str(folder))
+        )
+        mark_letters_made(session, batch_id, made_on, numbers)
+        append_audit(
+            session,
+            operator=operator,
+            action="batch.letters",
+            practice_id=src.practice_id,
+            batch_id=batch_id,
+            details={**counts, "folder": folder.name, "pdf": pdf},
+        )
+
+
 def render_batch_letters(
     db: Database,
     batch_id: int,
@@ -415,7 +498,7 @@ def render_batch_letters(
     made_on = today or dt.date.today()
     taken_out = recheck_before_letters(db, batch_id, today=made_on, operator=operator)
     src = _load(db, batch_id, made_on)
-    batch, practice, letter_date, who = src.batch, src.practice, src.letter_date, src.who
+    batch, practice, who = src.batch, src.practice, src.who
     if batch.status == "sent" and batch.letters_dir:
         raise Refused(
             f"batch {batch_id} was confirmed as sent on {batch.sent_on}: its letters are kept "
@@ -423,33 +506,13 @@ def render_batch_letters(
         )
 
     # 1. Compile and check every template this batch needs, before anything is written.
-    search = template_search_path(templates)
-    ts = TemplateSet(search)
-    try:
-        needed = sorted({variant for _inv, variant in who.letters})
-        compiled = {v: _checked(ts, batch.stage, v) for v in needed}
-        sms_text = None
-        if who.sms:
-            sms_t = ts.sms()
-            refuse_unless_ok(check_sms(Path(sms_t.name), sms_t))
-            sms_text = sms_t.render_checked(sms_context(practice, batch.stage, letter_date))
-    except TemplateProblem as exc:
-        raise _refuse(exc) from None
+    compiled, sms_text = _compile(src, templates)
 
     # 2. Check every target before writing anything (a link, the database, someone's file).
     target = Path(out_dir) if out_dir is not None else default_letters_dir(batch_id, db)
     owner = batch_owner(db, batch_id)
     guard = protected_for(db)
-    tag = f"stage{batch.stage}"
-    letter_names = [
-        f"letter-{n:04d}-{inv.invitation_id}.docx" for n, (inv, _v) in enumerate(who.letters, 1)
-    ]
-    print_name = f"batch-{batch_id}-print.docx" if who.letters else None
-    sms_names = (
-        [f"sms-accurx-{tag}.csv", f"sms-notify-{tag}.csv", f"sms-message-{tag}.txt"]
-        if who.sms and sms_text is not None
-        else []
-    )
+    letter_names, print_name, sms_names = _file_names(batch_id, batch.stage, who, sms_text)
     out = OutputSet(target, owner, force=force, protected=guard, remove_stale=True, bulk=True)
     with writing():
         out.check([*letter_names, *([print_name] if print_name else []), *sms_names])
@@ -473,37 +536,10 @@ def render_batch_letters(
     sms_csv = by_name.get(sms_names[0]) if sms_names else None
     notify_csv = by_name.get(sms_names[1]) if sms_names else None
     message_path = by_name.get(sms_names[2]) if sms_names else None
-    pdf_path, pdf_message = None, "no letters to print"
-    if print_path is not None:
-        if pdf:
-            pdf_path, pdf_message = make_pdf(
-                Path(print_path), owner=owner, force=force, protected=guard
-            )
-        else:
-            pdf_message = "PDF not asked for"
+    pdf_path, pdf_message = _pdf(print_path, pdf, owner=owner, force=force, protected=guard)
 
-    counts = {
-        "letters": len(who.letters),
-        "large_print": sum(1 for _i, v in who.letters if v == "large_print"),
-        "easy_read": sum(1 for _i, v in who.letters if v == "easy_read"),
-        "sms": len(who.sms),
-        "other": len(who.other),
-    }
-    numbers = {inv.invitation_id: n for n, (inv, _v) in enumerate(who.letters, start=1)}
-    numbers |= {inv.invitation_id: n for n, (inv, _m) in enumerate(who.sms, start=1)}
-    with db.write() as session:
-        session.execute(
-            update(batch_t).where(batch_t.c.id == batch_id).values(letters_dir=str(folder))
-        )
-        mark_letters_made(session, batch_id, made_on, numbers)
-        append_audit(
-            session,
-            operator=operator,
-            action="batch.letters",
-            practice_id=src.practice_id,
-            batch_id=batch_id,
-            details={**counts, "folder": folder.name, "pdf": pdf_path is not None},
-        )
+    counts = _counts(who)
+    _record_made(db, src, folder, made_on, counts, pdf_path is not None, operator)
     return LettersResult(
         batch_id=batch_id,
         folder=str(folder),

@@ -24,8 +24,9 @@ from recall.domain.nhs import (
     normalise_nhs_number,
 )
 from recall.domain.pca import PLAIN_STATUS, PcaStatus
-from recall.domain.qof_year import qof_year_of
+from recall.domain.qof_year import QofYear, qof_year_of
 from recall.domain.recall_month import age_on, recall_month
+from recall.importers.values import parse_date
 from recall.services.batches.cohort import blocked_conditions
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, RecallError
@@ -293,6 +294,71 @@ def _meanings(catalogue: Catalogue) -> dict[str, str]:
     return {k: "; ".join(v) for k, v in out.items()}
 
 
+def _timeline(
+    session: Session, patient_id: int, catalogue: Catalogue, year: QofYear
+) -> list[TimelineEvent]:
+    """Imported events and the codes this tool recorded (not voided), oldest first."""
+    meaning = _meanings(catalogue)
+    events: list[TimelineEvent] = []
+    for day, code, term, value in session.execute(
+        select(event_t.c.date, event_t.c.code, event_t.c.term, event_t.c.value).where(
+            event_t.c.patient_id == patient_id
+        )
+    ):
+        events.append(
+            TimelineEvent(
+                day, code, term or "", "import", meaning.get(code, ""), day in year, value=value
+            )
+        )
+    rc = recorded_code_t
+    for day, code, term, origin, reconciled in session.execute(
+        select(rc.c.date, rc.c.code, rc.c.term, rc.c.origin, rc.c.reconciled).where(
+            rc.c.patient_id == patient_id, rc.c.voided.is_(False)
+        )
+    ):
+        events.append(
+            TimelineEvent(
+                day, code, term, origin, meaning.get(code, ""), day in year, bool(reconciled)
+            )
+        )
+    events.sort(key=lambda e: (e.date, e.origin != "import", e.code))
+    return events
+
+
+def _invitation_history(
+    session: Session, patient_id: int, year: QofYear
+) -> list[dict[str, object]]:
+    """This QOF year's invitations of the patient, batch by batch."""
+    i, b = invitation_t, batch_t
+    return [
+        {
+            "batch_id": r.batch_id,
+            "kind": r.kind,
+            "stage": r.stage,
+            "status": r.status,
+            "conditions": [c for c in (r.conditions or "").split(",") if c],
+            "planned_send_date": r.planned_send_date.isoformat(),
+            "sent_on": r.sent_on.isoformat() if r.sent_on else None,
+            "reason": r.reason,
+        }
+        for r in session.execute(
+            select(
+                i.c.batch_id,
+                b.c.kind,
+                i.c.stage,
+                i.c.status,
+                i.c.conditions,
+                b.c.planned_send_date,
+                b.c.sent_on,
+                i.c.reason,
+            )
+            .join(b, b.c.id == i.c.batch_id)
+            .where(i.c.patient_id == patient_id, i.c.qof_year == year.start_year)
+            .order_by(b.c.id)
+        )
+    ]
+
+
 def patient_view(
     db: Database,
     nhs_number: str,
@@ -319,64 +385,8 @@ def patient_view(
             end=as_of,
             patient_ids=[p.id],
         )
-        meaning = _meanings(catalogue)
-        events: list[TimelineEvent] = []
-        for day, code, term, value in session.execute(
-            select(event_t.c.date, event_t.c.code, event_t.c.term, event_t.c.value).where(
-                event_t.c.patient_id == p.id
-            )
-        ):
-            events.append(
-                TimelineEvent(
-                    day,
-                    code,
-                    term or "",
-                    "import",
-                    meaning.get(code, ""),
-                    day in year,
-                    value=value,
-                )
-            )
-        rc = recorded_code_t
-        for day, code, term, origin, reconciled in session.execute(
-            select(rc.c.date, rc.c.code, rc.c.term, rc.c.origin, rc.c.reconciled).where(
-                rc.c.patient_id == p.id, rc.c.voided.is_(False)
-            )
-        ):
-            events.append(
-                TimelineEvent(
-                    day, code, term, origin, meaning.get(code, ""), day in year, bool(reconciled)
-                )
-            )
-        events.sort(key=lambda e: (e.date, e.origin != "import", e.code))
-        i, b = invitation_t, batch_t
-        invitations = [
-            {
-                "batch_id": r.batch_id,
-                "kind": r.kind,
-                "stage": r.stage,
-                "status": r.status,
-                "conditions": [c for c in (r.conditions or "").split(",") if c],
-                "planned_send_date": r.planned_send_date.isoformat(),
-                "sent_on": r.sent_on.isoformat() if r.sent_on else None,
-                "reason": r.reason,
-            }
-            for r in session.execute(
-                select(
-                    i.c.batch_id,
-                    b.c.kind,
-                    i.c.stage,
-                    i.c.status,
-                    i.c.conditions,
-                    b.c.planned_send_date,
-                    b.c.sent_on,
-                    i.c.reason,
-                )
-                .join(b, b.c.id == i.c.batch_id)
-                .where(i.c.patient_id == p.id, i.c.qof_year == year.start_year)
-                .order_by(b.c.id)
-            )
-        ]
+        events = _timeline(session, p.id, catalogue, year)
+        invitations = _invitation_history(session, p.id, year)
     last_review = max((e.date for e in events if "review" in e.meaning), default=None)
     active = sorted({e.condition for e in registers if e.active_on(as_of)})
     status = _statuses(
@@ -409,12 +419,10 @@ def patient_view(
 
 
 def _parse_dob(text: str) -> dt.date | None:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        return None
 
 
 def search_patients(

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
 from recall.domain.nhs import format_nhs_number
+from recall.importers.values import parse_date
 from recall.services.batches import ConfirmResult, confirm_batch, get_batch
 from recall.services.errors import Refused
 from recall.services.letters import default_letters_dir
@@ -31,14 +32,11 @@ from recall.tui.words import long_date, plural, short_date
 
 
 def parse_day(text: str) -> dt.date | None:
-    """A date as staff type it: 26/11/2026 (UK order) or 2026-11-26."""
-    text = text.strip()
-    for fmt in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
+    """A date as staff type it (26/11/2026 or 2026-11-26), read by the importer's parser."""
+    try:
+        return parse_date(text)
+    except ValueError:
+        return None
 
 
 @dataclass
