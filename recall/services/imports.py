@@ -153,6 +153,139 @@ def _resolve_mapping(mapping: str | ColumnMapping | None) -> ColumnMapping | Non
         raise RecallError(str(exc)) from None
 
 
+def _open_reader(
+    session: Session,
+    practice_id: int,
+    path: Path,
+    kind: str,
+    column_mapping: ColumnMapping | None,
+    today: dt.date,
+) -> ImportReader:
+    """The file's reader (register files learn the catalogue's condition names and keys)."""
+    conditions: dict[str, str] | None = None
+    if kind == "registers":
+        conditions = {}
+        for cond in load_catalogue(session, practice_id):
+            conditions[cond.name] = cond.key
+            conditions[cond.key] = cond.key
+    try:
+        return ImportReader(path, kind, column_mapping, today=today, conditions=conditions)
+    except ImportFileError as exc:
+        raise ImportRefused(
+            exc.file, [Problem(exc.file, exc.line or 0, "", "", exc.reason)], 1
+        ) from None
+
+
+def _load_rows(
+    session: Session,
+    reader: ImportReader,
+    kind: str,
+    practice_id: int,
+    run_id: int,
+    tick: Callable[[int], None],
+    *,
+    full: bool,
+    today: dt.date,
+) -> tuple[int, int, int, int]:
+    """(added, updated, skipped, resolved); a problem found while loading joins the others."""
+    resolved = 0
+    added = updated = skipped = 0
+    try:
+        with bulk_load(session):
+            if kind == "patients":
+                added, updated, skipped = _patients(session, reader, practice_id, tick)
+            elif kind == "registers":
+                added, updated, skipped, resolved = _registers(
+                    session, reader, tick, full=full, today=today
+                )
+            else:
+                added, updated, skipped = _events(session, reader, run_id, tick)
+    except ImportFileError as exc:
+        reader.add_problem(exc.line or 0, "", "", exc.reason)
+    return added, updated, skipped, resolved
+
+
+def _start_run(
+    session: Session, practice_id: int, kind: str, path: Path, digest: str, operator: str
+) -> int:
+    """The import's own row (the events it adds point at it)."""
+    return int(
+        session.execute(
+            insert(import_run_t)
+            .values(
+                practice_id=practice_id,
+                kind=kind,
+                file_name=path.name,
+                sha256=digest,
+                at=dt.datetime.now(dt.UTC),
+                operator=operator,
+            )
+            .returning(import_run_t.c.id)
+        ).scalar_one()
+    )
+
+
+def _finish_run(
+    session: Session,
+    reader: ImportReader,
+    kind: str,
+    run_id: int,
+    counts: tuple[int, int, int, int],
+) -> ImportResult:
+    """Record the counts on the import's row and say what happened."""
+    added, updated, skipped, resolved = counts
+    session.execute(
+        update(import_run_t)
+        .where(import_run_t.c.id == run_id)
+        .values(rows_read=reader.rows_read, rows_added=added)
+    )
+    return ImportResult(
+        kind=kind,
+        file=reader.name,
+        mapping=reader.mapping.key,
+        import_id=int(run_id),
+        header_line=reader.header_line,
+        rows_read=reader.rows_read,
+        added=added,
+        updated=updated,
+        skipped=skipped,
+        warnings=reader.warnings.lines(),
+        warning_count=reader.warnings.count,
+        resolved=resolved,
+    )
+
+
+def _audit_import(
+    session: Session,
+    result: ImportResult,
+    practice_id: int,
+    path: Path,
+    digest: str,
+    operator: str,
+    full: bool,
+) -> None:
+    """The import in the audit log: counts and the file's name (no folder, no NHS number)."""
+    append_audit(
+        session,
+        operator=operator,
+        action=f"import.{result.kind}",
+        practice_id=practice_id,
+        details={
+            "import_id": result.import_id,
+            "file": printable(mask_nhs_shaped(path.name)),
+            "sha256": digest,
+            "mapping": result.mapping,
+            "rows_read": result.rows_read,
+            "added": result.added,
+            "updated": result.updated,
+            "skipped": result.skipped,
+            "warnings": result.warning_count,
+            "resolved": result.resolved,
+            "full": full,
+        },
+    )
+
+
 def import_file(
     db: Database,
     kind: str,
@@ -191,88 +324,25 @@ def import_file(
         with db.write() as session:
             practice = get_or_create_practice(session)
             assert practice.id is not None
-            conditions: dict[str, str] | None = None
-            if kind == "registers":
-                catalogue = load_catalogue(session, practice.id)
-                conditions = {}
-                for cond in catalogue:
-                    conditions[cond.name] = cond.key
-                    conditions[cond.key] = cond.key
-            try:
-                reader = ImportReader(
-                    path, kind, column_mapping, today=today, conditions=conditions
-                )
-            except ImportFileError as exc:
-                raise ImportRefused(
-                    exc.file, [Problem(exc.file, exc.line or 0, "", "", exc.reason)], 1
-                ) from None
+            reader = _open_reader(session, practice.id, path, kind, column_mapping, today)
             with reader:
-                run_id = session.execute(
-                    insert(import_run_t)
-                    .values(
-                        practice_id=practice.id,
-                        kind=kind,
-                        file_name=path.name,
-                        sha256=digest,
-                        at=dt.datetime.now(dt.UTC),
-                        operator=operator,
-                    )
-                    .returning(import_run_t.c.id)
-                ).scalar_one()
-                tick = _ticker(progress, total)
-                added = updated = skipped = resolved = 0
-                try:
-                    with bulk_load(session):
-                        if kind == "patients":
-                            added, updated, skipped = _patients(session, reader, practice.id, tick)
-                        elif kind == "registers":
-                            added, updated, skipped, resolved = _registers(
-                                session, reader, tick, full=full, today=today
-                            )
-                        else:
-                            added, updated, skipped = _events(session, reader, run_id, tick)
-                except ImportFileError as exc:
-                    reader.add_problem(exc.line or 0, "", "", exc.reason)
+                run_id = _start_run(session, practice.id, kind, path, digest, operator)
+                added, updated, skipped, resolved = _load_rows(
+                    session,
+                    reader,
+                    kind,
+                    practice.id,
+                    run_id,
+                    _ticker(progress, total),
+                    full=full,
+                    today=today,
+                )
                 if reader.problems:
                     raise ImportRefused(reader.name, list(reader.problems), reader.problems.count)
-                session.execute(
-                    update(import_run_t)
-                    .where(import_run_t.c.id == run_id)
-                    .values(rows_read=reader.rows_read, rows_added=added)
+                result = _finish_run(
+                    session, reader, kind, run_id, (added, updated, skipped, resolved)
                 )
-                result = ImportResult(
-                    kind=kind,
-                    file=reader.name,
-                    mapping=reader.mapping.key,
-                    import_id=int(run_id),
-                    header_line=reader.header_line,
-                    rows_read=reader.rows_read,
-                    added=added,
-                    updated=updated,
-                    skipped=skipped,
-                    warnings=reader.warnings.lines(),
-                    warning_count=reader.warnings.count,
-                    resolved=resolved,
-                )
-                append_audit(
-                    session,
-                    operator=operator,
-                    action=f"import.{kind}",
-                    practice_id=practice.id,
-                    details={
-                        "import_id": result.import_id,
-                        "file": printable(mask_nhs_shaped(path.name)),
-                        "sha256": digest,
-                        "mapping": result.mapping,
-                        "rows_read": result.rows_read,
-                        "added": added,
-                        "updated": updated,
-                        "skipped": skipped,
-                        "warnings": result.warning_count,
-                        "resolved": resolved,
-                        "full": full,
-                    },
-                )
+                _audit_import(session, result, practice.id, path, digest, operator, full)
                 if dry_run:
                     result.dry_run, result.import_id = True, None
                     raise _RollBack
