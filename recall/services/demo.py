@@ -520,6 +520,98 @@ def _history(
     return journal.rows, paths
 
 
+def _save_demo_settings(
+    session: Session,
+    practice_id: int,
+    operator: str,
+    seed: int,
+    patients: int,
+    today: dt.date,
+) -> PracticeSettings:
+    """The demo practice's details, keeping code choices made before the demo."""
+    settings = demo_settings()
+    session.execute(
+        update(practice_t).where(practice_t.c.id == practice_id).values(name=settings.practice_name)
+    )
+    old = get_settings(session, practice_id)
+    settings.conditions = old.conditions
+    settings.stage_codes = old.stage_codes
+    save_settings(session, settings, operator=operator, practice_id=practice_id)
+    save_setting(
+        session,
+        practice_id,
+        DEMO_MARK,
+        {"seed": seed, "patients": patients, "today": today.isoformat()},
+    )
+    return settings
+
+
+def _register_rows(
+    rng: random.Random, people: list[Any], ids: dict[str, int], today: dt.date
+) -> list[dict[str, Any]]:
+    """One register entry per condition, diagnosed at a plausible age, at least a month ago."""
+    registers: list[dict[str, Any]] = []
+    for p in people:
+        for key in p.conditions:
+            min_age = PREVALENCE[key][1]
+            earliest = max(_add_years(p.dob, min_age), today - dt.timedelta(days=30 * 365))
+            registers.append(
+                {
+                    "patient_id": ids[p.nhs],
+                    "condition": key,
+                    "diagnosed_on": _between(rng, earliest, today - dt.timedelta(days=30)),
+                    "resolved_on": None,
+                }
+            )
+    return registers
+
+
+def _demo_run(
+    session: Session,
+    practice_id: int,
+    operator: str,
+    seed: int,
+    patients: int,
+    today: dt.date,
+    rows: int,
+) -> int:
+    """An import row for the demo's events, as if they came from one file."""
+    return int(
+        session.execute(
+            insert(import_run_t)
+            .values(
+                practice_id=practice_id,
+                kind="demo",
+                file_name="(demo practice)",
+                sha256=hashlib.sha256(f"demo:{seed}:{patients}:{today}".encode()).hexdigest(),
+                rows_read=rows,
+                rows_added=rows,
+                at=dt.datetime.now(dt.UTC),
+                operator=operator,
+            )
+            .returning(import_run_t.c.id)
+        ).scalar_one()
+    )
+
+
+def _audit_demo(
+    session: Session, practice_id: int, operator: str, result: DemoResult, *, replaced: bool
+) -> None:
+    append_audit(
+        session,
+        operator=operator,
+        action="demo.build",
+        practice_id=practice_id,
+        details={
+            "seed": result.seed,
+            "patients": result.patients,
+            "events": result.events,
+            "replaced": replaced,
+            "copy_kept": result.copy is not None,
+        },
+    )
+
+
 def build_demo(
     db: Database,
     patients: int = 10_000,
@@ -553,22 +645,7 @@ def build_demo(
             wipe_all_rows(session)
         practice = get_or_create_practice(session)
         assert practice.id is not None
-        settings = demo_settings()
-        session.execute(
-            update(practice_t)
-            .where(practice_t.c.id == practice.id)
-            .values(name=settings.practice_name)
-        )
-        old = get_settings(session, practice.id)
-        settings.conditions = old.conditions  # keep code choices made before the demo
-        settings.stage_codes = old.stage_codes
-        save_settings(session, settings, operator=operator, practice_id=practice.id)
-        save_setting(
-            session,
-            practice.id,
-            DEMO_MARK,
-            {"seed": seed, "patients": patients, "today": today.isoformat()},
-        )
+        settings = _save_demo_settings(session, practice.id, operator, seed, patients, today)
         catalogue = load_catalogue(session, practice.id)
         people = _people(rng, pools, patients, today)
         _assign_registers(rng, people, [c.key for c in catalogue])
@@ -582,35 +659,10 @@ def build_demo(
                 )
             )
             ids: dict[str, int] = {nhs: pid for nhs, pid in found}
-            registers: list[dict[str, Any]] = []
-            for p in people:
-                for key in p.conditions:
-                    min_age = PREVALENCE[key][1]
-                    earliest = max(_add_years(p.dob, min_age), today - dt.timedelta(days=30 * 365))
-                    registers.append(
-                        {
-                            "patient_id": ids[p.nhs],
-                            "condition": key,
-                            "diagnosed_on": _between(rng, earliest, today - dt.timedelta(days=30)),
-                            "resolved_on": None,
-                        }
-                    )
+            registers = _register_rows(rng, people, ids, today)
             insert_many(session, register_t, registers)
             rows, paths = _history(rng, people, ids, catalogue, today)
-            run_id = session.execute(
-                insert(import_run_t)
-                .values(
-                    practice_id=practice.id,
-                    kind="demo",
-                    file_name="(demo practice)",
-                    sha256=hashlib.sha256(f"demo:{seed}:{patients}:{today}".encode()).hexdigest(),
-                    rows_read=len(rows),
-                    rows_added=len(rows),
-                    at=dt.datetime.now(dt.UTC),
-                    operator=operator,
-                )
-                .returning(import_run_t.c.id)
-            ).scalar_one()
+            run_id = _demo_run(session, practice.id, operator, seed, patients, today, len(rows))
             added = insert_ignore(session, event_t, EVENT_COLUMNS, [(*r, run_id) for r in rows])
         by_condition = Counter(e["condition"] for e in registers)
         result = DemoResult(
@@ -627,17 +679,5 @@ def build_demo(
             deregistered=sum(1 for p in people if p.deregistered_on),
             copy=copy,
         )
-        append_audit(
-            session,
-            operator=operator,
-            action="demo.build",
-            practice_id=practice.id,
-            details={
-                "seed": seed,
-                "patients": result.patients,
-                "events": result.events,
-                "replaced": bool(held),
-                "copy_kept": copy is not None,
-            },
-        )
+        _audit_demo(session, practice.id, operator, result, replaced=bool(held))
     return result
