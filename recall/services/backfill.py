@@ -323,13 +323,12 @@ def _changes(
     return out
 
 
-def _build_result(
-    loaded: _Loaded, result: BackfillPlan, window: Window, as_of: dt.date
-) -> BackfillPlanResult:
+def _items(
+    loaded: _Loaded, result: BackfillPlan, changes: dict[tuple[int, str, QofYear], StatusChange]
+) -> list[BackfillItem]:
+    """Each planned code with its term and what it changes for the patient's PCA status."""
     catalogue = loaded.catalogue
     profile = catalogue.profile
-    nhs = loaded.nhs
-    changes = _changes(loaded, result, window, as_of)
 
     def term(code: str, condition: str | None, stage: int) -> str:
         if condition is None:
@@ -352,7 +351,7 @@ def _build_result(
         items.append(
             BackfillItem(
                 patient_id=i.patient_id,
-                nhs_number=nhs[i.patient_id],
+                nhs_number=loaded.nhs[i.patient_id],
                 code=i.code,
                 term=terms[key],
                 date=i.date,
@@ -362,12 +361,11 @@ def _build_result(
                 change=change,
             )
         )
-    group_terms = {(i.date, i.code): i.term for i in items}
-    groups = [BackfillGroup(d, c, group_terms[(d, c)], n) for d, c, n in result.groups()]
+    return items
 
-    blocked_items = [
-        BlockedItem(nhs[b.patient_id], b.date, b.condition, b.stage, b.why) for b in result.blocked
-    ]
+
+def _blocked(catalogue: Catalogue, result: BackfillPlan) -> list[BlockedCondition]:
+    """Codes backfill may not add, per condition, with how to fix each."""
     blocked_patients: dict[str | None, set[int]] = defaultdict(set)
     blocked_codes: Counter[str | None] = Counter()
     blocked_why: dict[str | None, str] = {}
@@ -378,7 +376,7 @@ def _build_result(
     blocked: list[BlockedCondition] = []
     for bkey in sorted(blocked_codes, key=lambda k: k or ""):
         bcond = catalogue.get(bkey) if bkey else None
-        fix = bcond.readiness(profile).fix if bcond is not None else ""
+        fix = bcond.readiness(catalogue.profile).fix if bcond is not None else ""
         if bkey is None:
             fix = "recall codes stage N CODE --term TEXT"
         blocked.append(
@@ -391,16 +389,16 @@ def _build_result(
                 fix=fix,
             )
         )
+    return blocked
 
-    cannot = [
-        CannotFixItem(nhs[f.patient_id], f.condition, str(f.problem), f.dates, f.detail)
-        for f in result.cannot_fix
-    ]
 
+def _eligibility(
+    changes: dict[tuple[int, str, QofYear], StatusChange], nhs: dict[int, str], as_of: dt.date
+) -> tuple[Counter[str], Counter[str], list[EligibleChange]]:
+    """Eligible counts this year before and after, and who becomes eligible."""
     year_now = qof_year_of(as_of)
     before: Counter[str] = Counter()
     after: Counter[str] = Counter()
-    eligible: list[EligibleChange] = []
     eligible_keys: list[tuple[int, int, str]] = []
     for (pid, ckey, year), sc in changes.items():
         if year == year_now:
@@ -408,9 +406,30 @@ def _build_result(
             after[ckey] += sc.after == PcaStatus.PCA_ELIGIBLE
         if sc.becomes_eligible:
             eligible_keys.append((year.start_year, pid, ckey))
+    eligible = []
     for start_year, pid, ckey in sorted(eligible_keys):
         sc = changes[(pid, ckey, QofYear(start_year))]
         eligible.append(EligibleChange(nhs[pid], ckey, str(sc.before), str(sc.after)))
+    return before, after, eligible
+
+
+def _build_result(
+    loaded: _Loaded, result: BackfillPlan, window: Window, as_of: dt.date
+) -> BackfillPlanResult:
+    nhs = loaded.nhs
+    changes = _changes(loaded, result, window, as_of)
+    items = _items(loaded, result, changes)
+    group_terms = {(i.date, i.code): i.term for i in items}
+    groups = [BackfillGroup(d, c, group_terms[(d, c)], n) for d, c, n in result.groups()]
+    blocked_items = [
+        BlockedItem(nhs[b.patient_id], b.date, b.condition, b.stage, b.why) for b in result.blocked
+    ]
+    blocked = _blocked(loaded.catalogue, result)
+    cannot = [
+        CannotFixItem(nhs[f.patient_id], f.condition, str(f.problem), f.dates, f.detail)
+        for f in result.cannot_fix
+    ]
+    before, after, eligible = _eligibility(changes, nhs, as_of)
     by_reason = result.count_by_reason()
     summary = BackfillSummary(
         patients_checked=result.patients,
@@ -433,7 +452,7 @@ def _build_result(
         date_from=window.start,
         date_to=window.end,
         as_of=as_of,
-        qof_year=year_now.label,
+        qof_year=qof_year_of(as_of).label,
         summary=summary,
         items=items,
         groups=groups,
@@ -500,6 +519,46 @@ def _rows(result: BackfillPlanResult, run_id: int, now: dt.datetime) -> Iterator
         }
 
 
+def _record_run(
+    session: Session, pid: int, window: Window, result: BackfillPlanResult, who: str
+) -> int:
+    """The run's row, its codes (origin backfill) and the audit entry; the run's id."""
+    now = utcnow()
+    run_id = int(
+        session.execute(  # type: ignore[attr-defined]
+            insert(backfill_run_t).values(
+                practice_id=pid,
+                date_from=window.start,
+                date_to=window.end,
+                at=now,
+                operator=who,
+                items=len(result.items),
+            )
+        ).inserted_primary_key[0]
+    )
+    session.execute(insert(recorded_code_t), list(_rows(result, run_id, now)))
+    s = result.summary
+    append_audit(
+        session,
+        operator=who,
+        action="backfill.apply",
+        practice_id=pid,
+        details={
+            "backfill_run_id": run_id,
+            "from": window.start.isoformat(),
+            "to": window.end.isoformat(),
+            "codes": s.items,
+            "stage_codes": s.stage_codes,
+            "condition_codes": s.condition_codes,
+            "by_condition": s.by_condition,
+            "patients": s.patients_with_items,
+            "becomes_eligible": s.becomes_eligible,
+            "blocked": s.blocked,
+        },
+    )
+    return run_id
+
+
 def apply_backfill(
     db: Database,
     date_from: dt.date | None = None,
@@ -536,38 +595,7 @@ def apply_backfill(
             session.execute(select(practice_t.c.id).where(practice_t.c.id == pid).with_for_update())
             _, result = _plan_in_session(session, pid, window, as_of, today)
             if result.items:
-                now = utcnow()
-                run_id = session.execute(  # type: ignore[attr-defined]
-                    insert(backfill_run_t).values(
-                        practice_id=pid,
-                        date_from=window.start,
-                        date_to=window.end,
-                        at=now,
-                        operator=who,
-                        items=len(result.items),
-                    )
-                ).inserted_primary_key[0]
-                assert run_id is not None
-                session.execute(insert(recorded_code_t), list(_rows(result, run_id, now)))
-                s = result.summary
-                append_audit(
-                    session,
-                    operator=who,
-                    action="backfill.apply",
-                    practice_id=pid,
-                    details={
-                        "backfill_run_id": run_id,
-                        "from": window.start.isoformat(),
-                        "to": window.end.isoformat(),
-                        "codes": s.items,
-                        "stage_codes": s.stage_codes,
-                        "condition_codes": s.condition_codes,
-                        "by_condition": s.by_condition,
-                        "patients": s.patients_with_items,
-                        "becomes_eligible": s.becomes_eligible,
-                        "blocked": s.blocked,
-                    },
-                )
+                run_id = _record_run(session, pid, window, result, who)
     except IntegrityError:
         raise RecallError(
             "another terminal recorded backfill codes at the same time; nothing was changed "

@@ -255,6 +255,37 @@ def _refset_file(path: Path, cluster: str) -> CodelistFile:
     return out
 
 
+def _read_cluster_file(
+    path: Path, cluster: str, role: str, generic: frozenset[str]
+) -> CodelistFile:
+    """The file's codes for `cluster`, or a refusal naming the line (nothing is imported)."""
+    row_filter = cluster if not cluster.endswith("_INVITE") else None
+    try:
+        if looks_like_refset_file(path):
+            parsed = _refset_file(path, cluster)
+        else:
+            parsed = read_codelist(path, row_filter)
+    except ImportFileError as exc:
+        raise RecallError(f"nothing was imported: {exc}") from None
+    if parsed.problems:
+        first = next(iter(parsed.problems))
+        more = f" (and {parsed.problems.count - 1} more)" if parsed.problems.count > 1 else ""
+        raise Refused(
+            f"nothing was imported: {first}{more}",
+            [{"line": str(p.line), "value": p.value, "reason": p.message} for p in parsed.problems],
+        )
+    if not parsed.codes:
+        others = ", ".join(sorted(parsed.other_clusters)[:5])
+        hint = f" (it holds {others})" if others else ""
+        raise RecallError(f"{parsed.name}: no codes for {cluster} in this file{hint}")
+    if role == "invite" and not any(c not in generic for c in parsed.codes):
+        raise Refused(
+            f"{parsed.name}: holds only the generic QOF invite code, "
+            f"not {cluster}'s condition-specific codes: is it the right file?"
+        )
+    return parsed
+
+
 def import_cluster(
     db: Database, name: str, path: str | Path, operator: str | None = None
 ) -> ClusterImportResult:
@@ -266,34 +297,7 @@ def import_cluster(
     with db.write() as session:
         catalogue = load_catalogue(session)
         cluster, role, keys = resolve_cluster(catalogue, name)
-        row_filter = cluster if not cluster.endswith("_INVITE") else None
-        try:
-            if looks_like_refset_file(path):
-                parsed = _refset_file(path, cluster)
-            else:
-                parsed = read_codelist(path, row_filter)
-        except ImportFileError as exc:
-            raise RecallError(f"nothing was imported: {exc}") from None
-        if parsed.problems:
-            first = next(iter(parsed.problems))
-            more = f" (and {parsed.problems.count - 1} more)" if parsed.problems.count > 1 else ""
-            raise Refused(
-                f"nothing was imported: {first}{more}",
-                [
-                    {"line": str(p.line), "value": p.value, "reason": p.message}
-                    for p in parsed.problems
-                ],
-            )
-        if not parsed.codes:
-            others = ", ".join(sorted(parsed.other_clusters)[:5])
-            hint = f" (it holds {others})" if others else ""
-            raise RecallError(f"{parsed.name}: no codes for {cluster} in this file{hint}")
-        generic = catalogue.profile.generic_codes
-        if role == "invite" and not any(c not in generic for c in parsed.codes):
-            raise Refused(
-                f"{parsed.name}: holds only the generic QOF invite code, "
-                f"not {cluster}'s condition-specific codes: is it the right file?"
-            )
+        parsed = _read_cluster_file(path, cluster, role, catalogue.profile.generic_codes)
         t = codelist_entry_t
         replaced = (
             session.scalar(select(func.count()).select_from(t).where(t.c.cluster == cluster)) or 0
