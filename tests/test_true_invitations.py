@@ -270,3 +270,17 @@ def test_the_confirm_screen_lists_exactly_the_codes_confirm_records(db: Database
             s.execute(select(r.c.code).where(r.c.batch_id == plan.batch.id)).scalars()
         )
     assert shown == set(recorded.items()) == {(STAGE[1], 2), (HYP, 1), (DM, 1)}
+
+
+def test_home_and_recall_pca_agree_on_the_2nd_letter_backlog_in_the_demo(demo_url: str) -> None:
+    from recall.services.views.dashboard import pca_bars
+
+    db = Database(demo_url)
+    try:
+        second = stage_totals(due_options(db, TODAY))[1]
+        plan = plan_batch(db, 2, "2026-11", TODAY, today=TODAY)
+        assert second.due == len(plan.invitations) > 0  # Home's count is what the list opens with
+        backlog = sum(b.need_second for b in pca_bars(db, TODAY))
+        assert backlog == pca_report(db, TODAY, today=TODAY).need_second_by_year_end > 0
+    finally:
+        db.dispose()
