@@ -28,6 +28,23 @@ STAGES = (1, 2, 3)
 _EMPTY: frozenset[dt.date] = frozenset()
 
 
+class BatchStatus(StrEnum):
+    """A batch: planned (letters may be made), sent (codes recorded) or void."""
+
+    PLANNED = "planned"
+    SENT = "sent"
+    VOID = "void"
+
+
+class InvitationStatus(StrEnum):
+    """One patient in a batch: planned, excluded (with a reason), sent or void."""
+
+    PLANNED = "planned"
+    EXCLUDED = "excluded"
+    SENT = "sent"
+    VOID = "void"
+
+
 class Why(StrEnum):
     """Why a patient or a condition is not due (stable names for screens and JSON)."""
 
@@ -470,9 +487,11 @@ __all__ = [
     "ORDINAL",
     "SINCE_PLANNING",
     "STAGES",
+    "BatchStatus",
     "ConditionHistory",
     "Decision",
     "Due",
+    "InvitationStatus",
     "NotDue",
     "PatientFacts",
     "PcaStatus",

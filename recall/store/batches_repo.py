@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, delete, extract, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from recall.domain.invitations import InvitationStatus
 from recall.store.models import (
     batch_t,
     invitation_condition_t,
@@ -175,7 +176,7 @@ def insert_batch(
             cohort_month=month,
             qof_year=qof_year,
             planned_send_date=send_date,
-            status="planned",
+            status=InvitationStatus.PLANNED,
             created_at=utcnow(),
             created_by=operator,
         )
@@ -244,7 +245,7 @@ def insert_invitations(
             "condition": c,
             "stage": s,
             "qof_year": qof_year,
-            "live": r.status == "planned",
+            "live": r.status == InvitationStatus.PLANNED,
         }
         for r in rows
         for c, s in r.conditions

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from recall.domain.catalogue import Catalogue
+from recall.domain.invitations import InvitationStatus
 from recall.services.batches.cohort import blocked_conditions
 from recall.services.batches.judge import Outcome, decide_all, judge
 from recall.services.batches.model import CodeLine
@@ -145,7 +146,7 @@ def preview_codes(
         invited = [
             x
             for x in load_plan(session, batch_id).invitations
-            if x.status == "planned" and x.patient_id not in leave_out
+            if x.status == InvitationStatus.PLANNED and x.patient_id not in leave_out
         ]
         catalogue = load_catalogue(session, b.practice_id)
         interval = get_settings(session, b.practice_id).stage_interval_days

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from recall.domain.catalogue import Catalogue
 from recall.domain.invitations import ORDINAL, Decision, PatientFacts, decide
 from recall.domain.qof_year import QofYear, qof_year_of
-from recall.domain.recall_month import recall_month
+from recall.domain.recall_month import RecallRule, recall_month
 from recall.services.settings import PracticeSettings
 from recall.store import batches_repo as repo
 from recall.store.history_repo import (
@@ -98,10 +98,10 @@ def month_patients(
     send_date: dt.date,
 ) -> list[Any]:
     """Patients on any register whose recall month is `month`."""
-    birth = settings.recall_rule == "birth_month"
+    birth = settings.recall_rule == RecallRule.BIRTH_MONTH
     rows = repo.patients_on_registers(session, practice_id, birth_month=month if birth else None)
     last_review: dict[int, dt.date] = {}
-    if settings.recall_rule == "review_anniversary":
+    if settings.recall_rule == RecallRule.REVIEW_ANNIVERSARY:
         last_review = _last_reviews(session, practice_id, catalogue, send_date)
     return [
         r

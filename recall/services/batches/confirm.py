@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from recall.domain.catalogue import Catalogue
 from recall.domain.invitations import (
     ORDINAL,
+    BatchStatus,
+    InvitationStatus,
 )
 from recall.domain.nhs import InvalidNhsNumber, normalise_nhs_number
 from recall.domain.qof_year import QofYear
@@ -48,12 +50,12 @@ def done_by(b: Any) -> str:
 
 def check_send_date(b: Any, day: dt.date, today: dt.date) -> None:
     """The send date may not be in the future, outside the batch's year, or before letters."""
-    if b.status == "sent":
+    if b.status == BatchStatus.SENT:
         raise Refused(
             f"batch {b.id} was already confirmed {done_by(b)} as sent on {b.sent_on}: "
             "nothing recorded"
         )
-    if b.status == "void":
+    if b.status == BatchStatus.VOID:
         raise Refused(f"batch {b.id} is void: plan a new batch")
     if day > today:
         raise Refused(f"the send date {day.isoformat()} is in the future")
@@ -147,7 +149,7 @@ def confirm_in(
     day = sent_on or b.planned_send_date
     check_send_date(b, day, today)
     plan = load_plan(session, batch_id)
-    invited = [x for x in plan.invitations if x.status == "planned"]
+    invited = [x for x in plan.invitations if x.status == InvitationStatus.PLANNED]
     if not invited:
         _refuse_if_done_elsewhere(session, b)
     want_out = _staff_exclusions(invited, exclude, exclude_ids, batch_id)
@@ -230,7 +232,7 @@ def _write(
     changes: list[dict[str, Any]] = [
         {
             "iid": x.invitation_id,
-            "status": "sent",
+            "status": InvitationStatus.SENT,
             "conditions": tuple(u.condition for u in kept),
             "warning": warn,
         }
@@ -238,7 +240,7 @@ def _write(
     ] + [
         {
             "iid": x.invitation_id,
-            "status": "excluded",
+            "status": InvitationStatus.EXCLUDED,
             "conditions": x.conditions if staff else (),
             "reason": why,
             "staff_excluded": staff,

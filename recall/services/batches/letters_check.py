@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
+from recall.domain.invitations import BatchStatus, InvitationStatus
 from recall.services.batches.judge import Outcome, decide_all, judge
 from recall.services.batches.read import load_plan
 from recall.services.catalogue import load_catalogue
@@ -35,9 +36,9 @@ def recheck_before_letters(
         b = repo.lock_batch(session, batch_id)
         if b is None:
             raise NotFound(f"no batch {batch_id}")
-        if b.status == "void":
+        if b.status == BatchStatus.VOID:
             raise Refused(f"batch {batch_id} is void: there is nothing to send")
-        if b.status == "sent":
+        if b.status == BatchStatus.SENT:
             if b.letters_made_on is not None:
                 raise Refused(
                     f"batch {batch_id} was confirmed as sent on {b.sent_on}: its letters, made "
@@ -51,7 +52,9 @@ def recheck_before_letters(
 def _take_out_changed(session: Session, b: object, day: dt.date, operator: str) -> list[str]:
     batch_id = int(b.id)  # type: ignore[attr-defined]
     practice_id = int(b.practice_id)  # type: ignore[attr-defined]
-    invited = [x for x in load_plan(session, batch_id).invitations if x.status == "planned"]
+    invited = [
+        x for x in load_plan(session, batch_id).invitations if x.status == InvitationStatus.PLANNED
+    ]
     if not invited:
         return []
     catalogue = load_catalogue(session, practice_id)
@@ -63,7 +66,11 @@ def _take_out_changed(session: Session, b: object, day: dt.date, operator: str) 
     notes = []
     for x, why, _staff in out.dropped:
         repo.set_invitation(
-            session, x.invitation_id, status="excluded", reason=why, staff_excluded=False
+            session,
+            x.invitation_id,
+            status=InvitationStatus.EXCLUDED,
+            reason=why,
+            staff_excluded=False,
         )
         notes.append(f"{x.name}: taken out, {why}")
     if out.dropped:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from recall.domain.invitations import ORDINAL, Decision, check_stage, late_in_year
+from recall.domain.invitations import ORDINAL, Decision, InvitationStatus, check_stage, late_in_year
 from recall.domain.nhs import InvalidNhsNumber, mask_nhs_number, normalise_nhs_number
 from recall.domain.pca import MIN_GAP_DAYS
 from recall.domain.qof_year import parse_month, qof_year_of
@@ -271,7 +271,7 @@ class Preview:
 
     @property
     def due(self) -> int:
-        return sum(1 for r in self.rows if r.status == "planned")
+        return sum(1 for r in self.rows if r.status == InvitationStatus.PLANNED)
 
     @property
     def waiting(self) -> list[dt.date]:

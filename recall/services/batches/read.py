@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from recall.domain.invitations import InvitationStatus
 from recall.services.batches.model import BatchInfo, BatchPlan, batch_info, excluded, invitee
 from recall.services.errors import NotFound
 from recall.store import batches_repo as repo
@@ -26,10 +27,12 @@ def load_plan(session: Session, batch_id: int) -> BatchPlan:
     stages = repo.invitation_stages(session, [r.invitation_id for r in rows])
     day = b.sent_on or b.planned_send_date
     invitations = [
-        invitee(r, day, stages.get(r.invitation_id)) for r in rows if r.status != "excluded"
+        invitee(r, day, stages.get(r.invitation_id))
+        for r in rows
+        if r.status != InvitationStatus.EXCLUDED
     ]
-    left_out = [excluded(r) for r in rows if r.status == "excluded"]
-    live = sum(1 for x in invitations if x.status != "void")
+    left_out = [excluded(r) for r in rows if r.status == InvitationStatus.EXCLUDED]
+    live = sum(1 for x in invitations if x.status != InvitationStatus.VOID)
     return BatchPlan(batch_info(b, live, len(left_out)), invitations, left_out)
 
 

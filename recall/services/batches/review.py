@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from recall.domain.invitations import late_in_year
+from recall.domain.invitations import BatchStatus, InvitationStatus, late_in_year
 from recall.services.batches.model import BatchPlan
 from recall.services.batches.read import load_plan
 from recall.services.errors import NotFound, Refused
@@ -35,17 +35,21 @@ def set_excluded(
             b = repo.lock_batch(session, batch_id)
             if b is None:
                 raise NotFound(f"no batch {batch_id}")
-            if b.status != "planned":
+            if b.status != BatchStatus.PLANNED:
                 raise Refused(f"batch {batch_id} is {b.status}: only a planned batch can change")
             row = repo.invitation_of(session, batch_id, patient_id)
             if row is None:
                 raise NotFound(f"patient {patient_id} is not in batch {batch_id}")
-            if excluded == (row.status == "excluded"):
+            if excluded == (row.status == InvitationStatus.EXCLUDED):
                 return load_plan(session, batch_id)
             if excluded:
                 text = screen_free_text(session, reason or "excluded by staff", "the reason")
                 repo.set_invitation(
-                    session, row.id, status="excluded", reason=text, staff_excluded=True
+                    session,
+                    row.id,
+                    status=InvitationStatus.EXCLUDED,
+                    reason=text,
+                    staff_excluded=True,
                 )
                 action = "batch.exclude"
             else:
@@ -56,7 +60,7 @@ def set_excluded(
                 repo.set_invitation(
                     session,
                     row.id,
-                    status="planned",
+                    status=InvitationStatus.PLANNED,
                     reason=None,
                     staff_excluded=False,
                     flags=["late_in_year"] if late else [],

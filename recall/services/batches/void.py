@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.exc import IntegrityError
 
+from recall.domain.invitations import BatchStatus
 from recall.services.batches.confirm import confirm_in
 from recall.services.batches.model import BatchInfo, ConfirmResult
 from recall.services.batches.plan import check_stage_arg, find_patient_id, plan_in
@@ -35,7 +36,7 @@ def void_batch(
         b = repo.lock_batch(session, batch_id)
         if b is None:
             raise NotFound(f"no batch {batch_id}")
-        if b.status == "void":
+        if b.status == BatchStatus.VOID:
             raise Refused(f"batch {batch_id} is already void")
         invitations, codes = repo.void_rows(session, batch_id, operator, reason)
         append_audit(
