@@ -23,6 +23,7 @@ from faker import Faker
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from recall.domain.care import Target, bp_part
 from recall.domain.catalogue import Catalogue, Condition
 from recall.domain.codes import detect_code_system
 from recall.domain.qof_year import qof_year_of
@@ -98,8 +99,9 @@ PATHS = (
     "five_days_apart",
     "declined",
     "not_invited",
+    "out_of_target",
 )
-PATH_WEIGHTS = (0.25, 0.2, 0.2, 0.08, 0.08, 0.04, 0.03, 0.12)
+PATH_WEIGHTS = (0.25, 0.2, 0.2, 0.08, 0.08, 0.04, 0.03, 0.12, 0.06)
 
 
 @dataclass
@@ -440,10 +442,22 @@ class _Journal:
         if self.generic is not None:
             self.add(pid, day, self.generic.code, self.generic.term)
 
-    def review(self, pid: int, day: dt.date, cond: Condition) -> None:
-        if cond.review.codes:
-            code = sorted(cond.review.codes)[0]
-            self.add(pid, day, code, cond.review.term(code))
+    def review(
+        self, pid: int, day: dt.date, cond: Condition, target: Target | None = None, ok: bool = True
+    ) -> None:
+        """The condition's care code; for a measured one a reading in (or out of) target."""
+        if not cond.review.codes:
+            return
+        codes = sorted(cond.review.codes)
+        if target is None or not target.bands:
+            self.add(pid, day, codes[0], cond.review.term(codes[0]))
+            return
+        limits = target.bands[0].limits
+        whole = [c for c in codes if not bp_part(cond.review.term(c))]
+        code = next((c for c in whole if "reading" in cond.review.term(c).lower()), codes[0])
+        step = -8 if ok else 12
+        value = "/".join(str(int(v) + step) for v in limits)
+        self.add(pid, day, code, cond.review.term(code), value)
 
     def decline(self, pid: int, day: dt.date, cond: Condition) -> bool:
         for cl in cond.declines:
@@ -451,6 +465,22 @@ class _Journal:
                 self.add(pid, day, code, term)
                 return True
         return False
+
+
+def _pick_path(rng: random.Random, forced: list[str], reviewable: bool, measured: bool) -> str:
+    """The demo history of one patient: each path once first (where it fits), then at random."""
+    if forced and (forced[0] != "reviewed" or reviewable):
+        if forced[0] != "out_of_target" or measured:
+            path = forced.pop(0)
+        else:
+            path = rng.choices(PATHS, weights=PATH_WEIGHTS)[0]
+    else:
+        path = rng.choices(PATHS, weights=PATH_WEIGHTS)[0]
+    if path == "reviewed" and not reviewable:
+        return "invited_twice"
+    if path == "out_of_target" and not measured:
+        return "awaiting_second"
+    return path
 
 
 def _history(
@@ -467,6 +497,7 @@ def _history(
         if c.invite.codes and c.record_code and c.record_code in c.invite
     }
     journal = _Journal(catalogue, today)
+    targets = catalogue.targets(year)
     paths: Counter[str] = Counter()
     forced = list(PATHS)
     for p in people:
@@ -483,18 +514,30 @@ def _history(
         if not p.active or month_start > today - dt.timedelta(days=3):
             continue
         reviewable = [c for c in conds if c.review.codes]
-        if forced and (forced[0] != "reviewed" or reviewable):
-            path = forced.pop(0)
-        else:
-            path = rng.choices(PATHS, weights=PATH_WEIGHTS)[0]
-            if path == "reviewed" and not reviewable:
-                path = "invited_twice"
+        measured = [c for c in reviewable if c.key in targets]
+        path = _pick_path(rng, forced, bool(reviewable), bool(measured))
         d1 = min(month_start + dt.timedelta(days=rng.randrange(10)), today - dt.timedelta(days=1))
         gap = rng.randint(14, 21)
         if path == "reviewed":
             journal.invite(pid, d1, 1, conds)
+            first = reviewable[0]
             journal.review(
-                pid, min(d1 + dt.timedelta(days=rng.randint(5, 40)), today), reviewable[0]
+                pid,
+                min(d1 + dt.timedelta(days=rng.randint(5, 40)), today),
+                first,
+                targets.get(first.key),
+            )
+        elif path == "out_of_target":
+            # invited, then a reading out of target: that invitation no longer counts, and
+            # the patient is due again
+            d1 = min(d1, today - dt.timedelta(days=3))
+            journal.invite(pid, d1, 1, conds)
+            journal.review(
+                pid,
+                _between(rng, d1 + dt.timedelta(days=1), today),
+                measured[0],
+                targets[measured[0].key],
+                ok=False,
             )
         elif path == "invited_twice":
             journal.invite(pid, d1, 1, conds)

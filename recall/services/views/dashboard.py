@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from recall.domain.qof_year import qof_year_of
 from recall.services.backfill import plan_backfill
 from recall.services.batches.plan import preview
+from recall.services.catalogue import load_catalogue
 from recall.services.pca_report import pca_report
 from recall.services.settings import PracticeSettings, get_settings
 from recall.services.views.settings_view import ConditionReadiness, readiness_rows
@@ -243,6 +244,18 @@ def backfill_count(db: Database, today: dt.date | None = None) -> int:
     return plan_backfill(db, today=today or dt.date.today()).summary.items
 
 
+def no_qof_notes(db: Database, today: dt.date) -> tuple[str, ...]:
+    """Plain words for conditions this QOF year no longer excepts by invitation."""
+    with db.read() as session:
+        catalogue = load_catalogue(session)
+    profile = catalogue.year_profile(qof_year_of(today))
+    return tuple(
+        f"{c.name}: {profile.qof_status(c.key)[1]}."
+        for c in catalogue
+        if not profile.pca_applies(c.key) and c.invite.codes
+    )
+
+
 def load_dashboard(db: Database, today: dt.date | None = None) -> Dashboard:
     """Everything the home screen needs for `today`."""
     today = today or dt.date.today()
@@ -257,5 +270,5 @@ def load_dashboard(db: Database, today: dt.date | None = None) -> Dashboard:
         patients=patients,
         blocked=blocked,
         unreconciled=unreconciled,
-        notes=(LETTERHEAD_NOTE,) if letterhead_missing else (),
+        notes=((LETTERHEAD_NOTE,) if letterhead_missing else ()) + no_qof_notes(db, today),
     )
