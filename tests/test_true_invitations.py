@@ -284,3 +284,22 @@ def test_home_and_recall_pca_agree_on_the_2nd_letter_backlog_in_the_demo(demo_ur
         assert backlog == pca_report(db, TODAY, today=TODAY).need_second_by_year_end > 0
     finally:
         db.dispose()
+
+
+def test_cli_confirm_says_which_letters_to_keep_out_of_the_post(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from recall.cli import main
+
+    seed = Seeder(db)
+    seed.patient(conditions=("HYP",), family="Able")
+    _out, nhs = seed.patient(conditions=("HYP",), family="Baker")
+    plan = plan_batch(db, 1, "2026-11", TODAY, today=TODAY)
+    render_batch_letters(db, plan.batch.id, tmp_path / "out", TODAY, pdf=False)
+    capsys.readouterr()
+    args = ["--db", db.url, "batch", "confirm", str(plan.batch.id), "--sent-on", str(TODAY)]
+    assert main([*args, "--exclude", nhs, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["take_out"] == ["letter 2 (Ann Baker): excluded by staff at confirm"]

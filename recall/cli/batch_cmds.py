@@ -110,6 +110,7 @@ def confirm_json(result: ConfirmResult) -> dict[str, Any]:
             {"nhs_number": d.nhs_number, "reason": d.reason, "by_staff": d.by_staff}
             for d in result.dropped
         ],
+        "take_out": result.take_out,
     }
 
 
@@ -172,6 +173,10 @@ def print_confirm(result: ConfirmResult) -> None:
         echo(f"  warning: {format_nhs_number(w['nhs_number'])} {w['reason']}")
     for d in result.dropped:
         echo(f"  not sent: {format_nhs_number(d.nhs_number)} {d.name}: {d.reason}")
+    if result.take_out:
+        echo("Made but not recorded, so keep these out of the post:")
+        for t in result.take_out:
+            echo(f"  {t}")
     echo(
         f"Next: add the codes in the clinical system (recall export worksheet "
         f"{result.batch.id} --out worksheet.csv), then re-import events and run recall reconcile."

@@ -326,6 +326,15 @@ and code, ready for the clinical system's bulk-add. Press **Enter** to go home.
                     ),
                     classes="hint",
                 )
+            if r.take_out:
+                yield Static(
+                    plain(
+                        "Made but not recorded, so keep these out of the post:\n"
+                        + "\n".join(f"• {t}" for t in r.take_out)
+                    ),
+                    classes="panel -warning",
+                    id="take-out",
+                )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
