@@ -210,9 +210,18 @@ def conditions_list(doc: object, w: Writer) -> None:
     p = w.para(doc, after=2, indent_mm=8, hanging_mm=6, keep_next=True)
     w.run(p, "•\t")
     w.run(p, "{{ c.plain_name|sentence }}", bold=True)
+    w.tag(doc, "{%p if c.bring %}")
     p = w.para(doc, after=8, indent_mm=8)
     w.run(p, "What to bring: {{ c.bring|sentence }}.")
+    w.tag(doc, "{%p endif %}")
     w.tag(doc, "{%p endfor %}")
+
+
+def signatory(doc: object, w: Writer) -> None:
+    """The named person signing, when the practice has set one (Settings)."""
+    w.tag(doc, "{%p if practice.signatory %}")
+    w.para(doc, "{{ practice.signatory }}", after=0, keep_next=True)
+    w.tag(doc, "{%p endif %}")
 
 
 def interpreter(doc: object, w: Writer) -> None:
@@ -229,7 +238,7 @@ OPENING = {
     1: (
         "Time for your yearly health review",
         [
-            "It is time for your yearly review of your long-term health condition. "
+            "It is time for {{ letter.review_phrase }}. "
             "The review helps you stay well. It is free, and it is just for you.",
         ],
     ),
@@ -289,12 +298,7 @@ def standard_letter(doc: object, w: Writer, stage: int) -> None:
     w.para(doc, title, size=w.look.heading, bold=True, before=6, keep_next=True)
     for text in opening:
         w.para(doc, text)
-    w.para(
-        doc,
-        "Your review is about the health conditions below. "
-        "Please bring or do what it says for each one:",
-        keep_next=True,
-    )
+    w.para(doc, "Your review covers:", keep_next=True)
     conditions_list(doc, w)
     how_to_book(doc, w)
     interpreter(doc, w)
@@ -303,11 +307,13 @@ def standard_letter(doc: object, w: Writer, stage: int) -> None:
         "If you do not want a review, or you have had one somewhere else, please let us "
         "know so we can update your record.",
     )
+    formats = "easy read" if w.look.large else "large print, easy read"
     w.para(
         doc,
-        "If you would like this letter in large print, easy read or another format, please ask us.",
+        f"If you would like this letter in {formats} or another format, please ask us.",
     )
     w.para(doc, "Best wishes,", before=6, keep_next=True)
+    signatory(doc, w)
     w.para(doc, "The team at {{ practice.name }}", after=0)
     if w.look.large:
         w.tag(doc, "{%p for line in practice.address_lines %}")
@@ -331,14 +337,18 @@ def easy_letter(doc: object, w: Writer, stage: int) -> None:
     w.run(p, "•\t")
     w.run(p, "{{ c.plain_name|sentence }}")
     w.tag(doc, "{%p endfor %}")
+    w.tag(doc, "{%p if letter.anything_to_bring %}")
     w.para(doc, "Please bring:", bold=True, before=10, keep_next=True)
     w.tag(doc, "{%p for c in conditions %}")
+    w.tag(doc, "{%p if c.bring %}")
     p = w.para(doc, after=4, indent_mm=10, hanging_mm=8)
     w.run(p, "•\t")
     w.run(p, "{{ c.bring|sentence }}")
+    w.tag(doc, "{%p endif %}")
     w.tag(doc, "{%p endfor %}")
+    w.tag(doc, "{%p endif %}")
     w.para(doc, "How to book", bold=True, before=10, keep_next=True)
-    w.para(doc, "Phone us on:", after=2)
+    w.para(doc, "Phone us on:", after=2, keep_next=True)  # never apart from the number
     w.para(doc, "{{ practice.phone }}", bold=True, after=10)
     w.tag(doc, "{%p if practice.booking_url %}")
     w.para(doc, "Or book on the internet:", after=2)
@@ -351,6 +361,7 @@ def easy_letter(doc: object, w: Writer, stage: int) -> None:
     w.para(doc, "You can bring someone with you.", after=10)
     w.para(doc, "If you do not want the check, please tell us.", after=10)
     w.para(doc, "From", keep_next=True, after=2)
+    signatory(doc, w)
     w.para(doc, "{{ practice.name }}", bold=True, after=0)
     w.tag(doc, "{%p for line in practice.address_lines %}")
     w.para(doc, "{{ line }}", after=0)

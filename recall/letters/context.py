@@ -26,6 +26,7 @@ LETTER_VARIABLES: dict[str, dict[str, str]] = {
         "phone": "phone number for booking",
         "email": "practice email address (may be empty)",
         "booking_url": "online booking link (may be empty)",
+        "signatory": "who signs the letters, e.g. Dr A Patel, GP partner (may be empty)",
     },
     "patient": {
         "title": "title, e.g. Mrs (may be empty)",
@@ -44,7 +45,7 @@ LETTER_VARIABLES: dict[str, dict[str, str]] = {
         "key": "catalogue key, e.g. DM",
         "name": "clinical name, e.g. Diabetes",
         "plain_name": "plain-English name, e.g. diabetes",
-        "bring": "what to bring or do before the appointment",
+        "bring": "what to bring or do before the appointment (may be empty)",
     },
     "conditions_text": {},
     "letter": {
@@ -53,6 +54,9 @@ LETTER_VARIABLES: dict[str, dict[str, str]] = {
         "stage_word": "first, second or third",
         "is_last": "true on the third (last) letter",
         "variant": "standard, large_print or easy_read",
+        "review_phrase": "'your yearly review of your long-term health condition(s)', or "
+        "'your annual health review' when no condition is named",
+        "anything_to_bring": "true when some condition says what to bring",
     },
 }
 LETTER_DESCRIPTIONS = {
@@ -61,9 +65,22 @@ LETTER_DESCRIPTIONS = {
 }
 SMS_VARIABLES: dict[str, dict[str, str]] = {
     "practice": LETTER_VARIABLES["practice"],
-    "letter": LETTER_VARIABLES["letter"],
+    "letter": {  # a text names no condition, so it has no condition wording either
+        k: v
+        for k, v in LETTER_VARIABLES["letter"].items()
+        if k not in ("review_phrase", "anything_to_bring")
+    },
 }
 FILTERS = {"sentence": "capitalise the first letter only: {{ c.plain_name|sentence }}"}
+
+
+# what a letter says instead of a condition the practice does not name on paper
+ANNUAL_REVIEW = "REVIEW"
+
+
+def unnamed_review() -> ConditionInfo:
+    """Stands in for every sensitive condition on a letter: one line, no diagnosis named."""
+    return ConditionInfo(ANNUAL_REVIEW, "Annual health review", "your annual health review", "")
 
 
 def long_date(day: dt.date) -> str:
@@ -86,6 +103,7 @@ class PracticeInfo:
     phone: str = ""
     email: str = ""
     booking_url: str = ""
+    signatory: str = ""
 
     def as_context(self) -> dict[str, Any]:
         lines = [line for line in self.address_lines if line and line.strip()]
@@ -96,6 +114,7 @@ class PracticeInfo:
             "phone": self.phone,
             "email": self.email,
             "booking_url": self.booking_url,
+            "signatory": self.signatory,
         }
 
 
@@ -172,9 +191,23 @@ class LetterContext:
             "patient": self.patient.as_context(),
             "conditions": [c.as_context() for c in self.conditions],
             "conditions_text": join_plain([c.plain_name for c in self.conditions]),
-            "letter": letter_fields(self.stage, self.letter_date, self.variant),
+            "letter": {
+                **letter_fields(self.stage, self.letter_date, self.variant),
+                "review_phrase": review_phrase(self.conditions),
+                "anything_to_bring": any(c.bring for c in self.conditions),
+            },
             **self.extra,
         }
+
+
+def review_phrase(conditions: Sequence[ConditionInfo]) -> str:
+    """What the letter invites to: plural for several conditions, no name when all are
+    sensitive ones the practice does not name on paper."""
+    if len(conditions) > 1:
+        return "your yearly review of your long-term health conditions"
+    if conditions and conditions[0].key != ANNUAL_REVIEW:
+        return "your yearly review of your long-term health condition"
+    return "your annual health review"
 
 
 def letter_fields(stage: int, letter_date: dt.date, variant: str = "standard") -> dict[str, Any]:

@@ -47,6 +47,7 @@ from recall.letters import (
     normalise_mobile,
     parse_needs,
     sms_context,
+    unnamed_review,
 )
 from recall.letters.check import check_docx, check_sms, letter_text, refuse_unless_ok
 from recall.letters.templates import all_template_names
@@ -165,17 +166,34 @@ def practice_info(settings: PracticeSettings) -> PracticeInfo:
         phone=settings.phone,
         email=settings.email,
         booking_url=settings.booking_url,
+        signatory=settings.signatory,
     )
 
 
-def _conditions(keys: Iterable[str], catalogue: Catalogue) -> tuple[ConditionInfo, ...]:
-    out = []
+def hidden_conditions(settings: PracticeSettings) -> frozenset[str]:
+    """Conditions letters do not name (none when the practice chose to name them all)."""
+    if settings.name_sensitive_conditions:
+        return frozenset()
+    return frozenset(k.upper() for k in settings.sensitive_conditions)
+
+
+def _conditions(
+    keys: Iterable[str], catalogue: Catalogue, hidden: frozenset[str] = frozenset()
+) -> tuple[ConditionInfo, ...]:
+    """The conditions a letter lists; sensitive ones become one "annual health review" line."""
+    out: list[ConditionInfo] = []
+    unnamed = False
     for key in keys:
+        if key.upper() in hidden:
+            unnamed = True
+            continue
         cond = catalogue.get(key)
         if cond is None:
             out.append(ConditionInfo(key, key, key, "a list of the medicines you take"))
         else:
             out.append(ConditionInfo(cond.key, cond.name, cond.plain_name, cond.bring))
+    if unnamed:  # last: the named conditions first, then "your annual health review"
+        out.append(unnamed_review())
     return tuple(out)
 
 
@@ -313,6 +331,7 @@ class _Source:
     catalogue: Catalogue
     letter_date: dt.date
     who: _Plan
+    hidden: frozenset[str] = frozenset()  # conditions letters do not name
 
 
 def _load(db: Database, batch_id: int, today: dt.date | None) -> _Source:
@@ -331,6 +350,7 @@ def _load(db: Database, batch_id: int, today: dt.date | None) -> _Source:
         practice_id=row.practice_id,
         practice=practice_info(settings),
         catalogue=catalogue,
+        hidden=hidden_conditions(settings),
         letter_date=batch.sent_on or max(batch.planned_send_date, today or dt.date.today()),
         who=_who_gets_what(plan_.invitations),
     )
@@ -340,7 +360,7 @@ def _context(src: _Source, inv: Invitee, variant: str) -> LetterContext:
     return LetterContext(
         practice=src.practice,
         patient=_patient(inv, parse_needs(inv.needs)),
-        conditions=_conditions(inv.conditions, src.catalogue),
+        conditions=_conditions(inv.conditions, src.catalogue, src.hidden),
         stage=src.batch.stage,
         letter_date=src.letter_date,
         variant=variant,

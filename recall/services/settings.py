@@ -16,6 +16,10 @@ from recall.store.practice_repo import get_or_create_practice
 from recall.store.settings_repo import load_settings, save_setting
 
 RECALL_RULES = ("birth_month", "review_anniversary")
+# conditions a posted letter or a text does not name unless the practice says so: the
+# envelope may be opened by someone else (depression, serious mental illness, dementia,
+# learning disability); the letter says "your annual health review" instead
+SENSITIVE_DEFAULT = ["DEPR", "MH", "DEM", "LD"]
 CLINICAL_SYSTEMS = ("systmone", "emis")
 
 
@@ -40,6 +44,9 @@ class PracticeSettings:
     clinical_system: str = "systmone"
     record_generic: bool = False
     sms_enabled: bool = False
+    signatory: str = ""  # e.g. "Dr A Patel, GP partner": signs the letters when set
+    sensitive_conditions: list[str] = field(default_factory=lambda: list(SENSITIVE_DEFAULT))
+    name_sensitive_conditions: bool = False  # True: letters name them like any other
     conditions: dict[str, ConditionChoice] = field(default_factory=dict)
     stage_codes: dict[str, dict[str, str]] = field(default_factory=dict)  # "1": {code, term}
 
@@ -56,6 +63,7 @@ class PracticeSettings:
             "phone": self.phone,
             "booking link": self.booking_url,
             "email": self.email,
+            "signatory": self.signatory,
             **{f"address line {i}": line for i, line in enumerate(self.address, 1)},
         }
         for label, value in texts.items():

@@ -96,6 +96,10 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
                 _field("Phone", TextBox(s.phone, id="phone")),
                 _field("Booking link", TextBox(s.booking_url, id="booking_url")),
                 _field("Email", TextBox(s.email, id="email")),
+                _field(
+                    "Signed by",
+                    TextBox(s.signatory, id="signatory", placeholder="e.g. Dr A Patel, GP partner"),
+                ),
                 Static("Invitations", classes="title"),
                 _field(
                     "Recall month",
@@ -121,6 +125,12 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
                     "Also add generic code",
                     OnOffBox(s.record_generic, id="record_generic"),
                     "beside each condition's own code",
+                ),
+                _field(
+                    "Name all conditions",
+                    OnOffBox(s.name_sensitive_conditions, id="name_sensitive_conditions"),
+                    "Off: depression, mental illness, dementia, learning disability read "
+                    "'annual health review'",
                 ),
                 _field(
                     "Clinical system",
@@ -150,6 +160,8 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
         new.phone = text("phone")
         new.booking_url = text("booking_url")
         new.email = text("email")
+        new.signatory = text("signatory")
+        new.name_sensitive_conditions = self.query_one("#name_sensitive_conditions", Checkbox).value
         interval = text("stage_interval_days")
         new.stage_interval_days = int(interval) if interval.isdigit() else -1
         new.sms_enabled = self.query_one("#sms_enabled", Checkbox).value
