@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -106,8 +107,9 @@ class TestDoneWarnings:
 
     def test_done_snapshot(self, snap_compare: SnapCompare, demo_url: str) -> None:
         batch_id, result = _long_warnings(demo_url)
-        folder = Path("/tmp/recall-snapshots/done-warnings")
-        shutil.rmtree(folder, ignore_errors=True)  # same paths on screen every run
+        # a folder of its own (other runs on this machine use theirs); its name has a fixed
+        # length, so the scrolled-away path wraps the same and the picture is the same
+        folder = Path(tempfile.mkdtemp(prefix="rdw-", dir="/tmp")) / "b"
 
         async def run_before(pilot: Any) -> None:
             await settle(pilot)

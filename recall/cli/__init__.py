@@ -70,10 +70,31 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def json_to_command(argv: list[str]) -> list[str]:
+    """`recall --json patient N` as `recall patient N --json`: the README says every command
+    takes --json, before or after its name."""
+    head: list[str] = []
+    i, wanted = 0, False
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] == "--json":
+            wanted = True
+        elif argv[i] == "--db" and i + 1 < len(argv):
+            head += argv[i : i + 2]
+            i += 1
+        else:
+            head.append(argv[i])
+        i += 1
+    rest = argv[i:]
+    if not wanted:
+        return argv
+    return head + rest + ["--json"] if rest else argv
+
+
 def _main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected failures become one line on stderr and exit code 2."""
+    args = json_to_command(list(sys.argv[1:] if argv is None else argv))
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=args, standalone_mode=False)
     except typer.Exit as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except typer.Abort:

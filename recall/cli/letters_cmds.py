@@ -69,10 +69,12 @@ def _show(result: LettersResult) -> None:
     else:
         echo("  no letters to print")
     if result.sms_csv:
-        echo(f"  SMS list (Accurx): {result.sms_csv} ({c.get('sms', 0)} patients)")
+        sms = c.get("sms", 0)
+        echo(f"  SMS list (Accurx): {result.sms_csv} ({sms} patient{'' if sms == 1 else 's'})")
         echo(f"  SMS list (GOV.UK Notify): {result.notify_csv}")
         echo(f"  SMS text to send: {result.sms_message}")
-    echo(f"  {result.pdf_message}" + (f": {result.pdf}" if result.pdf else ""))
+    if result.print_file:  # without one, "no letters to print" was said above
+        echo(f"  {result.pdf_message}" + (f": {result.pdf}" if result.pdf else ""))
     for note in result.notes:
         echo(f"  note: {note}")
 

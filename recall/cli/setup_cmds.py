@@ -131,6 +131,9 @@ def demo_cmd(
     today: Annotated[
         str | None, typer.Option("--today", help="Build as if today were YYYY-MM-DD.")
     ] = None,
+    path: Annotated[
+        bool, typer.Option("--path", help="Print where the demo database is, and stop.")
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -143,6 +146,10 @@ def demo_cmd(
     from recall.services.demo import build_demo, demo_file_url, discard_demo_file
 
     url = db_url(ctx, db)
+    if path:  # where the demo is, for `recall --db ... batch list` and friends
+        where = url or demo_file_url()
+        emit({"url": where}, json_out, lambda: echo(where.removeprefix("sqlite:///")))
+        return
     kept = None
     if url is None:
         url = demo_file_url()
@@ -170,7 +177,7 @@ def demo_cmd(
     if not no_tui and not json_out:
         from recall.tui.app import run_app
 
-        run_app(url)
+        run_app(url, notice=f"Demo database: {url} (recall demo --path prints it)")
 
 
 codes_app = typer.Typer(

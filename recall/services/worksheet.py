@@ -197,12 +197,14 @@ def write_worksheet_docx(
 ) -> Path:
     """A printable worksheet: one section per (date, code) with a tick column, mode 0600."""
     from docx import Document
-    from docx.shared import Pt
+    from docx.shared import Mm, Pt
 
     from recall.domain.nhs import format_nhs_number
     from recall.domain.text import printable
 
     doc = Document()
+    for section in doc.sections:  # python-docx's default is US Letter; practices print A4
+        section.page_width, section.page_height = Mm(210), Mm(297)
     doc.add_heading(title, level=1)
     groups = group_rows(rows)
     doc.add_paragraph(
@@ -211,7 +213,10 @@ def write_worksheet_docx(
     )
     for g in groups:
         doc.add_heading(
-            printable(f"{g.date.strftime('%d/%m/%Y')} — {g.code} {g.term} ({g.count} patients)"),
+            printable(
+                f"{g.date.strftime('%d/%m/%Y')} — {g.code} {g.term} "
+                f"({g.count} patient{'' if g.count == 1 else 's'})"
+            ),
             level=2,
         )
         table = doc.add_table(rows=1, cols=4)

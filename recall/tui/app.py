@@ -90,6 +90,7 @@ class RecallApp(App[None]):
         self.ctx = ctx
         self.cursor_blink = cursor_blink
         self.screen_factories = _screens()
+        self.startup_notice = ""
         if theme:
             self.theme = theme
 
@@ -99,6 +100,10 @@ class RecallApp(App[None]):
         if sub_title and len(title) + 3 + len(sub_title) > room:
             sub_title = ""
         return super().format_title(title, sub_title)
+
+    def on_mount(self) -> None:
+        if self.startup_notice:
+            self.notify(self.startup_notice, title="recall", timeout=15)
 
     def get_default_screen(self) -> Screen[None]:
         return HomeScreen()
@@ -140,9 +145,11 @@ def make_app(
     return RecallApp(ctx, theme=theme, cursor_blink=cursor_blink)
 
 
-def run_app(db_url: str | None = None) -> None:
-    """Open the terminal UI (what `recall` with no sub-command does)."""
+def run_app(db_url: str | None = None, notice: str = "") -> None:
+    """Open the terminal UI (what `recall` with no sub-command does); `notice` is shown on
+    start (the demo says where its database is: text printed before is hidden by the UI)."""
     app = make_app(db_url)
+    app.startup_notice = notice
     try:
         app.run()
     finally:

@@ -100,6 +100,8 @@ When it is done, press **Enter** to read one of the letters before you print.
             lines.append(f"Print file: {r.print_file}")
         if r.pdf:
             lines.append(f"PDF: {r.pdf}")
+        elif r.print_file and self.ctx.make_pdf:
+            lines.append(r.pdf_message)  # why there is no PDF (LibreOffice not installed)
         if r.sms_csv:
             lines.append(f"Text message list (Accurx): {r.sms_csv}")
         if r.notify_csv:
