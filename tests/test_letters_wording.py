@@ -24,7 +24,7 @@ from recall.store.practice_repo import get_or_create_practice
 D = dt.date
 TODAY = D(2026, 11, 27)
 SEND = D(2026, 11, 30)
-THREE = ("HYP", "DM", "DEPR")
+THREE: tuple[str, ...] = ("HYP", "DM", "DEPR")
 PATIENTS: list[dict[str, Any]] = [
     dict(nhs_number="9434765919", given_name="Ann", family_name="Standard", postcode="LS1 1AA",
          address_line1="1 A Street", communication_needs=""),
