@@ -28,7 +28,7 @@ from recall.services.patients import (
 from recall.services.views.backfill_view import SHORT_STATUS
 from recall.tui.safe import cells, line, plain
 from recall.tui.screens.base import RecallScreen
-from recall.tui.widgets import TextBox, add_columns
+from recall.tui.widgets import ConfirmModal, TextBox, add_columns
 from recall.tui.words import plural, short_date
 
 ORIGIN_WORDS = {
@@ -91,6 +91,12 @@ to open the highlighted patient. **/** goes back to the search box.
         text = event.value.strip()
         if len(text) >= 2:
             self._timer = self.set_timer(0.25, lambda: self.search(text))
+        else:  # an old list under a new, shorter search would be someone else's patients
+            self.hits = []
+            self.query_one(DataTable).clear()
+            self.query_one("#search-count", Static).update(
+                "Type at least 2 letters or digits." if text else "Type to search."
+            )
 
     def action_open(self) -> None:
         """Enter: in the search box, search now and go to the list; in the list, open."""
@@ -112,6 +118,8 @@ to open the highlighted patient. **/** goes back to the search box.
 
     @on(SearchDone)
     def _found(self, message: SearchDone) -> None:
+        if len(self.query_one("#search", TextBox).value.strip()) < 2:
+            return  # the box was cut back while this search ran
         self.hits = message.hits
         table = self.query_one(DataTable)
         table.clear()
@@ -292,9 +300,27 @@ they responded another way; either stops further letters for that condition this
         return key
 
     def action_mark(self, kind: str) -> None:
+        """Ask first: a mark stops this condition's letters for the rest of the year."""
         key = self._condition()
-        if key is not None and self.view is not None:
-            self.save_mark(self.view.patient_id, key, kind)
+        if key is None or self.view is None:
+            return
+        view = self.view
+        name = view.status[key].name if key in view.status else key
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.save_mark(view.patient_id, key, kind)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Mark {name} as {kind}?",
+                f"{view.given_name} {view.family_name} gets no more letters for {name} this "
+                "year. Press u later to remove the mark.",
+                yes=f"Mark {kind}",
+                no="Cancel",
+            ),
+            answered,
+        )
 
     def action_unmark(self) -> None:
         key = self._condition()
