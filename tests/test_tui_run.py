@@ -241,7 +241,7 @@ async def test_patient_lookup_and_marking_booked(demo_url: str, tmp_path: Path) 
         assert "HYP" in screen.view.status
         conditions = screen.query_one("#conditions", DataTable)
         conditions.move_cursor(row=conditions.get_row_index("HYP"))
-        await press(pilot, "b")
+        await press(pilot, "b", "y")  # b asks first
         row = conditions.get_row_at(conditions.get_row_index("HYP"))
         assert "booked" in str(row[3])
     with app.ctx.db.read() as s:
