@@ -246,6 +246,48 @@ def _too_close(
     return close[0] if close else None
 
 
+def _condition_problems(
+    journal: PatientJournal,
+    condition: str,
+    dates: list[date],
+    added: set[date] | None,
+    year: tuple[date, date],
+    rules: BackfillRules,
+) -> list[CannotFix]:
+    """What backfill cannot fix for one condition in one QOF year: invitations too close
+    together, and codes it adds before the year's latest review (the review counts)."""
+    pid, (first_day, last_day) = journal.patient_id, year
+    out: list[CannotFix] = []
+    gap = timedelta(days=rules.min_gap_days)
+    if len(dates) > 1 and not any(d - dates[0] >= gap for d in dates[1:]):
+        out.append(
+            CannotFix(
+                pid,
+                condition,
+                Problem.TOO_CLOSE,
+                tuple(dates),
+                f"{condition}: invitations less than {rules.min_gap_days} days apart "
+                f"({', '.join(map(str, dates))}); send another invitation",
+            )
+        )
+    reviews = [d for d in journal.reviews.get(condition, ()) if first_day <= d <= last_day]
+    if added and reviews:
+        latest = max(reviews)
+        pre_review = tuple(d for d in dates if d < latest and d in added)
+        if pre_review:
+            out.append(
+                CannotFix(
+                    pid,
+                    condition,
+                    Problem.BEFORE_REVIEW,
+                    pre_review,
+                    f"{condition}: reviewed on {latest}; the invitation codes added "
+                    "before the review do not count (the review does)",
+                )
+            )
+    return out
+
+
 def _cannot_fix(
     journal: PatientJournal,
     items: Iterable[PlannedCode],
@@ -262,7 +304,6 @@ def _cannot_fix(
             planned.setdefault(item.condition, set()).add(item.date)
     after = specific_after(journal, items)
     all_invites = set(journal.invitation_dates()).union(*after.values())
-    gap = timedelta(days=rules.min_gap_days)
     joined = journal.registered_on
     if joined is not None:
         early = sorted(d for d in all_invites if d in window and d < joined)
@@ -297,35 +338,11 @@ def _cannot_fix(
             # letters backfill will not code (too close) still show why the pair fails
             held = set(after[condition]) | {d for c, d in close if c == condition}
             dates = sorted(d for d in held if first_day <= d <= last_day)
-            if len(dates) > 1 and not any(d - dates[0] >= gap for d in dates[1:]):
-                out.append(
-                    CannotFix(
-                        pid,
-                        condition,
-                        Problem.TOO_CLOSE,
-                        tuple(dates),
-                        f"{condition}: invitations less than {rules.min_gap_days} days apart "
-                        f"({', '.join(map(str, dates))}); send another invitation",
-                    )
+            out.extend(
+                _condition_problems(
+                    journal, condition, dates, planned.get(condition), (first_day, last_day), rules
                 )
-            # Codes backfill adds before the year's latest review change nothing: the review
-            # counts (care achieved), and invitations before it never do.
-            added = planned.get(condition)
-            reviews = [d for d in journal.reviews.get(condition, ()) if first_day <= d <= last_day]
-            if added and reviews:
-                latest = max(reviews)
-                pre_review = tuple(d for d in dates if d < latest and d in added)
-                if pre_review:
-                    out.append(
-                        CannotFix(
-                            pid,
-                            condition,
-                            Problem.BEFORE_REVIEW,
-                            pre_review,
-                            f"{condition}: reviewed on {latest}; the invitation codes added "
-                            "before the review do not count (the review does)",
-                        )
-                    )
+            )
     return out
 
 

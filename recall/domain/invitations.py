@@ -278,6 +278,59 @@ def condition_dates(
     return coded, uncoded
 
 
+def _progress(
+    facts: PatientFacts, condition: str, span: RegisterSpan, year: QofYear, send_date: dt.date
+) -> tuple[list[dt.date], list[dt.date], int]:
+    """(condition-code dates, invitation dates before the send date, the stage due next)."""
+    coded, uncoded = condition_dates(facts, condition, span, year)
+    before = sorted({d for d in coded + uncoded if d < send_date})
+    start = window_start(facts, span, year)
+    named = facts.coded_dates()
+    # a stage code on a letter without any condition's code (imported from a practice that
+    # started mid-process) says at least that many letters went; a coded date says exactly
+    floor = max(
+        (
+            n
+            for n, days in facts.stage_codes.items()
+            if any(start <= d < send_date and d not in named for d in days)
+        ),
+        default=0,
+    )
+    return coded, before, max(len(before), floor) + 1
+
+
+def _gap_check(
+    condition: str, stage: int, prev: dt.date, send_date: dt.date, interval: int
+) -> NotDue | str | None:
+    """Too close or still waiting (NotDue), a warning at exactly 7 days (str), or fine."""
+    gap = (send_date - prev).days
+    if gap < MIN_GAP_DAYS:
+        return NotDue(
+            condition,
+            Why.TOO_CLOSE,
+            f"the {ORDINAL[stage - 1]} invitation was sent {_plain(prev)}, {gap} days "
+            f"before (invitations must be at least {MIN_GAP_DAYS} days apart)",
+            prev + dt.timedelta(days=max(interval, MIN_GAP_DAYS)),
+            next_stage=stage,
+        )
+    if gap < interval:
+        earliest = prev + dt.timedelta(days=interval)
+        return NotDue(
+            condition,
+            Why.WAITING,
+            f"{ORDINAL[stage - 1]} invitation sent {_plain(prev)}: the {ORDINAL[stage]} "
+            f"can go from {_plain(earliest)}",
+            earliest,
+            next_stage=stage,
+        )
+    if gap == MIN_GAP_DAYS:
+        return (
+            f"exactly {MIN_GAP_DAYS} days after the invitation of {_plain(prev)}: some rule "
+            "engines do not count day 7"
+        )
+    return None
+
+
 def _decide_condition(
     facts: PatientFacts,
     condition: str,
@@ -292,24 +345,10 @@ def _decide_condition(
         return NotDue(condition, Why.NOT_ON_REGISTER, "not on the register on the send date")
     if not_ready is not None:
         return NotDue(condition, Why.NOT_READY, not_ready)
-    coded, uncoded = condition_dates(facts, condition, span, year)
-    before = sorted({d for d in coded + uncoded if d < send_date})
-    start = window_start(facts, span, year)
-    named = facts.coded_dates()
-    floor = max(
-        (
-            n
-            for n, days in facts.stage_codes.items()
-            if any(start <= d < send_date and d not in named for d in days)
-        ),
-        default=0,
-    )
-    # a stage code on a letter without this condition's code (imported from a practice that
-    # started mid-process) says at least that many letters went; a coded date says exactly
-    stage = max(len(before), floor) + 1
+    coded, before, stage = _progress(facts, condition, span, year, send_date)
 
-    def no(why: Why, reason: str, earliest: dt.date | None = None) -> NotDue:
-        return NotDue(condition, why, reason, earliest, next_stage=min(stage, 4))
+    def no(why: Why, reason: str) -> NotDue:
+        return NotDue(condition, why, reason, next_stage=min(stage, 4))
 
     h = facts.of(condition)
     done = care(facts, condition, year, send_date)
@@ -328,41 +367,20 @@ def _decide_condition(
             f"already has an invitation dated {_plain(min(later))}, after the send date "
             "(invitations go in stage order)",
         )
+    prev = before[-1] if before else None
     if stage > 3:
-        last = before[-1] if before else None
-        when = f" (latest {_plain(last)})" if last else ""
+        when = f" (latest {_plain(prev)})" if prev else ""
         after = f"; {done.reason}" if done.out_of_target_on else ""
         return no(Why.ALL_SENT, f"had all three invitations this year{when}{after}")
-    prev = before[-1] if before else None
-    warning = None
-    if prev is not None:
-        gap = (send_date - prev).days
-        if gap < MIN_GAP_DAYS:
-            return no(
-                Why.TOO_CLOSE,
-                f"the {ORDINAL[stage - 1]} invitation was sent {_plain(prev)}, {gap} days "
-                f"before (invitations must be at least {MIN_GAP_DAYS} days apart)",
-                prev + dt.timedelta(days=max(interval, MIN_GAP_DAYS)),
-            )
-        if gap < interval:
-            earliest = prev + dt.timedelta(days=interval)
-            return no(
-                Why.WAITING,
-                f"{ORDINAL[stage - 1]} invitation sent {_plain(prev)}: the {ORDINAL[stage]} "
-                f"can go from {_plain(earliest)}",
-                earliest,
-            )
-        if gap == MIN_GAP_DAYS:
-            warning = (
-                f"exactly {MIN_GAP_DAYS} days after the invitation of {_plain(prev)}: some rule "
-                "engines do not count day 7"
-            )
+    gap = _gap_check(condition, stage, prev, send_date, interval) if prev else None
+    if isinstance(gap, NotDue):
+        return gap
     return Due(
         condition,
         stage,
         previous=prev,
         coded_already=send_date in set(coded),
-        warning=warning,
+        warning=gap,
         note=done.reason if done.out_of_target_on else "",
     )
 

@@ -235,12 +235,7 @@ class ImportReader:
         path with no method calls; anything else goes through the full checks in `_event`,
         which also fill the caches this loop reads.
         """
-        if self.kind != "events":
-            raise ValueError("event_chunks is for events files")
-        nhs_i, date_i, code_i = (self.columns[c] for c in ("nhs_number", "date", "code"))
-        term_i = self.columns.get("term", -1)
-        value_i = self.columns.get("value", -1)
-        width = max(nhs_i, date_i, code_i, term_i, value_i) + 1
+        nhs_i, date_i, code_i, term_i, value_i, width = self._event_columns()
         fast = not self.mapping.fill_down
         fill_nhs = "nhs_number" in self.mapping.fill_down
         pid_by_raw: dict[str, int] = {}
@@ -285,34 +280,70 @@ class ImportReader:
                         continue
                 line = last + 1
                 last = reader.line_num  # type: ignore[attr-defined]
-                raw_nhs = cells[nhs_i] if nhs_i < len(cells) else ""
-                raw_date = cells[date_i] if date_i < len(cells) else ""
                 self.rows_read = count
-                row = self._one(line, cells, self._event, fill_nhs=fill_nhs)
+                slow = self._checked_event(
+                    line,
+                    cells,
+                    patient_ids,
+                    (cells[nhs_i] if nhs_i < len(cells) else "", pid_by_raw),
+                    (cells[date_i] if date_i < len(cells) else "", iso_by_raw),
+                    fill_nhs=fill_nhs,
+                )
                 count = self.rows_read
-                if not isinstance(row, EventRow):
-                    continue
-                pid = patient_ids.get(row.nhs_number)
-                if pid is None:
-                    self.add_problem(
-                        line,
-                        "nhs_number",
-                        row.nhs_number,
-                        "is not a patient in the database (import the patients file first)",
-                    )
-                    continue
-                iso = row.date.isoformat()
-                if len(iso_by_raw) < CACHE_LIMIT and len(pid_by_raw) < CACHE_LIMIT:
-                    pid_by_raw[raw_nhs] = pid
-                    iso_by_raw[raw_date] = iso
-                row_ = (pid, iso, row.code, row.term, row.code_system, row.value)
-                append(row_ + extra)
+                if slow is not None:
+                    append(slow + extra)
         except (UnicodeDecodeError, csv.Error) as exc:
             raise records.error(exc, last + 1) from None
         records.mark()
         self.rows_read = count
         if chunk and not problems.count:
             yield chunk
+
+    def _event_columns(self) -> tuple[int, int, int, int, int, int]:
+        """Positions of nhs_number, date, code, term, value (-1: absent) and the row width."""
+        if self.kind != "events":
+            raise ValueError("event_chunks is for events files")
+        nhs_i, date_i, code_i = (self.columns[c] for c in ("nhs_number", "date", "code"))
+        term_i = self.columns.get("term", -1)
+        value_i = self.columns.get("value", -1)
+        return (
+            nhs_i,
+            date_i,
+            code_i,
+            term_i,
+            value_i,
+            max(nhs_i, date_i, code_i, term_i, value_i) + 1,
+        )
+
+    def _checked_event(
+        self,
+        line: int,
+        cells: list[str],
+        patient_ids: Mapping[str, int],
+        nhs_cache: tuple[str, dict[str, int]],
+        date_cache: tuple[str, dict[str, str]],
+        *,
+        fill_nhs: bool,
+    ) -> tuple[Any, ...] | None:
+        """One event through every check (the fast path's fallback); fills its caches."""
+        row = self._one(line, cells, self._event, fill_nhs=fill_nhs)
+        if not isinstance(row, EventRow):
+            return None
+        pid = patient_ids.get(row.nhs_number)
+        if pid is None:
+            self.add_problem(
+                line,
+                "nhs_number",
+                row.nhs_number,
+                "is not a patient in the database (import the patients file first)",
+            )
+            return None
+        iso = row.date.isoformat()
+        (raw_nhs, pid_by_raw), (raw_date, iso_by_raw) = nhs_cache, date_cache
+        if len(iso_by_raw) < CACHE_LIMIT and len(pid_by_raw) < CACHE_LIMIT:
+            pid_by_raw[raw_nhs] = pid
+            iso_by_raw[raw_date] = iso
+        return (pid, iso, row.code, row.term, row.code_system, row.value)
 
     def _run(self, handler: Callable[[int, list[str]], Row | None]) -> Iterator[Row]:
         fill_nhs = "nhs_number" in self.mapping.fill_down

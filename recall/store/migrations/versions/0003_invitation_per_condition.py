@@ -44,36 +44,8 @@ def _split(reason: str | None) -> tuple[bool, str | None, str | None, str | None
     return False, None, flags, warning
 
 
-def upgrade() -> None:
-    op.create_table(
-        "invitation_condition",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("invitation_id", sa.Integer(), nullable=False),
-        sa.Column("patient_id", sa.Integer(), nullable=False),
-        sa.Column("condition", sa.String(), nullable=False),
-        sa.Column("stage", sa.Integer(), nullable=False),
-        sa.Column("qof_year", sa.Integer(), nullable=False),
-        sa.Column("live", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["invitation_id"], ["invitation.id"]),
-        sa.ForeignKeyConstraint(["patient_id"], ["patient.id"]),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index(
-        "ix_invitation_condition_invitation_id", "invitation_condition", ["invitation_id"]
-    )
-    op.add_column(
-        "invitation",
-        sa.Column("staff_excluded", sa.Boolean(), nullable=False, server_default=sa.false()),
-    )
-    op.add_column("invitation", sa.Column("flags", sa.String(), nullable=True))
-    op.add_column("invitation", sa.Column("warning", sa.String(), nullable=True))
-    op.add_column("invitation", sa.Column("letter_number", sa.Integer(), nullable=True))
-    op.add_column("batch", sa.Column("letters_made_on", sa.Date(), nullable=True))
-    op.add_column(
-        "batch", sa.Column("letters_made_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
-    )
-
-    conn = op.get_bind()
+def _split_reasons_and_conditions(conn: sa.engine.Connection) -> None:
+    """Old packed reasons become columns; each live condition of an invitation gets a row."""
     inv = sa.table(
         "invitation",
         sa.column("id", sa.Integer),
@@ -130,6 +102,38 @@ def upgrade() -> None:
             )
     if conds:
         conn.execute(sa.insert(ic), conds)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "invitation_condition",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("invitation_id", sa.Integer(), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("condition", sa.String(), nullable=False),
+        sa.Column("stage", sa.Integer(), nullable=False),
+        sa.Column("qof_year", sa.Integer(), nullable=False),
+        sa.Column("live", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["invitation_id"], ["invitation.id"]),
+        sa.ForeignKeyConstraint(["patient_id"], ["patient.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_invitation_condition_invitation_id", "invitation_condition", ["invitation_id"]
+    )
+    op.add_column(
+        "invitation",
+        sa.Column("staff_excluded", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column("invitation", sa.Column("flags", sa.String(), nullable=True))
+    op.add_column("invitation", sa.Column("warning", sa.String(), nullable=True))
+    op.add_column("invitation", sa.Column("letter_number", sa.Integer(), nullable=True))
+    op.add_column("batch", sa.Column("letters_made_on", sa.Date(), nullable=True))
+    op.add_column(
+        "batch", sa.Column("letters_made_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+    )
+
+    _split_reasons_and_conditions(op.get_bind())
     op.drop_index("uq_invitation_live", table_name="invitation")
     op.create_index(
         "uq_invitation_condition_live",
