@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from recall.domain.catalogue import Catalogue
 from recall.domain.invitations import InvitationStatus
 from recall.services.batches.cohort import blocked_conditions
-from recall.services.batches.judge import Outcome, decide_all, judge
+from recall.services.batches.judge import Outcome, judge_all
 from recall.services.batches.model import CodeLine
 from recall.services.batches.read import load_plan
-from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Problem, Refused
 from recall.services.settings import get_settings
 from recall.store import batches_repo as repo
@@ -148,14 +147,7 @@ def preview_codes(
             for x in load_plan(session, batch_id).invitations
             if x.status == InvitationStatus.PLANNED and x.patient_id not in leave_out
         ]
-        catalogue = load_catalogue(session, b.practice_id)
-        interval = get_settings(session, b.practice_id).stage_interval_days
-        decisions, facts = decide_all(session, b, invited, catalogue, day)
-        out = Outcome()
-        for x in invited:
-            judge(
-                x, decisions[x.patient_id], facts[x.patient_id], day=day, interval=interval, out=out
-            )
+        out, catalogue = judge_all(session, b, invited, day)
         record = record_codes(catalogue, out, strict=False)
         _lines, rows = code_rows(session, b, day, catalogue, record, out)
     missing = Counter(

@@ -26,13 +26,11 @@ from recall.domain.invitations import (
 from recall.domain.nhs import InvalidNhsNumber, normalise_nhs_number
 from recall.domain.qof_year import QofYear
 from recall.services.batches.codes import code_rows, record_codes
-from recall.services.batches.judge import Outcome, decide_all, judge
+from recall.services.batches.judge import Outcome, judge_all
 from recall.services.batches.model import CodeLine, ConfirmResult, Excluded, Invitee
 from recall.services.batches.read import load_plan
-from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Problem, RecallError, Refused
 from recall.services.infra.operator import current_operator
-from recall.services.settings import get_settings
 from recall.store import batches_repo as repo
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
@@ -153,17 +151,7 @@ def confirm_in(
     if not invited:
         _refuse_if_done_elsewhere(session, b)
     want_out = _staff_exclusions(invited, exclude, exclude_ids, batch_id)
-    catalogue = load_catalogue(session, b.practice_id)
-    interval = get_settings(session, b.practice_id).stage_interval_days
-    decisions, facts = decide_all(session, b, invited, catalogue, day)
-    out = Outcome()
-    for x in invited:
-        if x.patient_id in want_out:
-            out.dropped.append((x, "excluded by staff at confirm", True))
-        else:
-            judge(
-                x, decisions[x.patient_id], facts[x.patient_id], day=day, interval=interval, out=out
-            )
+    out, catalogue = judge_all(session, b, invited, day, staff_out=want_out)
     if out.refusals:
         raise Refused(
             f"{len({p.patient_id for p in out.refusals})} patient(s) cannot be coded as "

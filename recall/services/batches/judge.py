@@ -5,6 +5,7 @@ refuse (the send date would break a rule). Letters and confirm both use it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,9 @@ from recall.domain.invitations import (
 from recall.domain.pca import MIN_GAP_DAYS
 from recall.domain.qof_year import QofYear
 from recall.services.batches.model import Invitee
+from recall.services.catalogue import load_catalogue
 from recall.services.errors import Problem
+from recall.services.settings import get_settings
 from recall.store import batches_repo as repo
 from recall.store.history_repo import load_history, load_registers, patient_facts
 
@@ -141,3 +144,25 @@ def _uncoded_nearby(facts: PatientFacts, cond: str, day: dt.date) -> str | None:
                 "the two will be under 7 days apart"
             )
     return None
+
+
+def judge_all(
+    session: Session,
+    b: Any,
+    invited: list[Invitee],
+    day: dt.date,
+    *,
+    staff_out: Collection[int] = (),
+) -> tuple[Outcome, Catalogue]:
+    """The rule on `day` for every invitee of batch `b` (staff_out: taken out by staff)."""
+    catalogue = load_catalogue(session, b.practice_id)
+    interval = get_settings(session, b.practice_id).stage_interval_days
+    decisions, facts = decide_all(session, b, invited, catalogue, day)
+    out = Outcome()
+    for x in invited:
+        if x.patient_id in staff_out:
+            out.dropped.append((x, "excluded by staff at confirm", True))
+        else:
+            f = facts[x.patient_id]
+            judge(x, decisions[x.patient_id], f, day=day, interval=interval, out=out)
+    return out, catalogue

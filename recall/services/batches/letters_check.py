@@ -9,12 +9,10 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from recall.domain.invitations import BatchStatus, InvitationStatus
-from recall.services.batches.judge import Outcome, decide_all, judge
+from recall.services.batches.judge import judge_all
 from recall.services.batches.read import load_plan
-from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Refused
 from recall.services.infra.operator import current_operator
-from recall.services.settings import get_settings
 from recall.store import batches_repo as repo
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
@@ -57,12 +55,7 @@ def _take_out_changed(session: Session, b: object, day: dt.date, operator: str) 
     ]
     if not invited:
         return []
-    catalogue = load_catalogue(session, practice_id)
-    interval = get_settings(session, practice_id).stage_interval_days
-    decisions, facts = decide_all(session, b, invited, catalogue, day)
-    out = Outcome()
-    for x in invited:
-        judge(x, decisions[x.patient_id], facts[x.patient_id], day=day, interval=interval, out=out)
+    out, _catalogue = judge_all(session, b, invited, day)
     notes = []
     for x, why, _staff in out.dropped:
         repo.set_invitation(
