@@ -134,6 +134,13 @@ def demo_cmd(
     path: Annotated[
         bool, typer.Option("--path", help="Print where the demo database is, and stop.")
     ] = False,
+    pcn: Annotated[
+        bool,
+        typer.Option(
+            "--pcn",
+            help="A PCN of four practices (two SystmOne, two EMIS) sharing --patients.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -157,7 +164,9 @@ def demo_cmd(
     day = parse_date(today, "--today")
     database = open_database(url)
     try:
-        result = build_demo(database, patients=patients, seed=seed, today=day, replace=replace)
+        result = build_demo(
+            database, patients=patients, seed=seed, today=day, replace=replace, pcn=pcn
+        )
     finally:
         database.dispose()
     if kept is not None:
@@ -169,6 +178,9 @@ def demo_cmd(
             f"{result.register_entries:,} register entries, {result.events:,} coded events "
             f"(seed {result.seed}, as of {result.today.isoformat()})"
         )
+        for p in result.practices:
+            system = "EMIS Web" if p.clinical_system == "emis" else "SystmOne"
+            echo(f"  {p.ods_code} {p.practice_name} ({system}): {p.patients:,} patients")
         echo(f"Database: {result.url}")
         if result.copy:
             echo(f"The previous contents were copied to {result.copy}")

@@ -118,6 +118,9 @@ class DemoResult:
     deceased: int = 0
     deregistered: int = 0
     copy: str | None = None  # where the database was copied before it was rebuilt
+    ods_code: str = ""  # the practice's ODS code ("" for the single demo practice)
+    clinical_system: str = "systmone"
+    practices: list[DemoResult] = field(default_factory=list)  # a demo PCN's, in ODS order
 
 
 @dataclass
@@ -149,6 +152,77 @@ def demo_settings() -> PracticeSettings:
         email="demo.surgery@example.org",
         clinical_system="systmone",
         sms_enabled=True,
+    )
+
+
+@dataclass(frozen=True)
+class DemoPractice:
+    """One practice to build: its ODS code (None: the database's own), details and size."""
+
+    ods_code: str | None
+    settings: PracticeSettings
+    patients: int
+
+
+PRACTICE_SEED_STEP = 7919  # each PCN practice draws from its own generator
+# (ODS code, name, clinical system, share of the PCN's patients): fictional, plainly demo
+PCN_PRACTICES: tuple[tuple[str, str, str, float], ...] = (
+    ("D99001", "Riverside Demo Surgery", "systmone", 0.35),
+    ("D99002", "Hilltop Demo Medical Centre", "emis", 0.30),
+    ("D99003", "Canal Street Demo Practice", "systmone", 0.20),
+    ("D99004", "Meadowbank & St Aldhelm's Demo Health Centre", "emis", 0.15),
+)
+# EMIS practices code the LTC stages with their own local template codes (the EMIS profile
+# ships none): the demo's are plainly local and fictional, never a SNOMED CT identifier
+DEMO_EMIS_STAGE_CODES = {
+    str(n): {"code": f"DEMOLTC{n}", "term": f"LTC invitation {word} letter (local demo code)"}
+    for n, word in ((1, "first"), (2, "second"), (3, "third"))
+}
+
+
+def pcn_practices(patients: int) -> list[DemoPractice]:
+    """The demo PCN: two SystmOne and two EMIS practices of different sizes."""
+    out: list[DemoPractice] = []
+    left = patients
+    for i, (ods, name, system, share) in enumerate(PCN_PRACTICES):
+        size = left if i == len(PCN_PRACTICES) - 1 else round(patients * share)
+        left -= size
+        settings = PracticeSettings(
+            practice_name=name,
+            address=[f"{i + 1} Example Street", "Demotown", f"DE{i + 1} 9ZZ"],
+            phone=f"01632 960 {i:03d}",
+            booking_url="https://example.org/book",
+            email=f"demo.practice{i + 1}@example.org",
+            clinical_system=system,
+            sms_enabled=i % 2 == 0,
+            stage_codes=dict(DEMO_EMIS_STAGE_CODES) if system == "emis" else {},
+        )
+        out.append(DemoPractice(ods, settings, size))
+    return out
+
+
+def _pcn_result(built: list[DemoResult]) -> DemoResult:
+    """The PCN as a whole (sums), its practices inside."""
+    first = built[0]
+    registers: Counter[str] = Counter()
+    paths: Counter[str] = Counter()
+    for b in built:
+        registers.update(b.registers)
+        paths.update(b.paths)
+    return DemoResult(
+        url=first.url,
+        seed=first.seed,
+        today=first.today,
+        practice_name=f"Demo PCN ({len(built)} practices)",
+        patients=sum(b.patients for b in built),
+        register_entries=sum(b.register_entries for b in built),
+        events=sum(b.events for b in built),
+        registers=dict(registers),
+        paths={k: paths.get(k, 0) for k in PATHS},
+        deceased=sum(b.deceased for b in built),
+        deregistered=sum(b.deregistered for b in built),
+        copy=first.copy,
+        practices=built,
     )
 
 
@@ -254,8 +328,12 @@ def discard_demo_file(url: str) -> str | None:
 # -- generation ----------------------------------------------------------------------------
 
 
-def _nhs_numbers(rng: random.Random, n: int) -> list[str]:
+def _nhs_numbers(rng: random.Random, n: int, after: int | None = None) -> list[str]:
+    """`n` valid numbers from the test range, rising; a PCN's next practice starts `after`
+    the last body of the one before, so no patient is on two practices' lists."""
     body = int(DEMO_NHS_PREFIX) * 1_000_000 + rng.randrange(0, 100_000)  # the test range only
+    if after is not None:
+        body = after
     out: list[str] = []
     while len(out) < n:
         body += rng.randint(1, 5)
@@ -312,8 +390,10 @@ def _name(rng: random.Random, pools: _Pools, sex: str) -> tuple[str, str]:
     return family, given
 
 
-def _people(rng: random.Random, pools: _Pools, n: int, today: dt.date) -> list[_Person]:
-    numbers = _nhs_numbers(rng, n)
+def _people(
+    rng: random.Random, pools: _Pools, n: int, today: dt.date, after: int | None = None
+) -> list[_Person]:
+    numbers = _nhs_numbers(rng, n, after)
     people: list[_Person] = []
     awkward_at = {rng.randrange(n): i for i in range(min(len(AWKWARD), n))}
     for i, nhs in enumerate(numbers):
@@ -567,25 +647,18 @@ def _save_demo_settings(
     session: Session,
     practice_id: int,
     operator: str,
-    seed: int,
-    patients: int,
-    today: dt.date,
+    mark: dict[str, Any],
+    settings: PracticeSettings,
 ) -> PracticeSettings:
     """The demo practice's details, keeping code choices made before the demo."""
-    settings = demo_settings()
     session.execute(
         update(practice_t).where(practice_t.c.id == practice_id).values(name=settings.practice_name)
     )
     old = get_settings(session, practice_id)
     settings.conditions = old.conditions
-    settings.stage_codes = old.stage_codes
+    settings.stage_codes = old.stage_codes or settings.stage_codes
     save_settings(session, settings, operator=operator, practice_id=practice_id)
-    save_setting(
-        session,
-        practice_id,
-        DEMO_MARK,
-        {"seed": seed, "patients": patients, "today": today.isoformat()},
-    )
+    save_setting(session, practice_id, DEMO_MARK, mark)
     return settings
 
 
@@ -655,6 +728,17 @@ def _audit_demo(
     )
 
 
+def _check_demo_target(db: Database, replace: bool) -> str | None:
+    """Refuse real patients, or a demo without --replace; keep a copy of a demo to rebuild."""
+    with db.read() as session:
+        held, foreign = patients_held(session)
+    if foreign:
+        raise _refuse_real_patients(foreign, "this database")
+    if held and not replace:
+        raise Refused("this database already holds a demo practice: add --replace to rebuild it")
+    return keep_copy(db) if held else None
+
+
 def build_demo(
     db: Database,
     patients: int = 10_000,
@@ -663,64 +747,85 @@ def build_demo(
     *,
     replace: bool = False,
     operator: str | None = None,
+    pcn: bool = False,
 ) -> DemoResult:
-    """Fill an empty database (or rebuild a demo one with replace=True) with a demo practice."""
+    """Fill an empty database (or rebuild a demo one with replace=True) with a demo practice,
+    or with `pcn=True` a demo PCN of four practices sharing `patients` between them."""
     if not 1 <= patients <= MAX_PATIENTS:
         raise RecallError(f"the demo practice can have 1 to {MAX_PATIENTS:,} patients")
+    specs = pcn_practices(patients) if pcn else [DemoPractice(None, demo_settings(), patients)]
+    if any(spec.patients < 1 for spec in specs):
+        raise RecallError(f"a demo PCN needs at least {len(specs)} patients")
     today = today or dt.date.today()
     operator = operator or current_operator()
-    rng = random.Random(seed)
     fake = Faker("en_GB")
     fake.seed_instance(seed)
     pools = _Pools(fake)
-    with db.read() as session:
-        held, foreign = patients_held(session)
-    if foreign:
-        raise _refuse_real_patients(foreign, "this database")
-    if held and not replace:
-        raise Refused("this database already holds a demo practice: add --replace to rebuild it")
-    copy = keep_copy(db) if held else None
+    copy = _check_demo_target(db, replace)
+    built: list[DemoResult] = []
     with db.write() as session:
         held, foreign = patients_held(session)  # again, inside the transaction
         if foreign:
             raise _refuse_real_patients(foreign, "this database")
         if held:
             wipe_all_rows(session)
-        practice = get_or_create_practice(session)
-        assert practice.id is not None
-        settings = _save_demo_settings(session, practice.id, operator, seed, patients, today)
-        catalogue = load_catalogue(session, practice.id)
-        people = _people(rng, pools, patients, today)
-        _assign_registers(rng, people, [c.key for c in catalogue])
-        with bulk_load(session):
-            insert_many(
-                session, patient_t, [_patient_row(rng, pools, p, practice.id) for p in people]
+        after: int | None = None
+        for index, spec in enumerate(specs):
+            rng = random.Random(seed + PRACTICE_SEED_STEP * index)
+            practice = get_or_create_practice(session, spec.ods_code)
+            assert practice.id is not None
+            mark = {"seed": seed, "patients": spec.patients, "today": today.isoformat()}
+            _save_demo_settings(session, practice.id, operator, mark, spec.settings)
+            run = (operator, seed, today)
+            result, after = _fill_practice(session, practice.id, spec, rng, pools, run, after)
+            result.url, result.copy = safe_url(db.url), copy  # shown: never the password
+            _audit_demo(session, practice.id, operator, result, replaced=bool(held))
+            built.append(result)
+    return built[0] if not pcn else _pcn_result(built)
+
+
+def _fill_practice(
+    session: Session,
+    practice_id: int,
+    spec: DemoPractice,
+    rng: random.Random,
+    pools: _Pools,
+    run: tuple[str, int, dt.date],
+    after: int | None,
+) -> tuple[DemoResult, int]:
+    """One demo practice's patients, registers and journal (`run`: operator, seed, today);
+    returns it and its last NHS number's body, where the next practice's numbers start."""
+    operator, seed, today = run
+    catalogue = load_catalogue(session, practice_id)
+    people = _people(rng, pools, spec.patients, today, after)
+    _assign_registers(rng, people, [c.key for c in catalogue])
+    with bulk_load(session):
+        insert_many(session, patient_t, [_patient_row(rng, pools, p, practice_id) for p in people])
+        found = session.execute(
+            select(patient_t.c.nhs_number, patient_t.c.id).where(
+                patient_t.c.practice_id == practice_id
             )
-            found = session.execute(
-                select(patient_t.c.nhs_number, patient_t.c.id).where(
-                    patient_t.c.practice_id == practice.id
-                )
-            )
-            ids: dict[str, int] = {nhs: pid for nhs, pid in found}
-            registers = _register_rows(rng, people, ids, today)
-            insert_many(session, register_t, registers)
-            rows, paths = _history(rng, people, ids, catalogue, today)
-            run_id = _demo_run(session, practice.id, operator, seed, patients, today, len(rows))
-            added = insert_ignore(session, event_t, EVENT_COLUMNS, [(*r, run_id) for r in rows])
-        by_condition = Counter(e["condition"] for e in registers)
-        result = DemoResult(
-            url=safe_url(db.url),  # shown and printed: never the password
-            seed=seed,
-            today=today,
-            practice_name=settings.practice_name,
-            patients=len(people),
-            register_entries=len(registers),
-            events=added,
-            registers={c.key: by_condition.get(c.key, 0) for c in catalogue},
-            paths={k: paths.get(k, 0) for k in PATHS},
-            deceased=sum(1 for p in people if p.died_on),
-            deregistered=sum(1 for p in people if p.deregistered_on),
-            copy=copy,
         )
-        _audit_demo(session, practice.id, operator, result, replaced=bool(held))
-    return result
+        ids: dict[str, int] = {nhs: pid for nhs, pid in found}
+        registers = _register_rows(rng, people, ids, today)
+        insert_many(session, register_t, registers)
+        rows, paths = _history(rng, people, ids, catalogue, today)
+        run_id = _demo_run(session, practice_id, operator, seed, spec.patients, today, len(rows))
+        added = insert_ignore(session, event_t, EVENT_COLUMNS, [(*r, run_id) for r in rows])
+    by_condition = Counter(e["condition"] for e in registers)
+    result = DemoResult(
+        url="",
+        seed=seed,
+        today=today,
+        practice_name=spec.settings.practice_name,
+        patients=len(people),
+        register_entries=len(registers),
+        events=added,
+        registers={c.key: by_condition.get(c.key, 0) for c in catalogue},
+        paths={k: paths.get(k, 0) for k in PATHS},
+        deceased=sum(1 for p in people if p.died_on),
+        deregistered=sum(1 for p in people if p.deregistered_on),
+        ods_code=spec.ods_code or "",
+        clinical_system=spec.settings.clinical_system,
+    )
+    return result, int(max(p.nhs for p in people)[:9])
