@@ -12,6 +12,7 @@ from recall.cli import (
     backfill_cmds,
     batch_cmds,
     letters_cmds,
+    practice_cmds,
     report_cmds,
     setup_cmds,
 )
@@ -46,6 +47,7 @@ letters_cmds.register(app)
 backfill_cmds.register(app)
 report_cmds.register(app)
 admin_cmds.register(app)
+practice_cmds.register(app)
 
 
 def _start_logging() -> None:
