@@ -37,8 +37,14 @@ def test_every_shipped_list_is_named_in_sources() -> None:
         assert path.name in sources, path
 
 
+def _mapping_ids() -> set[str]:
+    """Refset ids of the published QOF ruleset mapping shipped in data/qof/."""
+    with (data_dir() / "qof" / "ruleset-clusters-2022.csv").open(encoding="utf-8") as fh:
+        return {row["pcd_refset_id"] for row in csv.DictReader(fh)}
+
+
 def test_every_id_in_the_toml_data_is_published() -> None:
-    known = _members()
+    known = _members() | _mapping_ids()
     sources = (data_dir() / "codelists" / "SOURCES.md").read_text(encoding="utf-8")
     for path in sorted(data_dir().rglob("*.toml")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -54,3 +60,9 @@ def test_shipped_lists_are_byte_copies_of_the_reference() -> None:
         original = REFERENCE / path.relative_to(base)
         assert original.is_file(), path
         assert path.read_bytes() == original.read_bytes(), path
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="the shared reference folder is not here")
+def test_shipped_ruleset_mapping_is_a_copy_of_the_reference() -> None:
+    shipped = data_dir() / "qof" / "ruleset-clusters-2022.csv"
+    assert shipped.read_bytes() == (REFERENCE.parent / "qof-ruleset-clusters-2022.csv").read_bytes()

@@ -131,3 +131,52 @@ def test_cli_import_release_and_codes_list(
     assert main(["codes", "import-release", str(bad), "--db", url]) != 0
     err = capsys.readouterr().err
     assert "line 1" in err and "not an RF2 file" in err
+
+
+MHPCADEC_REFSET = "999013451000230101"  # ruleset-clusters-2022.csv, "QOF Mental health"
+MHPCAPU_REFSET = "999013491000230106"
+
+
+def _mapping() -> dict[str, str]:
+    with (data_dir() / "qof" / "ruleset-clusters-2022.csv").open(encoding="utf-8") as fh:
+        return {r["cluster_id"]: r["pcd_refset_id"] for r in csv.DictReader(fh)}
+
+
+def test_every_shipped_refset_id_is_the_published_mapping() -> None:
+    from recall.services.catalogue import cluster_table
+
+    mapping = _mapping()
+    for name, src in cluster_table().items():
+        # a refset id where the mapping names one, none (and a reason) where it does not
+        assert src.refset == mapping.get(name, ""), name
+        if not src.refset:
+            assert src.no_refset, name
+    assert cluster_table()["MHPCADEC_COD"].refset == MHPCADEC_REFSET
+
+
+def test_release_refreshes_the_mental_health_pca_clusters(db: Database, tmp_path: Path) -> None:
+    extra = [
+        f"{uuid.uuid4()}\t20251211\t1\t{MODULE}\t{refset}\t{code}"
+        for refset, name in (
+            (MHPCADEC_REFSET, "mhpcadec_cod.csv"),
+            (MHPCAPU_REFSET, "mhpcapu_cod.csv"),
+        )
+        for code in shipped(name)
+    ]
+    result = import_release(db, release(tmp_path, extra))
+    got = {f.cluster: f.codes for f in result.imported}
+    assert got["MHPCADEC_COD"] == 1 and got["MHPCAPU_COD"] == 1
+    assert "MHPCADEC_COD" not in result.not_in_release
+
+
+def test_codes_says_which_cluster_the_release_cannot_refresh(
+    sqlite_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conds = {c.key: c for c in codes_report(sqlite_db).conditions}
+    assert [g["cluster"] for g in conds["HYP"].not_in_release] == ["HOMEBP_COD"]
+    assert "no refset id" in conds["HYP"].not_in_release[0]["reason"]
+    assert conds["MH"].not_in_release == []
+    assert main(["codes", "--db", sqlite_db.url]) == 0
+    text = capsys.readouterr().out
+    assert "HOMEBP_COD cannot be refreshed from the release" in text
+    assert "recall codes import HOMEBP_COD FILE" in text

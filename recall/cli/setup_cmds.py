@@ -210,6 +210,8 @@ def _show_condition(c: ConditionCodes) -> None:
         echo(f"{'':<5} care: {c.care}")
     if c.qof_status == "no_qof":
         echo(f"{'':<5} QOF {c.qof_year}: {c.qof}")
+    for gap in c.not_in_release:
+        echo(f"{'':<5} {gap['reason']}; import its file instead: {gap['fix']}")
     if c.fix:
         echo(f"{'':<5} fix: {c.fix}")
 

@@ -77,6 +77,7 @@ class ClusterSource:
     file: str = ""
     provisional: bool = False
     refset: str = ""
+    no_refset: str = ""  # why the release cannot refresh it (no published refset id)
 
 
 @lru_cache(maxsize=4)
@@ -89,6 +90,7 @@ def _cluster_table(path: Path) -> dict[str, ClusterSource]:
             str(spec.get("file", "")),
             bool(spec.get("provisional", False)),
             str(spec.get("refset", "")),
+            str(spec.get("no_refset", "")),
         )
         for name, spec in raw.get("clusters", {}).items()
     }

@@ -65,6 +65,8 @@ class ConditionCodes:
     qof_year: str = ""  # the current QOF year, e.g. 2026/27
     qof_status: str = ""  # pca | no_qof
     qof: str = ""  # this year's indicators for the condition, in words
+    # clusters of this condition the official release cannot refresh: (cluster, why, fix)
+    not_in_release: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -103,6 +105,28 @@ class ClusterImportResult:
 def import_name(cond: Condition) -> str:
     """The cluster name the catalogue looks up imported codes under for this condition."""
     return (cond.invite_cluster or f"{cond.key}_INVITE").upper()
+
+
+def release_gaps(cond: Condition) -> list[dict[str, str]]:
+    """The condition's clusters that have no refset id, so `import-release` cannot refresh
+    them: each with why (from the shipped cluster table) and the file import that can."""
+    table = cluster_table()
+    names = [import_name(cond)] if cond.invite_cluster else []
+    names += [cl.cluster for cl in (*cond.care, *cond.care_parts, *cond.declines)]
+    out: list[dict[str, str]] = []
+    for name in dict.fromkeys(n.upper() for n in names if n):
+        src = table.get(name)
+        if src is not None and src.refset:
+            continue
+        why = src.no_refset if src is not None and src.no_refset else "no refset id is known"
+        out.append(
+            {
+                "cluster": name,
+                "reason": f"{name} cannot be refreshed from the release: {why}",
+                "fix": f"recall codes import {name} FILE",
+            }
+        )
+    return out
 
 
 def condition_view(
@@ -144,6 +168,7 @@ def condition_view(
         qof_year=year.label,
         qof_status=qof_status,
         qof=qof,
+        not_in_release=release_gaps(cond),
     )
 
 
