@@ -16,7 +16,7 @@ Pure: the services layer loads the journal and the catalogue and writes the resu
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -71,6 +71,9 @@ class BackfillRules:
     record_codes: Mapping[str, Mapping[int, str]]  # ready condition -> stage -> record code
     blocked: Mapping[str, str] = field(default_factory=dict)  # condition -> why not ready
     min_gap_days: int = MIN_GAP_DAYS
+    # the catalogue's one answer to "does an invitation of this condition on this day need
+    # its QOF code?" (not depression or cancer from 2025/26): backfill adds none where not
+    code_needed: Callable[[str, date], bool] = field(default=lambda _c, _d: True)
 
     def record_code(self, condition: str, stage: int) -> str | None:
         codes = self.record_codes.get(condition)
@@ -195,6 +198,8 @@ def plan_patient(journal: PatientJournal, rules: BackfillRules, window: Window) 
         for condition in sorted({s.condition for s in journal.registers if s.active_on(day)}):
             if day in journal.specific.get(condition, frozenset()):
                 continue
+            if not rules.code_needed(condition, day):
+                continue  # that QOF year needs no code for this condition: nothing to add
             code = rules.record_code(condition, stage)
             if code is None:
                 blocked.append(

@@ -6,12 +6,13 @@ layer; here are only the types and the readiness rule, so they can be tested wit
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from recall.domain.care import Target
 from recall.domain.qof_profile import YearProfile, pick_profile
-from recall.domain.qof_year import QofYear
+from recall.domain.qof_year import QofYear, qof_year_of
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,16 @@ class Catalogue:
     def year_profile(self, year: QofYear) -> YearProfile:
         """The QOF year's indicators (its own profile, else the latest earlier one)."""
         return pick_profile(self.years, year.start_year)
+
+    def invite_code_needed(self, condition: str, day: dt.date) -> bool:
+        """Whether an invitation sent on `day` needs the condition's QOF invite code: not
+        when that QOF year has no invitation-based exception for it (depression and cancer
+        from 2025/26). Recording, the coding worksheet, PCA status and backfill all ask here."""
+        return self.year_profile(qof_year_of(day)).pca_applies(condition.upper())
+
+    def no_code_conditions(self, year: QofYear) -> frozenset[str]:
+        """Conditions whose invitations need no QOF code in `year`."""
+        return frozenset(k for k in self.conditions if not self.invite_code_needed(k, year.start))
 
     def targets(self, year: QofYear) -> dict[str, Target]:
         """Targets of the measured conditions in `year` (the latest reading decides)."""

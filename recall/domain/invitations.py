@@ -102,6 +102,9 @@ class ConditionHistory:
     readings: tuple[Reading, ...] = ()  # measured conditions: the care codes with values
     declines: frozenset[dt.date] = _EMPTY
     response: tuple[str, dt.date] | None = None  # ("booked" | "responded", on)
+    # days a letter invited for the condition without its QOF code, because that QOF year
+    # needs none: they move the condition's stages on but never count toward an exception
+    letters: frozenset[dt.date] = _EMPTY
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ class PatientFacts:
         """Days with any condition's own invitation code (a letter that named conditions)."""
         out: set[dt.date] = set()
         for h in self.history.values():
-            out |= h.invites
+            out |= h.invites | h.letters
         return frozenset(out)
 
     def uncoded_dates(self) -> frozenset[dt.date]:
@@ -272,7 +275,8 @@ def condition_dates(
     def inside(days: Iterable[dt.date]) -> list[dt.date]:
         return sorted(d for d in days if start <= d <= year.end)
 
-    coded = inside(facts.of(condition).invites)
+    h = facts.of(condition)
+    coded = inside(h.invites | h.letters)
     named = facts.coded_dates()
     uncoded = [d for d in inside(facts.uncoded_dates()) if d not in named]
     return coded, uncoded

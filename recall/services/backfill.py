@@ -222,6 +222,7 @@ def _rules(catalogue: Catalogue) -> BackfillRules:
         stage_codes={n: sc.code for n, sc in profile.stage_codes.items()},
         record_codes=record,
         blocked=blocked,
+        code_needed=catalogue.invite_code_needed,
     )
 
 
@@ -295,7 +296,7 @@ def _changes(
     out: dict[tuple[int, str, QofYear], StatusChange] = {}
     years = [(y, min(as_of, y.end)) for y in window.years() if min(as_of, y.end) >= y.start]
     known = loaded.known
-    codeable = codeable_conditions(loaded.catalogue)
+    codeable = {y: codeable_conditions(loaded.catalogue, y) for y, _day in years}
     for journal in loaded.journals:
         items = by_patient.get(journal.patient_id, [])
         if not (items or journal.specific):
@@ -317,7 +318,7 @@ def _changes(
                 year=year,
                 as_of=seen_on,
                 conditions=conditions,
-                codeable=codeable,
+                codeable=codeable[year],
             ):
                 out[(journal.patient_id, change.condition, year)] = change
     return out

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from recall.domain.catalogue import Catalogue
 from recall.domain.invitations import PatientFacts, pca_status
 from recall.domain.pca import PcaResult, PcaStatus
-from recall.domain.qof_year import qof_year_of
+from recall.domain.qof_year import QofYear, qof_year_of
 from recall.store.history_repo import (
     load_history,
     load_registers,
@@ -23,9 +23,11 @@ from recall.store.history_repo import (
 Key = tuple[int, str]
 
 
-def codeable_conditions(catalogue: Catalogue) -> frozenset[str]:
-    """Conditions the tool can record a code for (so backfill can fix an uncoded letter)."""
-    return frozenset(c.key for c in catalogue if c.readiness(catalogue.profile).ready)
+def codeable_conditions(catalogue: Catalogue, year: QofYear | None = None) -> frozenset[str]:
+    """Conditions the tool can record a code for (so backfill can fix an uncoded letter);
+    in `year`, not those whose invitations need no QOF code that year."""
+    ready = frozenset(c.key for c in catalogue if c.readiness(catalogue.profile).ready)
+    return ready - catalogue.no_code_conditions(year) if year is not None else ready
 
 
 def pca_for_session(
@@ -57,7 +59,7 @@ def pca_for_session(
     )
     registers = load_registers(session, practice_id=practice_id, patient_ids=ids)
     dates = patient_dates(session, practice_id=practice_id, patient_ids=ids)
-    codeable = codeable_conditions(catalogue)
+    codeable = codeable_conditions(catalogue, year)
     nothing = PcaResult(PcaStatus.NOT_INVITED)
     facts: dict[int, PatientFacts] = {}
     out: dict[Key, PcaResult] = {}

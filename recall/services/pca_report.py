@@ -116,9 +116,11 @@ def pca_report(
         c.counts[result.status.value] += 1
         if result.out_of_target_on is not None:
             c.out_of_target += 1
-        if result.status in (PcaStatus.INVITED_ONCE, PcaStatus.INVALID_INTERVAL) and (
-            can_still_become_eligible(result, year)
-        ):
+        if (
+            c.pca_applies
+            and result.status in (PcaStatus.INVITED_ONCE, PcaStatus.INVALID_INTERVAL)
+            and can_still_become_eligible(result, year)
+        ):  # no 2nd letter can except a patient where the year has no such exception
             c.need_second_by_year_end += 1
     shown = {k: c for k, c in out.items() if c.register or c.ready}
     return PcaReport(

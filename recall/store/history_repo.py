@@ -20,10 +20,23 @@ from sqlalchemy.orm import Session
 
 from recall.domain.care import Target, bp_part, pair_readings
 from recall.domain.catalogue import Catalogue
-from recall.domain.invitations import ConditionHistory, PatientFacts, RegisterSpan
+from recall.domain.invitations import (
+    BatchStatus,
+    ConditionHistory,
+    InvitationStatus,
+    PatientFacts,
+    RegisterSpan,
+)
 from recall.domain.qof_year import QofYear
 from recall.store.journal_repo import iter_coded_entries, iter_readings
-from recall.store.models import patient_t, register_t, response_t
+from recall.store.models import (
+    batch_t,
+    invitation_condition_t,
+    invitation_t,
+    patient_t,
+    register_t,
+    response_t,
+)
 
 # Above this many patients a filtered query costs more than reading the practice and filtering.
 _ID_FILTER_LIMIT = 2000
@@ -111,6 +124,7 @@ class History:
     generic: dict[int, set[dt.date]] = field(default_factory=dict)
     responses: dict[Key, tuple[str, dt.date]] = field(default_factory=dict)
     readings: dict[Key, list[tuple[dt.date, str, str | None]]] = field(default_factory=dict)
+    letters: dict[Key, set[dt.date]] = field(default_factory=dict)  # sent, no code needed
     targets: dict[str, Target] = field(default_factory=dict)  # measured conditions' targets
 
     def invites(self, patient_id: int, condition: str) -> set[dt.date]:
@@ -212,7 +226,44 @@ def load_history(
     for pid, cond, kind, on in session.execute(q):
         if wanted is None or pid in wanted:
             hist.responses[(pid, cond)] = (kind, on)
+    uncoded = catalogue.no_code_conditions(year)
+    if uncoded:
+        _load_letters(session, hist, practice_id, uncoded, query_ids, wanted)
     return hist
+
+
+def _load_letters(
+    session: Session,
+    hist: History,
+    practice_id: int,
+    conditions: Collection[str],
+    query_ids: Collection[int] | None,
+    wanted: set[int] | None,
+) -> None:
+    """Send dates of this tool's sent letters for conditions that need no QOF code that year:
+    no code is recorded for them, so the letter itself is their invitation's only trace."""
+    ic, i, b = invitation_condition_t, invitation_t, batch_t
+    q = (
+        select(ic.c.patient_id, ic.c.condition, b.c.sent_on)
+        .join(i, i.c.id == ic.c.invitation_id)
+        .join(b, b.c.id == i.c.batch_id)
+        .where(
+            b.c.practice_id == practice_id,
+            ic.c.qof_year == hist.year.start_year,
+            ic.c.live.is_(True),
+            ic.c.condition.in_(sorted(conditions)),
+            i.c.status == InvitationStatus.SENT.value,
+            b.c.status == BatchStatus.SENT.value,
+            b.c.sent_on.is_not(None),
+            b.c.sent_on >= hist.start,
+            b.c.sent_on <= hist.end,
+        )
+    )
+    if query_ids is not None:
+        q = q.where(ic.c.patient_id.in_(sorted(query_ids)))
+    for pid, cond, on in session.execute(q):
+        if wanted is None or pid in wanted:
+            hist.letters.setdefault((pid, cond), set()).add(on)
 
 
 def load_registers(
@@ -312,6 +363,7 @@ def patient_facts(
             declines=frozenset(hist.decline.get(key, ())),
             response=hist.responses.get(key),
             readings=pair_readings(hist.readings.get(key, ())),
+            letters=frozenset(hist.letters.get(key, ())),
         )
         if h != _EMPTY_HISTORY:
             history[c] = h

@@ -24,9 +24,11 @@ from recall.store.models import utcnow
 
 
 def record_codes(
-    catalogue: Catalogue, out: Outcome, *, strict: bool = True
+    catalogue: Catalogue, out: Outcome, day: dt.date, *, strict: bool = True
 ) -> dict[tuple[str, int], tuple[str, str]]:
-    """Each (condition, stage) code to record, or Refused naming what to configure."""
+    """Each (condition, stage) code to record on `day`, or Refused naming what to configure.
+    A condition whose QOF year needs no invite code (depression and cancer from 2025/26) is
+    invited but records none, and is never a reason to refuse."""
     problems: list[Problem] = []
     stages = {max(u.stage for u in kept) for _x, kept, _w in out.keep}
     for stage in sorted(stages):
@@ -40,6 +42,8 @@ def record_codes(
     record: dict[tuple[str, int], tuple[str, str]] = {}
     blocked = blocked_conditions(catalogue)
     for key, stage in sorted({(u.condition, u.stage) for _x, kept, _w in out.keep for u in kept}):
+        if not catalogue.invite_code_needed(key, day):
+            continue  # invited as good care: that QOF year needs no code for it
         cond = catalogue.get(key)
         code = cond.record_code_for(stage) if cond is not None else None
         if cond is None or key in blocked or not code:
@@ -148,12 +152,12 @@ def preview_codes(
             if x.status == InvitationStatus.PLANNED and x.patient_id not in leave_out
         ]
         out, catalogue = judge_all(session, b, invited, day)
-        record = record_codes(catalogue, out, strict=False)
+        record = record_codes(catalogue, out, day, strict=False)
         _lines, rows = code_rows(session, b, day, catalogue, record, out)
     missing = Counter(
         u.condition
         for _x, kept, _w in out.keep
         for u in kept
-        if (u.condition, u.stage) not in record
+        if (u.condition, u.stage) not in record and catalogue.invite_code_needed(u.condition, day)
     )
     return rows, missing

@@ -159,7 +159,7 @@ def confirm_in(
             "(--exclude NHS_NUMBER) or choose another date. Nothing was recorded",
             out.refusals,
         )
-    record = record_codes(catalogue, out)
+    record = record_codes(catalogue, out, day)
     lines = _write(session, b, day, catalogue, record, out)
     append_audit(
         session,

@@ -66,6 +66,7 @@ class YearRow:
     readiness_reason: str
     register: int
     counts: dict[str, int]
+    qof_note: str = ""  # why this year excepts none of its patients by invitation
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,9 @@ def _row(c: ConditionCounts) -> YearRow:
     stuck = c.register - counts["achieved"] - counts["pca_eligible"]
     counts[NOT_CODEABLE] = 0 if c.ready else stuck
     counts[NEED_SECOND] = c.need_second_by_year_end
-    return YearRow(c.key, c.name, c.ready, c.readiness_reason, c.register, counts)
+    return YearRow(
+        c.key, c.name, c.ready, c.readiness_reason, c.register, counts, qof_note=c.qof_note
+    )
 
 
 def year_dashboard(db: Database, today: dt.date | None = None) -> YearDashboard:

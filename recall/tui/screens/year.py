@@ -150,6 +150,8 @@ table says what the highlighted number means. **Enter** lists the patients behin
         head = f"{r.name} ({r.key}), {plural(r.register, 'patient')} on the register"
         if not r.ready:
             head += f". Cannot be coded yet: {r.readiness_reason}"
+        if r.qof_note:
+            head += f". {r.qof_note[0].upper()}{r.qof_note[1:]}"
         cell = self._cell()
         if cell is None:
             text = head + "."
