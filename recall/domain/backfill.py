@@ -22,7 +22,14 @@ from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
 
-from recall.domain.invitations import ConditionHistory, PatientFacts, RegisterSpan, pca_status
+from recall.domain.care import Reading, Target
+from recall.domain.invitations import (
+    ConditionHistory,
+    PatientFacts,
+    RegisterSpan,
+    care,
+    pca_status,
+)
 from recall.domain.pca import MIN_GAP_DAYS, PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
 
@@ -53,10 +60,14 @@ class PatientJournal:
     generic: frozenset[date] = frozenset()
     stages: Mapping[date, frozenset[int]] = field(default_factory=dict)
     specific: Mapping[str, frozenset[date]] = field(default_factory=dict)
-    reviews: Mapping[str, frozenset[date]] = field(default_factory=dict)
+    reviews: Mapping[str, frozenset[date]] = field(default_factory=dict)  # any care code
     registers: tuple[RegisterSpan, ...] = ()
     registered_on: date | None = None
     codable: bool = True  # False once the patient has left or died: their record is closed
+    # measured conditions: the care codes' readings, judged against the year's target by the
+    # invitation engine exactly as planning and `recall pca` judge them
+    readings: Mapping[str, tuple[Reading, ...]] = field(default_factory=dict)
+    date_of_birth: date | None = None
 
     def invitation_dates(self) -> list[date]:
         """Distinct dates with the generic code or an LTC stage code, oldest first."""
@@ -74,6 +85,8 @@ class BackfillRules:
     # the catalogue's one answer to "does an invitation of this condition on this day need
     # its QOF code?" (not depression or cancer from 2025/26): backfill adds none where not
     code_needed: Callable[[str, date], bool] = field(default=lambda _c, _d: True)
+    # the QOF year's reading targets (the catalogue's, per year): none = no reading judged
+    targets: Callable[[QofYear], Mapping[str, Target]] = field(default=lambda _y: {})
 
     def record_code(self, condition: str, stage: int) -> str | None:
         codes = self.record_codes.get(condition)
@@ -275,21 +288,28 @@ def _condition_problems(
                 f"({', '.join(map(str, dates))}); send another invitation",
             )
         )
-    reviews = [d for d in journal.reviews.get(condition, ()) if first_day <= d <= last_day]
-    if added and reviews:
-        latest = max(reviews)
-        pre_review = tuple(d for d in dates if d < latest and d in added)
-        if pre_review:
-            out.append(
-                CannotFix(
-                    pid,
-                    condition,
-                    Problem.BEFORE_REVIEW,
-                    pre_review,
-                    f"{condition}: reviewed on {latest}; the invitation codes added "
-                    "before the review do not count (the review does)",
-                )
-            )
+    if not added:
+        return out
+    # the engine's own judgement of the year's care: a review or an in-target reading is care
+    # done; an out-of-target reading is not, but invitations on or before it do not count
+    year_ = qof_year_of(first_day)
+    facts = _facts(journal, journal.specific, (), [condition], rules.targets(year_))
+    state = care(facts, condition, year_, last_day)
+    if state.achieved_on is not None:
+        latest = state.achieved_on
+        pre = tuple(d for d in dates if d < latest and d in added)
+        detail = (
+            f"{condition}: care done on {latest} ({state.reason}); the invitation codes added "
+            "before it do not count (the care does)"
+        )
+    elif state.out_of_target_on is not None:
+        latest = state.out_of_target_on
+        pre = tuple(d for d in dates if d <= latest and d in added)
+        detail = f"{condition}: {state.reason}; the invitation codes added then do not count"
+    else:
+        return out
+    if pre:
+        out.append(CannotFix(pid, condition, Problem.BEFORE_REVIEW, pre, detail))
     return out
 
 
@@ -396,21 +416,24 @@ def status_changes(
     as_of: date,
     conditions: Iterable[str],
     codeable: Collection[str] | None = None,
+    targets: Mapping[str, Target] | None = None,
 ) -> list[StatusChange]:
     """PCA status before and after the planned codes, for each condition given.
 
     The caller decides which conditions count (on the register at `as_of`, as the PCA report
     does); the rule itself is the invitation engine's `pca_status` (the same per-patient
-    window), so prediction and report agree. `codeable`: conditions with a record code.
+    window, the same care judgement), so prediction and report agree. `codeable`: conditions
+    with a record code; `targets`: the year's reading targets.
     """
     items = list(items)
     before_other = journal.generic.union(journal.stages)
     after_specific = specific_after(journal, items) if items else dict(journal.specific)
     after_other = other_after(journal, items) if items else before_other
     conditions = list(conditions)
-    before_facts = _facts(journal, journal.specific, before_other, conditions)
+    targets = targets or {}
+    before_facts = _facts(journal, journal.specific, before_other, conditions, targets)
     after_facts = (
-        _facts(journal, after_specific, after_other, conditions) if items else before_facts
+        _facts(journal, after_specific, after_other, conditions, targets) if items else before_facts
     )
     out: list[StatusChange] = []
     for condition in conditions:
@@ -430,6 +453,7 @@ def _facts(
     specific: Mapping[str, Iterable[date]],
     other: Iterable[date],
     conditions: Iterable[str],
+    targets: Mapping[str, Target] | None = None,
 ) -> PatientFacts:
     """The invitation engine's fact set for one journal (uncoded letters as generic dates)."""
     return PatientFacts(
@@ -440,10 +464,13 @@ def _facts(
             c: ConditionHistory(
                 invites=frozenset(specific.get(c, ())),
                 reviews=frozenset(journal.reviews.get(c, ())),
+                readings=journal.readings.get(c, ()),
             )
             for c in conditions
         },
         generic=frozenset(other),
+        date_of_birth=journal.date_of_birth,
+        targets=targets or {},
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from recall.domain.backfill import (
     plan,
     status_changes,
 )
+from recall.domain.care import Reading, pair_readings
 from recall.domain.catalogue import Catalogue
 from recall.domain.invitations import RegisterSpan
 from recall.domain.pca import PcaStatus
@@ -51,8 +52,13 @@ from recall.services.worksheet import (
 )
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
-from recall.store.history_repo import alive_and_registered_clause, code_roles, load_registers
-from recall.store.journal_repo import iter_coded_entries
+from recall.store.history_repo import (
+    CodeRoles,
+    alive_and_registered_clause,
+    code_roles,
+    load_registers,
+)
+from recall.store.journal_repo import iter_coded_entries, iter_readings
 from recall.store.models import (
     backfill_run_t,
     patient_t,
@@ -223,6 +229,7 @@ def _rules(catalogue: Catalogue) -> BackfillRules:
         record_codes=record,
         blocked=blocked,
         code_needed=catalogue.invite_code_needed,
+        targets=catalogue.targets,
     )
 
 
@@ -234,15 +241,22 @@ def _load(
     p = patient_t
     live: dict[int, dt.date | None] = {}
     nhs: dict[int, str] = {}
+    born: dict[int, dt.date | None] = {}
     closed: set[int] = set()  # left or died since as_of: counted, but no longer codable
     rows = session.execute(
         select(
-            p.c.id, p.c.nhs_number, p.c.registered_on, p.c.deregistered_on, p.c.date_of_death
+            p.c.id,
+            p.c.nhs_number,
+            p.c.registered_on,
+            p.c.deregistered_on,
+            p.c.date_of_death,
+            p.c.date_of_birth,
         ).where(p.c.practice_id == practice_id, alive_and_registered_clause(as_of))
     )
-    for pid, number, joined, left, died in rows:
+    for pid, number, joined, left, died, dob in rows:
         live[pid] = joined
         nhs[pid] = number
+        born[pid] = dob
         if (left is not None and left <= today) or (died is not None and died <= today):
             closed.add(pid)
     spans: dict[int, tuple[RegisterSpan, ...]] = {}
@@ -270,6 +284,7 @@ def _load(
         for cond in roles.review.get(code, ()):
             reviews[pid][cond].add(day)
 
+    readings = _readings(session, practice_id, roles, window, live)
     journals = [
         PatientJournal(
             patient_id=pid,
@@ -280,10 +295,38 @@ def _load(
             registers=spans.get(pid, ()),
             registered_on=live[pid],
             codable=pid not in closed,
+            readings=readings.get(pid, {}),
+            date_of_birth=born[pid],
         )
         for pid in sorted(set(generic) | set(stages) | set(specific) | set(reviews))
     ]
     return _Loaded(catalogue, journals, nhs, frozenset(catalogue.conditions))
+
+
+def _readings(
+    session: Session,
+    practice_id: int,
+    roles: CodeRoles,
+    window: Window,
+    live: Mapping[int, object],
+) -> dict[int, dict[str, tuple[Reading, ...]]]:
+    """Readings of the measured conditions per patient, paired as the history loader pairs
+    them, so backfill judges care exactly as planning and `recall pca` do."""
+    raw: dict[tuple[int, str], list[tuple[dt.date, str, str | None]]] = defaultdict(list)
+    for pid, day, code, value in iter_readings(
+        session,
+        practice_id=practice_id,
+        codes=set(roles.reading),
+        start=window.load_from,
+        end=window.end,
+    ):
+        if pid in live:
+            for cond in roles.reading[code]:
+                raw[(pid, cond)].append((day, roles.part.get(code, ""), value))
+    out: dict[int, dict[str, tuple[Reading, ...]]] = defaultdict(dict)
+    for (pid, cond), entries in raw.items():
+        out[pid][cond] = pair_readings(entries)
+    return out
 
 
 def _changes(
@@ -319,6 +362,7 @@ def _changes(
                 as_of=seen_on,
                 conditions=conditions,
                 codeable=codeable[year],
+                targets=loaded.catalogue.targets(year),
             ):
                 out[(journal.patient_id, change.condition, year)] = change
     return out
