@@ -150,6 +150,8 @@ class CareState:
     reason: str = ""  # in plain words, for screens and the rule's "why not"
     out_of_target_on: dt.date | None = None  # invitations on/before this day do not count
     reading: Reading | None = None  # the latest reading, when measured
+    measure: str = ""  # what the reading measures ("blood pressure"), when measured
+    target: str = ""  # the band the reading was judged against ("140/90"), when judged
 
     @property
     def achieved(self) -> bool:
@@ -186,6 +188,8 @@ def care_state(
                     f"(≤{band.text}): invitations before it do not count",
                     out_of_target_on=latest.on,
                     reading=latest,
+                    measure=target.measure,
+                    target=band.text,
                 )
             if verdict is True:
                 assert band is not None
@@ -193,9 +197,14 @@ def care_state(
                     latest.on,
                     f"{target.measure} {latest.text} on {day} is in target (≤{band.text})",
                     reading=latest,
+                    measure=target.measure,
+                    target=band.text,
                 )
             return CareState(
-                latest.on, f"{target.measure} taken on {day} (no value to judge)", reading=latest
+                latest.on,
+                f"{target.measure} taken on {day} (no value to judge)",
+                reading=latest,
+                measure=target.measure,
             )
     done = sorted(d for d in reviews if start <= d <= end)
     if done:

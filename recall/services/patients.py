@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from recall.domain.care import CareState
 from recall.domain.catalogue import Catalogue, Condition
 from recall.domain.invitations import (
     ORDINAL,
     RegisterSpan,
+    care,
     decide,
     next_stage_from,
     pca_status,
@@ -24,6 +27,7 @@ from recall.domain.nhs import (
     normalise_nhs_number,
 )
 from recall.domain.pca import PLAIN_STATUS, PcaStatus
+from recall.domain.qof_profile import YearProfile
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.domain.recall_month import age_on, recall_month
 from recall.importers.values import parse_date
@@ -55,6 +59,8 @@ from recall.store.models import (
 from recall.store.practice_repo import get_or_create_practice
 
 RESPONSE_KINDS = ("booked", "responded")
+# a condition this QOF year does not except by invitation: no PCA status to speak of
+NO_QOF_PLAIN = "no QOF exception this year (invitations are good care only)"
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,34 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True)
+class CarePart:
+    """One part of a full review (asthma: control, exacerbations, written plan)."""
+
+    cluster: str
+    done_on: dt.date | None = None
+    listed: bool = True  # False: the tool has no member list for it yet
+
+
+@dataclass(frozen=True)
+class CareView:
+    """This year's care for one condition, as the rule engine judged it, for screens."""
+
+    measure: str = ""  # "blood pressure", "HbA1c": a measured condition's latest reading
+    reading: str = ""  # its value ("152/96"), "" when coded without one
+    reading_on: dt.date | None = None
+    in_target: bool | None = None  # None: no reading, or no value to judge
+    target: str = ""  # the limit it was judged against ("140/90")
+    done_on: dt.date | None = None  # care done this year (a review, or a reading in target)
+    done_what: str = ""  # the care code's term that day
+    has_care_list: bool = True  # False: the condition has no QOF care list at all
+    has_invite_cluster: bool = True  # False: QOF publishes no invitation cluster for it
+    parts: tuple[CarePart, ...] = ()
+    qof_status: str = "pca"  # pca | no_qof
+    qof_year: str = ""
+    qof_words: str = ""
+
+
+@dataclass(frozen=True)
 class ConditionStatus:
     key: str
     name: str
@@ -105,6 +139,7 @@ class ConditionStatus:
     not_counted: tuple[dt.date, ...] = ()  # invitations before an out-of-target reading
     care_parts: tuple[str, ...] = ()  # parts of a full review done this year (or missing)
     qof: str = ""  # this QOF year: invitation-based exception, or no QOF indicator
+    care_view: CareView = CareView()  # the same, structured for the patient screen
 
 
 @dataclass(frozen=True)
@@ -205,7 +240,7 @@ def _statuses(
     """Each active condition's PCA status and next step, from the one invitation rule."""
     year = qof_year_of(as_of)
     facts = patient_facts(p, {p.id: registers}, hist)
-    codeable = codeable_conditions(catalogue)
+    codeable = codeable_conditions(catalogue, year)
     profile = catalogue.year_profile(year)
     parts: dict[str, dt.date] = {}
     for each in catalogue:
@@ -241,6 +276,8 @@ def _statuses(
         plain = PLAIN_STATUS[result.status]
         if result.status is PcaStatus.NOT_INVITED and facts.uncoded_dates() and key not in codeable:
             plain = "invited without a code this tool can add (set up its code list first)"
+        if not profile.pca_applies(key) and result.status is not PcaStatus.ACHIEVED:
+            plain = NO_QOF_PLAIN
         out[key] = ConditionStatus(
             key=key,
             name=cond.name if cond else key,
@@ -257,8 +294,52 @@ def _statuses(
             not_counted=result.not_counted,
             care_parts=_parts(cond, parts) if cond else (),
             qof=profile.qof_status(key)[1],
+            care_view=_care_view(
+                cond, care(facts, key, year, as_of), events or (), parts, profile, year
+            ),
         )
     return out
+
+
+def _care_view(
+    cond: Condition | None,
+    state: CareState,
+    events: Iterable[TimelineEvent],
+    parts: dict[str, dt.date],
+    profile: YearProfile,
+    year: QofYear,
+) -> CareView:
+    """The rule engine's care state for one condition, with the care code's term that day."""
+    qof_status, qof_words = profile.qof_status(cond.key) if cond else ("pca", "")
+    what = ""
+    if cond is not None and state.achieved_on is not None:
+        what = next(
+            (
+                e.term or e.meaning
+                for e in events
+                if e.date == state.achieved_on and e.code in cond.review
+            ),
+            "",
+        )
+    reading = state.reading
+    return CareView(
+        measure=state.measure,
+        reading=reading.text if reading else "",
+        reading_on=reading.on if reading else None,
+        in_target=None if reading is None or not state.target else state.achieved,
+        target=state.target,
+        done_on=state.achieved_on,
+        done_what=what,
+        has_care_list=bool(cond and cond.care),
+        has_invite_cluster=bool(cond and cond.invite_cluster),
+        parts=tuple(
+            CarePart(cl.cluster, parts.get(cl.cluster), bool(cl.codes))
+            for cl in (cond.care_parts if cond else ())
+        ),
+        qof_status=qof_status,
+        qof_year=year.label,
+        qof_words=qof_words,
+    )
 
 
 def _parts(cond: Condition, done: dict[str, dt.date]) -> tuple[str, ...]:

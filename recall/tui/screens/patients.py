@@ -26,6 +26,7 @@ from recall.services.patients import (
     search_patients,
 )
 from recall.services.views.backfill_view import SHORT_STATUS
+from recall.services.views.patient_detail import condition_lines
 from recall.tui.safe import cells, line, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import ConfirmModal, TextBox, add_columns
@@ -162,7 +163,9 @@ class PatientScreen(RecallScreen):
     HELP = """\
 One patient's year: each condition's status in plain words, and every invitation, code and
 review dated this QOF year (from the clinical system, sent by this tool, or added by the
-tidy-up).
+tidy-up). Under the conditions the highlighted one is said in full: this year's care (the
+latest reading in or out of target, or the care done and when), invitations that do not
+count, a full review's parts, and what this QOF year asks.
 
 With a condition highlighted: **b** marks that the patient booked their review, **r** that
 they responded another way; either stops further letters for that condition this year.
@@ -238,6 +241,8 @@ they responded another way; either stops further letters for that condition this
             elif not s.ready:
                 nxt = "not codeable yet"
             plain = SHORT_STATUS.get(PcaStatus(s.status), s.plain) if s.status else s.plain
+            if s.care_view.qof_status == "no_qof" and s.status != "achieved":
+                plain = "no QOF this year"
             conds.add_row(
                 *cells(_fit(s.name, 20), plain, _fit(invited, 13), _fit(nxt, 20)), key=key
             )
@@ -276,21 +281,13 @@ they responded another way; either stops further letters for that condition this
             self._describe()
 
     def _describe(self) -> None:
-        """The highlighted condition in whole sentences: the table's columns are short."""
+        """The highlighted condition in whole sentences, one per line: the status, this
+        year's care, invitations that do not count, review parts, and the QOF year."""
         key = self._condition()
         if key is None or self.view is None or key not in self.view.status:
             return
-        s = self.view.status[key]
-        parts = [f"{s.name}: {s.plain}"]
-        if s.invitations:
-            parts.append("Invited " + ", ".join(short_date(d) for d in s.invitations))
-        if s.next_step:
-            parts.append(s.next_step[:1].upper() + s.next_step[1:])
-        elif s.earliest_second and s.status in ("invited_once", "invalid_interval"):
-            parts.append(f"A 2nd letter can go from {short_date(s.earliest_second)}")
-        if not s.ready:
-            parts.append("The tool cannot code this condition yet (see Code lists)")
-        self.query_one("#condition-detail", Static).update(plain(". ".join(parts) + "."))
+        lines = condition_lines(self.view.status[key])
+        self.query_one("#condition-detail", Static).update(plain("\n".join(lines)))
 
     def _condition(self) -> str | None:
         table = self.query_one("#conditions", DataTable)
