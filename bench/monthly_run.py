@@ -32,12 +32,24 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-STEPS = ("plan_s", "replan_s", "letters_s", "confirm_s", "plan_letters_confirm_s", "stage2_plan_s")
+STEPS = (
+    "plan_s",
+    "replan_s",
+    "letters_s",
+    "confirm_s",
+    "plan_letters_confirm_s",
+    "plan_letters_confirm_cpu_s",
+    "stage2_plan_s",
+)
+
+
+CPU: dict[str, float] = {}  # "last": CPU seconds of the last timed step in this process
 
 
 def _timed(fn, *args, **kw):  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn(*args, **kw)
+    CPU["last"] = time.process_time() - c0
     return out, time.perf_counter() - t0
 
 
@@ -66,9 +78,14 @@ def _child_measure(url: str, out: Path) -> dict[str, Any]:
     send = dt.date(2026, 11, 20)
     db, open_s = _timed(Database, url)  # today's code upgrades an older database here
     plan, plan_s = _timed(plan_batch, db, 1, "2026-11", send, operator="bench", today=TODAY)
+    cpu = CPU["last"]
     again, replan_s = _timed(plan_batch, db, 1, "2026-11", send, operator="bench", today=TODAY)
     letters, letters_s = _timed(render_batch_letters, db, plan.batch.id, out, send, pdf=False)
-    result, confirm_s = _timed(confirm_batch, db, plan.batch.id, send, operator="bench", today=TODAY)
+    cpu += CPU["last"]
+    result, confirm_s = _timed(
+        confirm_batch, db, plan.batch.id, send, operator="bench", today=TODAY
+    )
+    cpu += CPU["last"]
     stage2, stage2_s = _timed(plan_batch, db, 2, "2026-11", TODAY, operator="bench", today=TODAY)
     db.dispose()
     return {
@@ -83,6 +100,7 @@ def _child_measure(url: str, out: Path) -> dict[str, Any]:
         "letters": letters.counts.get("letters", 0),
         "confirm_s": round(confirm_s, 3),
         "plan_letters_confirm_s": round(plan_s + letters_s + confirm_s, 3),
+        "plan_letters_confirm_cpu_s": round(cpu, 3),
         "codes_recorded": len(result.codes),
         "stage2_invitations": len(stage2.invitations),
         "stage2_plan_s": round(stage2_s, 3),
@@ -94,7 +112,11 @@ def _run_child(src: Path, cwd: Path, *args: str) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args],
-        cwd=cwd, env=env, capture_output=True, text=True, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         sys.exit(f"benchmark child failed ({' '.join(args[:1])}):\n{done.stderr[-2000:]}")
@@ -105,7 +127,8 @@ def _baseline_source(rev: str, into: Path) -> Path:
     into.mkdir()
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", rev, "recall", "data", "letter_templates"],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     if archive.returncode != 0:
         sys.exit(f"cannot take revision {rev} with git archive: {archive.stderr.decode()[:300]}")
@@ -122,11 +145,15 @@ def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _compare(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    sides = {"before": _baseline_source(args.baseline_rev, tmp / "before-src"), "now": ROOT}
+    sides = {"before": _baseline_source(args.baseline_rev, tmp / "before-src"), "now": args.now}
     template = tmp / "template.db"
     built = _run_child(
-        sides["before"], tmp, "--child-build", f"sqlite:///{template}",
-        str(args.patients), str(args.events),
+        sides["before"],
+        tmp,
+        "--child-build",
+        f"sqlite:///{template}",
+        str(args.patients),
+        str(args.events),
     )
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "now": []}
     for rnd in range(args.rounds):
@@ -147,7 +174,12 @@ def _compare(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         **built,
         **now,
         "before": {"revision": args.baseline_rev, **before},
-        "ratio_vs_before": round(now["plan_letters_confirm_s"] / before["plan_letters_confirm_s"], 2),
+        "ratio_vs_before": round(
+            now["plan_letters_confirm_s"] / before["plan_letters_confirm_s"], 2
+        ),
+        "cpu_ratio_vs_before": round(
+            now["plan_letters_confirm_cpu_s"] / before["plan_letters_confirm_cpu_s"], 2
+        ),
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
@@ -156,8 +188,13 @@ def _today_only(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     url = args.db or f"sqlite:///{tmp / 'bench.db'}"
     built = _run_child(ROOT, tmp, "--child-build", url, str(args.patients), str(args.events))
     now = _run_child(ROOT, tmp, "--child-measure", url, str(tmp / "letters"))
-    return {"benchmark": "monthly_run", "backend": url.split(":", 1)[0], **built, **now,
-            "load_average_1min": round(os.getloadavg()[0], 2)}
+    return {
+        "benchmark": "monthly_run",
+        "backend": url.split(":", 1)[0],
+        **built,
+        **now,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> None:
@@ -173,6 +210,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--baseline-rev", default="9a77492")
     ap.add_argument("--no-baseline", action="store_true", help="measure today's engine only")
+    ap.add_argument("--now", type=Path, default=ROOT, help="source folder of today's engine")
     ap.add_argument("--db", help="with --no-baseline: database URL (default a fresh SQLite file)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

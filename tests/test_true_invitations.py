@@ -111,6 +111,39 @@ def test_letters_recheck_takes_out_a_patient_reviewed_since_planning(
     assert "reviewed" in left_out[reviewed]
 
 
+def test_letters_made_before_the_send_date_still_see_an_import_since_planning(
+    db: Database, tmp_path: Path
+) -> None:
+    """Letters made the day the list was planned skip the second full check only when the
+    audit log shows nothing happened since; an import in between always triggers it."""
+    from engine_seed import AST_REVIEW
+
+    from recall.services.imports import import_file
+    from recall.store.models import audit_log_t
+
+    seed = Seeder(db)
+    _reviewed, nhs = seed.patient(conditions=("AST",), family="Able")
+    seed.patient(conditions=("HYP",), family="Baker")
+    send = D(2026, 11, 30)  # after today: letters are made ahead of the send date
+    plan = plan_batch(db, 1, "2026-11", send, today=TODAY)
+    events = tmp_path / "events.csv"
+    events.write_text(f"nhs_number,date,code\n{nhs},{TODAY:%Y-%m-%d},{AST_REVIEW}\n")
+    import_file(db, "events", events, operator="test", today=TODAY)
+    made = render_batch_letters(db, plan.batch.id, tmp_path / "out", TODAY, pdf=False)
+    assert made.counts["letters"] == 1
+    assert any("taken out" in n and "reviewed" in n for n in made.notes)
+    # nothing since planning: the same answer, and no re-check entry in the log
+    again = plan_batch(db, 1, "2026-11", send, today=TODAY)
+    made = render_batch_letters(db, again.batch.id, tmp_path / "out2", TODAY, pdf=False)
+    assert made.counts["letters"] == 1
+    a = audit_log_t
+    with db.read() as s:
+        rechecks = s.execute(
+            select(func.count()).where(a.c.action == "batch.recheck", a.c.batch_id == plan.batch.id)
+        ).scalar_one()
+    assert rechecks == 1
+
+
 def test_no_codes_dated_before_registration(db: Database) -> None:
     seed = Seeder(db)
     pid, nhs = seed.patient(conditions=("HYP",), registered_on=D(2026, 11, 5))

@@ -25,7 +25,7 @@ from lxml import etree
 from recall.letters.errors import TemplateProblem
 from recall.letters.jinja_env import compile_template, make_environment
 from recall.letters.limits import render_limited
-from recall.letters.ziputil import ZipMember, deflate, write_zip
+from recall.letters.ziputil import PackedRun, ZipMember, ZipWriter, deflate, pack_run
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -69,6 +69,8 @@ class CompiledDocx:
     template: Template
     members: list[ZipMember]
     raw_parts: dict[str, bytes] = field(repr=False)
+    # the parts before and after the document part, packed once (see ziputil.pack_run)
+    _runs: tuple[PackedRun, PackedRun] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: Path | str, *, name: str | None = None) -> CompiledDocx:
@@ -145,9 +147,14 @@ class CompiledDocx:
 
     def write(self, fh: BinaryIO, body: str) -> None:
         """Write one letter: the rendered body plus every other part copied from memory."""
-        document = deflate(self.main_part, self.document_xml(body))
-        members = [*self.members[: self._main_index], document, *self.members[self._main_index :]]
-        write_zip(fh, members)
+        if self._runs is None:
+            at = self._main_index
+            self._runs = (pack_run(self.members[:at]), pack_run(self.members[at:]))
+        zw = ZipWriter(fh)
+        zw.add_run(self._runs[0])
+        zw.add(deflate(self.main_part, self.document_xml(body)))
+        zw.add_run(self._runs[1])
+        zw.close()
 
     def render_docx(self, context: Mapping[str, Any]) -> bytes:
         buf = io.BytesIO()

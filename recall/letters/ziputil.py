@@ -56,6 +56,48 @@ def _local_header(name: bytes, flags: int, method: int, crc: int, csize: int, si
     )
 
 
+@dataclass(frozen=True)
+class PackedRun:
+    """Members that are always written together, prepared once per template: their local
+    entries as one block of bytes and each central record split around its offset."""
+
+    blob: bytes
+    records: tuple[tuple[bytes, int, bytes], ...]  # (record up to the offset, offset, name)
+
+
+def pack_run(members: Iterable[ZipMember]) -> PackedRun:
+    """Prepare `members` (in order) for `ZipWriter.add_run`."""
+    blob = bytearray()
+    records = []
+    for m in members:
+        name = m.name.encode("utf-8")
+        flags = 0x800 if not m.name.isascii() else 0
+        csize = len(m.data)
+        if m.size >= _LIMIT or csize >= _LIMIT:
+            raise ValueError("letter package too large for a .docx file")
+        head = struct.pack(
+            "<IHHHHHHIIIHHHHH",
+            0x02014B50,
+            20,
+            20,
+            flags,
+            m.method,
+            _DOS_TIME,
+            _DOS_DATE,
+            m.crc,
+            csize,
+            m.size,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+        ) + struct.pack("<I", 0)  # external attributes
+        records.append((head, len(blob), name))
+        blob += _local_header(name, flags, m.method, m.crc, csize, m.size) + name + m.data
+    return PackedRun(bytes(blob), tuple(records))
+
+
 class ZipWriter:
     """Writes a ZIP archive member by member; one member may be streamed (`begin`/`write`/
     `end`), so a print file of thousands of letters never sits in memory whole. The stream
@@ -108,6 +150,15 @@ class ZipWriter:
         self.fh.write(name)
         self.fh.write(m.data)
         self.offset += len(local) + len(name) + len(m.data)
+
+    def add_run(self, run: PackedRun) -> None:
+        """Members prepared by `pack_run`, written in one go."""
+        if self.offset + len(run.blob) >= _LIMIT:
+            raise ValueError("letter package too large for a .docx file")
+        for head, at, name in run.records:
+            self.central.append(head + struct.pack("<I", self.offset + at) + name)
+        self.fh.write(run.blob)
+        self.offset += len(run.blob)
 
     def begin(self, member_name: str, level: int = 6) -> None:
         """Start a streamed member: its header now, its sizes when it ends."""

@@ -32,6 +32,7 @@ from recall.outputs.manifest import (
     folder_lock,
     read_manifest,
 )
+from recall.outputs.noreplace import rename_noreplace
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700
@@ -128,6 +129,8 @@ class _Folder:
     def place_new(self, src: str, dst: str) -> None:
         """Rename `src` to `dst` only if nothing appeared at `dst` meanwhile."""
         try:
+            if self.fd is not None and rename_noreplace(src, dst, self.fd):
+                return
             if self.fd is not None:
                 os.link(src, dst, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
             else:
@@ -239,14 +242,20 @@ class OutputSet:
         self._folder: _Folder | None = None
         self._created: list[Path] = []
         self._staged: dict[str, tuple[str, FileId]] = {}
+        self._cleared: set[str] = set()  # passed `check`: open() need not look again
         self.written: list[Path] = []
 
     # -- checks ----------------------------------------------------------------------------
     def check(self, names: Iterable[str]) -> None:
-        """Refuse now (writing nothing) if any of `names` could not be written."""
+        """Refuse now (writing nothing) if any of `names` could not be written.
+
+        Names that pass are not looked at again when opened; `commit` checks every name
+        once more, under the folder's lock, before anything is put in place."""
+        names = list(names)
         if self._folder is None:
             st = _lstat_path(self.path)
             if st is None:
+                self._cleared.update(names)
                 return  # a new folder: every name is free
             if stat.S_ISLNK(st.st_mode):
                 raise OutputRefused(
@@ -261,10 +270,11 @@ class OutputSet:
                     self._check(folder, manifest, name)
             finally:
                 folder.close()
-            return
-        manifest = read_manifest(self._folder.fd, self.path)
-        for name in names:
-            self._check(self._folder, manifest, name)
+        else:
+            manifest = read_manifest(self._folder.fd, self.path)
+            for name in names:
+                self._check(self._folder, manifest, name)
+        self._cleared.update(names)
 
     def _check(self, folder: _Folder, manifest: Manifest, name: str) -> os.stat_result | None:
         if not name or "/" in name or "\\" in name or name in (".", "..", MANIFEST):
@@ -320,7 +330,8 @@ class OutputSet:
     def open(self, name: str) -> Iterator[BinaryIO]:
         """A file to write `name` into; it is kept (staged) only if the block succeeds."""
         folder = self._open_folder()
-        self._check(folder, self._known(folder), name)
+        if name not in self._cleared:
+            self._check(folder, self._known(folder), name)
         tmp = _temp_name(name)
         try:
             fd = folder.open_new(tmp)

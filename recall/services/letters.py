@@ -53,8 +53,8 @@ from recall.letters.check import check_docx, check_sms, letter_text, refuse_unle
 from recall.letters.templates import all_template_names
 from recall.outputs import OutputError, OutputSet, Protected, write_file
 from recall.resources import templates_dir
-from recall.services.batches import BatchInfo, Invitee, get_batch
-from recall.services.batches.letters_check import mark_letters_made, recheck_before_letters
+from recall.services.batches import BatchInfo, BatchPlan, Invitee, get_batch
+from recall.services.batches.letters_check import mark_letters_made, recheck_and_load
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Refused
 from recall.services.infra.database import database_id, output_root
@@ -334,8 +334,11 @@ class _Source:
     hidden: frozenset[str] = frozenset()  # conditions letters do not name
 
 
-def _load(db: Database, batch_id: int, today: dt.date | None) -> _Source:
-    plan_ = get_batch(db, batch_id)
+def _load(
+    db: Database, batch_id: int, today: dt.date | None, plan_: BatchPlan | None = None
+) -> _Source:
+    """What letters need of the batch (`plan_`: the batch as the re-check just read it)."""
+    plan_ = plan_ or get_batch(db, batch_id)
     batch = plan_.batch
     if batch.status == "void":
         raise Refused(f"batch {batch_id} is void: there is nothing to send")
@@ -516,8 +519,8 @@ def render_batch_letters(
     """
     operator = operator or current_operator()
     made_on = today or dt.date.today()
-    taken_out = recheck_before_letters(db, batch_id, today=made_on, operator=operator)
-    src = _load(db, batch_id, made_on)
+    taken_out, plan_ = recheck_and_load(db, batch_id, today=made_on, operator=operator)
+    src = _load(db, batch_id, made_on, plan_)
     batch, practice, who = src.batch, src.practice, src.who
     if batch.status == "sent" and batch.letters_dir:
         raise Refused(

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from recall.domain.text import printable
@@ -59,3 +59,39 @@ def read_audit(
     if action:
         q = q.where(audit_log_t.c.action == action)
     return session.scalars(q).all()
+
+
+def count_entries(session: Session) -> int:
+    """How many entries the log holds: it only grows, so an equal count later means nothing
+    was recorded in between (whatever order concurrent transactions took their ids in)."""
+    return int(session.execute(select(func.count()).select_from(audit_log_t)).scalar_one())
+
+
+def latest_entry(
+    session: Session, batch_id: int, actions: Sequence[str]
+) -> tuple[int, dict[str, Any]] | None:
+    """The newest entry for this batch with one of `actions`: (id, details)."""
+    a = audit_log_t
+    row = session.execute(
+        select(a.c.id, a.c.details)
+        .where(a.c.batch_id == batch_id, a.c.action.in_(list(actions)))
+        .order_by(a.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    try:
+        details = json.loads(row.details)
+    except ValueError:
+        details = {}
+    return int(row.id), details if isinstance(details, dict) else {}
+
+
+def count_batch_entries_from(session: Session, batch_id: int, first_id: int) -> int:
+    """Entries for this batch from entry `first_id` on."""
+    a = audit_log_t
+    return int(
+        session.execute(
+            select(func.count()).where(a.c.batch_id == batch_id, a.c.id >= first_id)
+        ).scalar_one()
+    )

@@ -39,7 +39,7 @@ from recall.store.models import (
 )
 
 # Above this many patients a filtered query costs more than reading the practice and filtering.
-_ID_FILTER_LIMIT = 2000
+_ID_FILTER_LIMIT = 10000
 
 Key = tuple[int, str]
 
@@ -357,16 +357,18 @@ def patient_facts(
     history = {}
     for c in conds:
         key = (pid, c)
-        h = ConditionHistory(
-            invites=frozenset(hist.specific.get(key, ())),
-            reviews=frozenset(hist.review.get(key, ())),
-            declines=frozenset(hist.decline.get(key, ())),
-            response=hist.responses.get(key),
-            readings=pair_readings(hist.readings.get(key, ())),
-            letters=frozenset(hist.letters.get(key, ())),
-        )
-        if h != _EMPTY_HISTORY:
-            history[c] = h
+        invites, reviews = hist.specific.get(key), hist.review.get(key)
+        declines, response = hist.decline.get(key), hist.responses.get(key)
+        readings, letters = hist.readings.get(key), hist.letters.get(key)
+        if invites or reviews or declines or response or readings or letters:
+            history[c] = ConditionHistory(
+                invites=frozenset(invites or ()),
+                reviews=frozenset(reviews or ()),
+                declines=frozenset(declines or ()),
+                response=response,
+                readings=pair_readings(readings) if readings else (),
+                letters=frozenset(letters or ()),
+            )
     return PatientFacts(
         patient_id=pid,
         registered_on=patient.registered_on,
@@ -380,5 +382,3 @@ def patient_facts(
         targets=hist.targets,
     )
 
-
-_EMPTY_HISTORY = ConditionHistory()

@@ -27,7 +27,13 @@ from recall.domain.nhs import InvalidNhsNumber, normalise_nhs_number
 from recall.domain.qof_year import QofYear
 from recall.services.batches.codes import code_rows, record_codes
 from recall.services.batches.judge import Outcome, judge_all
-from recall.services.batches.model import CodeLine, ConfirmResult, Excluded, Invitee
+from recall.services.batches.model import (
+    CodeLine,
+    ConfirmResult,
+    Excluded,
+    Invitee,
+    batch_info,
+)
 from recall.services.batches.read import load_plan
 from recall.services.errors import NotFound, Problem, RecallError, Refused
 from recall.services.infra.operator import current_operator
@@ -177,7 +183,6 @@ def confirm_in(
         },
     )
     repo.mark_sent(session, batch_id, day, operator)
-    done = load_plan(session, batch_id)
     drops = [
         Excluded(
             x.patient_id,
@@ -193,7 +198,10 @@ def confirm_in(
         )
         for x, why, staff in out.dropped
     ]
-    return ConfirmResult(done.batch, lines[0], out.warnings, drops, take_out(done.excluded))
+    left_out = [*plan.excluded, *drops]
+    live = sum(1 for x in plan.invitations if x.status != InvitationStatus.VOID) - len(drops)
+    done = batch_info(repo.batch_row(session, batch_id), live, len(left_out))
+    return ConfirmResult(done, lines[0], out.warnings, drops, take_out(left_out))
 
 
 def take_out(left_out: list[Excluded]) -> list[str]:

@@ -29,11 +29,13 @@ from recall.services.errors import NotFound, Problem, RecallError, Refused
 from recall.services.infra.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings
 from recall.store import batches_repo as repo
-from recall.store.audit_repo import append_audit
+from recall.store.audit_repo import append_audit, count_entries
 from recall.store.batches_repo import NewInvitation
 from recall.store.db import Database
 from recall.store.locks import lock_for_transaction
 
+# the plan's audit entry records how many entries the log held when the rule read the facts
+AUDIT_SEEN = "audit_entries_seen"
 HOME_VISIT_NEEDS = ("housebound", "care_home")
 
 
@@ -375,6 +377,7 @@ def plan_in(
     pid = resolve_practice(session, practice_id)
     # two terminals planning one cohort and stage: the second waits, then re-plans
     lock_for_transaction(session, "plan", pid, kind, stage, month, patient_ids)
+    seen_entries = count_entries(session)  # before reading facts: see letters_check
     existing = repo.find_planned(
         session,
         practice_id=pid,
@@ -422,6 +425,7 @@ def plan_in(
             "invited": seen.due,
             "excluded": len(seen.rows) - seen.due,
             "blocked_conditions": sorted(seen.blocked),
+            AUDIT_SEEN: seen_entries,
         },
     )
     return load_plan(session, batch_id), seen
