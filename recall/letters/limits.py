@@ -213,6 +213,9 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
 # -- per-letter output size and time ----------------------------------------------------
 
 
+_WATCHDOG_LINGER = 1.0  # seconds
+
+
 class _Watchdog:
     """One daemon thread that interrupts renders past their deadline.
 
@@ -228,11 +231,18 @@ class _Watchdog:
         self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
+        idle_since: float | None = None
         while True:
             time.sleep(0.05)
             now = time.monotonic()
             with self._lock:
-                if not self._due:  # idle: stop; the next render starts a new watchdog
+                if self._due:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                elif now - idle_since > _WATCHDOG_LINGER:
+                    # idle for a while: stop; the next render starts a new watchdog (letters
+                    # render one after another, so one watchdog serves a whole batch)
                     self._thread = None
                     return
                 for tid, due in list(self._due.items()):
