@@ -8,11 +8,17 @@ Layout: A4, Arial. The first table puts the practice letterhead top right and th
 name and address where a DL window envelope shows it (about 20 mm from the left edge and
 45-90 mm from the top of the page, with the page folded in three). Every run carries its
 own font and size, so letters keep their look when they are put together in one print file.
+
+Large print lists the conditions and "How to book" first, so both are on page 1; what to
+bring for each condition follows. Easy read is a column of short sections, each a one-row
+table with a pictogram on the left (drawn by pictograms.py, next to this file) that never
+splits across two pages.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import io
 import sys
 import zipfile
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docx import Document
-from docx.enum.table import WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -31,6 +37,21 @@ from docx.text.paragraph import Paragraph
 HERE = Path(__file__).resolve().parent
 FONT = "Arial"
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)
+PICTURE_MM = 22  # the pictogram's printed width and height
+PICTURE_COLUMN_MM = 30
+TEXT_COLUMN_MM = 140
+
+
+def _pictograms() -> object:
+    """pictograms.py beside this script (loaded by path: this script is not a package)."""
+    spec = importlib.util.spec_from_file_location("recall_pictograms", HERE / "pictograms.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PICTOGRAMS = _pictograms()
 
 
 @dataclass(frozen=True)
@@ -199,7 +220,8 @@ def header_block(doc: object, w: Writer) -> None:
 
 def how_to_book(doc: object, w: Writer) -> None:
     w.para(doc, "How to book", size=w.look.heading - 2, bold=True, before=6, keep_next=True)
-    w.para(doc, "Please phone us on {{ practice.phone }}.")
+    p = w.para(doc, "Please phone us on {{ practice.phone }}.")
+    p.paragraph_format.keep_together = True
     w.tag(doc, "{%p if practice.booking_url %}")
     w.para(doc, "Or book online: {{ practice.booking_url }}")
     w.tag(doc, "{%p endif %}")
@@ -292,15 +314,47 @@ EASY_OPENING = {
 }
 
 
+def large_conditions(doc: object, w: Writer) -> None:
+    """Large print: the conditions' names only, so "How to book" still fits on page 1."""
+    w.tag(doc, "{%p for c in conditions %}")
+    p = w.para(doc, after=2, indent_mm=8, hanging_mm=6, keep_next=True)
+    w.run(p, "•\t")
+    w.run(p, "{{ c.plain_name|sentence }}", bold=True)
+    w.tag(doc, "{%p endfor %}")
+
+
+def large_bring(doc: object, w: Writer) -> None:
+    """Large print: what to bring, per condition, after the booking details."""
+    w.tag(doc, "{%p if letter.anything_to_bring %}")
+    w.para(doc, "What to bring", size=w.look.heading - 2, bold=True, before=6, keep_next=True)
+    w.tag(doc, "{%p for c in conditions %}")
+    w.tag(doc, "{%p if c.bring %}")
+    p = w.para(doc, after=6, indent_mm=8, hanging_mm=6)
+    w.run(p, "•\t")
+    w.run(p, "For {{ c.plain_name }}: {{ c.bring }}.")
+    w.tag(doc, "{%p endif %}")
+    w.tag(doc, "{%p endfor %}")
+    w.tag(doc, "{%p endif %}")
+
+
 def standard_letter(doc: object, w: Writer, stage: int) -> None:
     title, opening = OPENING[stage]
     w.para(doc, "Dear {{ patient.salutation }},")
     w.para(doc, title, size=w.look.heading, bold=True, before=6, keep_next=True)
-    for text in opening:
-        w.para(doc, text)
-    w.para(doc, "Your review covers:", keep_next=True)
-    conditions_list(doc, w)
-    how_to_book(doc, w)
+    if w.look.large:  # page 1: the first sentence, the conditions and how to book
+        w.para(doc, opening[0])
+        w.para(doc, "Your review covers:", keep_next=True)
+        large_conditions(doc, w)
+        how_to_book(doc, w)
+        for text in opening[1:]:
+            w.para(doc, text)
+        large_bring(doc, w)
+    else:
+        for text in opening:
+            w.para(doc, text)
+        w.para(doc, "Your review covers:", keep_next=True)
+        conditions_list(doc, w)
+        how_to_book(doc, w)
     interpreter(doc, w)
     w.para(
         doc,
@@ -325,47 +379,96 @@ def standard_letter(doc: object, w: Writer, stage: int) -> None:
         w.tag(doc, "{%p endif %}")
 
 
+def _no_split(row: object) -> None:
+    """The row (one easy-read section) is never split across two pages."""
+    tr_pr = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
+    tr_pr.append(OxmlElement("w:cantSplit"))
+
+
+def section(doc: object, w: Writer, picture: str, fill: object) -> None:
+    """One easy-read section: the pictogram on the left, the short sentences on the right."""
+    table = doc.add_table(rows=1, cols=2)  # type: ignore[attr-defined]
+    table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    table.autofit = False
+    widths = (PICTURE_COLUMN_MM, TEXT_COLUMN_MM)
+    _grid(table, widths)
+    row = table.rows[0]
+    _no_split(row)
+    pic, text = row.cells
+    _set_cell_width(pic, widths[0])
+    _set_cell_width(text, widths[1])
+    pic.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
+    holder = w.para(pic, first=True, after=0)
+    shape = holder.add_run().add_picture(
+        io.BytesIO(PICTOGRAMS.pictogram(picture)),  # type: ignore[attr-defined]
+        width=Mm(PICTURE_MM),
+        height=Mm(PICTURE_MM),
+    )
+    shape._inline.docPr.set("descr", f"Picture: {picture}")  # what a screen reader says
+    fill(text)  # type: ignore[operator]
+    first = text.paragraphs[0]
+    if not first.text and len(text.paragraphs) > 1:
+        first._p.getparent().remove(first._p)  # the cell's own empty first paragraph
+    w.para(doc, "", size=8, after=0, exact=10)  # keeps two sections' tables apart
+
+
 def easy_letter(doc: object, w: Writer, stage: int) -> None:
     title, opening = EASY_OPENING[stage]
     w.para(doc, "Dear {{ patient.salutation }}", after=10)
     w.para(doc, title, size=w.look.heading, bold=True, keep_next=True, after=10)
-    for text in opening:
-        w.para(doc, text, after=10)
-    w.para(doc, "The check is about:", bold=True, keep_next=True)
-    w.tag(doc, "{%p for c in conditions %}")
-    p = w.para(doc, after=4, indent_mm=10, hanging_mm=8)
-    w.run(p, "•\t")
-    w.run(p, "{{ c.plain_name|sentence }}")
-    w.tag(doc, "{%p endfor %}")
+
+    def when(cell: object) -> None:
+        for text in opening:
+            w.para(cell, text, after=10)
+
+    def about(cell: object) -> None:
+        w.para(cell, "The check is about:", bold=True, keep_next=True)
+        w.tag(cell, "{%p for c in conditions %}")
+        p = w.para(cell, after=4, indent_mm=10, hanging_mm=8)
+        w.run(p, "•\t")
+        w.run(p, "{{ c.plain_name|sentence }}")
+        w.tag(cell, "{%p endfor %}")
+
+    def bring(cell: object) -> None:
+        w.para(cell, "Please bring:", bold=True, keep_next=True)
+        w.tag(cell, "{%p for c in conditions %}")
+        w.tag(cell, "{%p if c.easy_bring %}")
+        p = w.para(cell, after=4, indent_mm=10, hanging_mm=8)
+        w.run(p, "•\t")
+        w.run(p, "{{ c.easy_bring|sentence }}")
+        w.tag(cell, "{%p endif %}")
+        w.tag(cell, "{%p endfor %}")
+
+    def book(cell: object) -> None:
+        w.para(cell, "How to book", bold=True, keep_next=True)
+        w.para(cell, "Phone us on:", after=2, keep_next=True)  # never apart from the number
+        w.para(cell, "{{ practice.phone }}", bold=True, after=10)
+        w.tag(cell, "{%p if practice.booking_url %}")
+        w.para(cell, "Or book on the internet:", after=2, keep_next=True)
+        w.para(cell, "{{ practice.booking_url }}", after=10)
+        w.tag(cell, "{%p endif %}")
+        w.tag(cell, "{%p if patient.interpreter %}")
+        w.para(cell, "We can get someone to help you in {{ patient.interpreter }}.", after=2)
+        w.para(cell, "Ask us when you phone.", after=10)
+        w.tag(cell, "{%p endif %}")
+
+    def company(cell: object) -> None:
+        w.para(cell, "You can bring someone with you.", after=10)
+        w.para(cell, "If you do not want the check, please tell us.", after=10)
+        w.para(cell, "From", after=2)  # signed in the same section: never alone on a page
+        signatory(cell, w)
+        w.para(cell, "{{ practice.name }}", bold=True, after=0)
+        w.tag(cell, "{%p for line in practice.address_lines %}")
+        w.para(cell, "{{ line }}", after=0)
+        w.tag(cell, "{%p endfor %}")
+
+    section(doc, w, "calendar", when)
+    section(doc, w, "person", about)
     w.tag(doc, "{%p if letter.anything_to_bring %}")
-    w.para(doc, "Please bring:", bold=True, before=10, keep_next=True)
-    w.tag(doc, "{%p for c in conditions %}")
-    w.tag(doc, "{%p if c.bring %}")
-    p = w.para(doc, after=4, indent_mm=10, hanging_mm=8)
-    w.run(p, "•\t")
-    w.run(p, "{{ c.bring|sentence }}")
+    section(doc, w, "pill", bring)
     w.tag(doc, "{%p endif %}")
-    w.tag(doc, "{%p endfor %}")
-    w.tag(doc, "{%p endif %}")
-    w.para(doc, "How to book", bold=True, before=10, keep_next=True)
-    w.para(doc, "Phone us on:", after=2, keep_next=True)  # never apart from the number
-    w.para(doc, "{{ practice.phone }}", bold=True, after=10)
-    w.tag(doc, "{%p if practice.booking_url %}")
-    w.para(doc, "Or book on the internet:", after=2)
-    w.para(doc, "{{ practice.booking_url }}", after=10)
-    w.tag(doc, "{%p endif %}")
-    w.tag(doc, "{%p if patient.interpreter %}")
-    w.para(doc, "We can get someone to help you in {{ patient.interpreter }}.", after=2)
-    w.para(doc, "Ask us when you phone.", after=10)
-    w.tag(doc, "{%p endif %}")
-    w.para(doc, "You can bring someone with you.", after=10)
-    w.para(doc, "If you do not want the check, please tell us.", after=10)
-    w.para(doc, "From", keep_next=True, after=2)
-    signatory(doc, w)
-    w.para(doc, "{{ practice.name }}", bold=True, after=0)
-    w.tag(doc, "{%p for line in practice.address_lines %}")
-    w.para(doc, "{{ line }}", after=0)
-    w.tag(doc, "{%p endfor %}")
+    section(doc, w, "phone", book)
+    section(doc, w, "people", company)
 
 
 def page_setup(doc: object) -> None:

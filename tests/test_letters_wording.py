@@ -59,12 +59,19 @@ def _seed(db: Database, **settings: Any) -> int:
     return plan_batch(db, 1, "2026-11", SEND, today=TODAY).batch.id
 
 
-def _letters(db: Database, tmp_path: Path, **settings: Any) -> dict[str, str]:
+def _letter_files(db: Database, tmp_path: Path, **settings: Any) -> dict[str, Path]:
     batch_id = _seed(db, **settings)
     result = render_batch_letters(db, batch_id, tmp_path / "out", today=TODAY, pdf=False)
-    texts = ["\n".join(docx_text(docx.Document(str(p)))) for p in result.letters]
-    assert len(texts) == 3
-    return dict(zip(("standard", "large_print", "easy_read"), texts, strict=True))
+    assert len(result.letters) == 3
+    paths = [Path(p) for p in result.letters]
+    return dict(zip(("standard", "large_print", "easy_read"), paths, strict=True))
+
+
+def _letters(db: Database, tmp_path: Path, **settings: Any) -> dict[str, str]:
+    return {
+        variant: "\n".join(docx_text(docx.Document(str(path))))
+        for variant, path in _letter_files(db, tmp_path, **settings).items()
+    }
 
 
 def test_three_conditions_with_depression(sqlite_db: Database, tmp_path: Path) -> None:
@@ -111,7 +118,40 @@ def test_easy_read_keeps_phone_label_with_the_number(stage: int) -> None:
     from recall.resources import templates_dir
 
     doc = docx.Document(str(templates_dir() / f"stage{stage}_easy_read.docx"))
-    paras = doc.paragraphs
+    # each easy-read section is a one-row table (picture | words): look in its cells too
+    paras = [p for t in doc.tables for c in t.rows[0].cells for p in c.paragraphs]
     (label,) = [i for i, p in enumerate(paras) if p.text == "Phone us on:"]
     assert paras[label].paragraph_format.keep_with_next
     assert paras[label + 1].text == "{{ practice.phone }}"
+
+
+def test_easy_read_has_a_picture_per_section_and_its_own_bring_words(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """High blood pressure, diabetes and depression: five sections, five pictures, and what
+    to bring in the easy-read letter's own short words."""
+    doc = docx.Document(str(_letter_files(sqlite_db, tmp_path)["easy_read"]))
+    sections = doc.tables[1:]  # the first table is the letterhead and address
+    assert len(sections) == 5
+    assert len(doc.inline_shapes) == 5
+    for table in sections:
+        picture, _words = table.rows[0].cells
+        assert len(picture._tc.xpath(".//pic:pic")) == 1
+    text = "\n".join(docx_text(doc))
+    assert "Your blood pressure numbers, if you check it at home" in text
+    assert "Some wee in a pot (get the pot from reception)" in text
+    assert "home blood pressure readings" not in text and "urine" not in text
+    assert "depression" not in text.lower()
+
+
+def test_easy_read_with_nothing_to_bring_drops_that_section(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    global THREE
+    saved, THREE = THREE, ("DEPR",)
+    try:
+        doc = docx.Document(str(_letter_files(sqlite_db, tmp_path)["easy_read"]))
+    finally:
+        THREE = saved
+    assert len(doc.tables[1:]) == 4 and len(doc.inline_shapes) == 4
+    assert "Please bring:" not in "\n".join(docx_text(doc))

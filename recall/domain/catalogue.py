@@ -98,6 +98,7 @@ class Condition:
     enabled: bool = True
     measured: bool = False
     note: str = ""
+    easy_bring: str = ""  # what to bring, in easy-read words
 
     def condition_invite_codes(self, generic: Iterable[str]) -> frozenset[str]:
         """Invite-cluster codes that are specific to this condition (generic code removed)."""

@@ -46,6 +46,7 @@ LETTER_VARIABLES: dict[str, dict[str, str]] = {
         "name": "clinical name, e.g. Diabetes",
         "plain_name": "plain-English name, e.g. diabetes",
         "bring": "what to bring or do before the appointment (may be empty)",
+        "easy_bring": "what to bring in easy-read words, e.g. 'all your inhalers' (may be empty)",
     },
     "conditions_text": {},
     "letter": {
@@ -56,7 +57,8 @@ LETTER_VARIABLES: dict[str, dict[str, str]] = {
         "variant": "standard, large_print or easy_read",
         "review_phrase": "'your yearly review of your long-term health condition(s)', or "
         "'your annual health review' when no condition is named",
-        "anything_to_bring": "true when some condition says what to bring",
+        "anything_to_bring": "true when some condition says what to bring (on an easy-read "
+        "letter: in easy-read words)",
     },
 }
 LETTER_DESCRIPTIONS = {
@@ -163,6 +165,7 @@ class ConditionInfo:
     name: str
     plain_name: str
     bring: str
+    easy_bring: str = ""  # the easy-read letter's own short words for what to bring
 
     def as_context(self) -> dict[str, Any]:
         return {
@@ -170,6 +173,7 @@ class ConditionInfo:
             "name": self.name,
             "plain_name": self.plain_name,
             "bring": self.bring,
+            "easy_bring": self.easy_bring,
         }
 
 
@@ -194,7 +198,10 @@ class LetterContext:
             "letter": {
                 **letter_fields(self.stage, self.letter_date, self.variant),
                 "review_phrase": review_phrase(self.conditions),
-                "anything_to_bring": any(c.bring for c in self.conditions),
+                "anything_to_bring": any(
+                    c.easy_bring if self.variant == "easy_read" else c.bring
+                    for c in self.conditions
+                ),
             },
             **self.extra,
         }
@@ -246,12 +253,19 @@ def sample_context(stage: int = 1, variant: str = "standard") -> LetterContext:
             needs=("interpreter:Polish",),
         ),
         conditions=(
-            ConditionInfo("DM", "Diabetes", "diabetes", "a urine sample in a pot from reception"),
+            ConditionInfo(
+                "DM",
+                "Diabetes",
+                "diabetes",
+                "a urine sample in a pot from reception",
+                "some wee in a pot (get the pot from reception)",
+            ),
             ConditionInfo(
                 "HYP",
                 "Hypertension",
                 "high blood pressure",
                 "your home blood pressure readings, if you have a monitor at home",
+                "your blood pressure numbers, if you check it at home",
             ),
         ),
         stage=stage,

@@ -163,6 +163,7 @@ def build_catalogue(
             name=spec["name"],
             plain_name=spec.get("plain_name", spec["name"].lower()),
             bring=spec.get("bring", ""),
+            easy_bring=spec.get("easy_bring", ""),
             invite_cluster=cluster,
             invite=invite,
             review=review,

@@ -189,9 +189,15 @@ def _conditions(
             continue
         cond = catalogue.get(key)
         if cond is None:
-            out.append(ConditionInfo(key, key, key, "a list of the medicines you take"))
+            out.append(
+                ConditionInfo(
+                    key, key, key, "a list of the medicines you take", "a list of your medicines"
+                )
+            )
         else:
-            out.append(ConditionInfo(cond.key, cond.name, cond.plain_name, cond.bring))
+            out.append(
+                ConditionInfo(cond.key, cond.name, cond.plain_name, cond.bring, cond.easy_bring)
+            )
     if unnamed:  # last: the named conditions first, then "your annual health review"
         out.append(unnamed_review())
     return tuple(out)
@@ -380,6 +386,7 @@ class LetterPreview:
     lines: list[str]
     position: int  # 1-based place in the print file
     total: int
+    order: tuple[int, ...] = ()  # every letter's invitation id, in print-file (postcode) order
 
 
 def preview_letter(
@@ -411,7 +418,8 @@ def preview_letter(
     except TemplateProblem as exc:
         raise _refuse(exc) from None
     lines = letter_text(data)
-    return LetterPreview(inv.invitation_id, tpl.name, variant, lines, pos + 1, len(letters))
+    order = tuple(i.invitation_id for i, _v in letters)
+    return LetterPreview(inv.invitation_id, tpl.name, variant, lines, pos + 1, len(letters), order)
 
 
 def _compile(src: _Source, templates: Path | None) -> tuple[dict[str, CompiledDocx], str | None]:

@@ -12,7 +12,6 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, Header, ProgressBar, Static
 
-from recall.services.batches import get_batch
 from recall.services.errors import NotFound
 from recall.services.letters import LetterPreview, LettersResult, preview_letter
 from recall.services.letters import render_batch_letters as render
@@ -119,18 +118,19 @@ When it is done, press **Enter** to read one of the letters before you print.
 @dataclass
 class PreviewLoaded(Message):
     preview: LetterPreview | None
-    invitation_ids: list[int]
 
 
 class PreviewScreen(RecallScreen):
-    """One letter as plain text; n/p move through the letters."""
+    """One letter as plain text; n/p move through the letters in print-file order."""
 
     HELP = """\
 This is one letter as it will print (as plain text, without the layout). Check the practice
 details, the patient's name and address, and the conditions listed.
 
-**n** and **p** show the next and previous letter. When you are happy, print the print file
-and send the letters, then press **Enter** to record that they were sent.
+**n** and **p** show the next and previous letter, in the order of the print file (postcode
+order, for franking): letter 3 is the third letter in the print file and the file
+letter-0003-….docx. When you are happy, print the print file and send the letters, then
+press **Enter** to record that they were sent.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "next", "Next: record as sent", id="next"),
@@ -146,6 +146,7 @@ and send the letters, then press **Enter** to record that they were sent.
         self.letters = letters
         self.ids: list[int] = []
         self.index = 0
+        self.showing: int | None = None  # the invitation whose letter is on screen
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -159,36 +160,29 @@ and send the letters, then press **Enter** to record that they were sent.
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self, invitation_id: int | None) -> None:
-        ids = self.ids
-        if not ids:
-            plan = get_batch(self.ctx.db, self.batch_id)
-            ids = [
-                x.invitation_id
-                for x in plan.invitations
-                if x.status == "planned" and x.channel == "letter" and "no_letter" not in x.needs
-            ]
         try:
             preview = preview_letter(
                 self.ctx.db, self.batch_id, invitation_id, today=self.ctx.today
             )
         except NotFound:  # that patient gets a text instead: show the first letter
             preview = preview_letter(self.ctx.db, self.batch_id, None, today=self.ctx.today)
-        self.post_message(PreviewLoaded(preview, ids))
+        self.post_message(PreviewLoaded(preview))
 
     @on(PreviewLoaded)
     def _loaded(self, message: PreviewLoaded) -> None:
-        self.ids = message.invitation_ids
         p = message.preview
         where = self.query_one("#preview-where", Static)
         text = self.query_one("#preview-text", Static)
         if p is None:
+            self.ids = []
             where.update("No letters to print: everyone gets a text message or another contact.")
             text.update("")
             return
-        if p.invitation_id in self.ids:
-            self.index = self.ids.index(p.invitation_id)
+        self.ids = list(p.order)  # the print file's order: n/p walk it, the label counts it
+        self.index = p.position - 1
+        self.showing = p.invitation_id
         style = "" if p.variant == "standard" else f" ({p.variant.replace('_', ' ')})"
-        where.update(f"Letter {p.position} of {p.total} in the print file{style}")
+        where.update(f"Letter {p.position} of {p.total} in the print file (postcode order){style}")
         text.update(plain("\n".join(p.lines)))
         self.query_one("#preview-scroll", VerticalScroll).scroll_home(animate=False)
 

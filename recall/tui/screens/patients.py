@@ -144,6 +144,13 @@ to open the highlighted patient. **/** goes back to the search box.
         if message.focus_list and n:
             table.focus()
 
+    def on_screen_resume(self) -> None:
+        """Back from a patient: the list has the keys, never the search box (a hotkey
+        pressed next would be typed into it)."""
+        table = self.query_one(DataTable)
+        if self.hits and table.row_count:
+            table.focus()
+
     def action_search_box(self) -> None:
         self.query_one("#search", TextBox).focus()
 

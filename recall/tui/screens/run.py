@@ -6,6 +6,7 @@ closing the app never loses the checking already done; coming back re-opens the 
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import deque
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from textual.widgets import Footer, Header, Input, Label, OptionList, Select, St
 from textual.widgets.option_list import Option
 
 from recall.domain.nhs import format_nhs_number
+from recall.domain.qof_year import qof_year_of
 from recall.services.views.dashboard import RunOption, due_options
 from recall.services.views.run_view import (
     NotDueRow,
@@ -34,7 +36,7 @@ from recall.tui.safe import plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.virtual_table import Cell, VirtualTable
 from recall.tui.widgets import ReasonModal, TextBox
-from recall.tui.words import long_date, needs_words, plural, run_title, short_date
+from recall.tui.words import long_date, month_name, needs_words, plural, run_title, short_date
 
 COLUMNS = [
     ("", 1),
@@ -59,13 +61,25 @@ class OptionsLoaded(Message):
 
 
 class OtherRunModal(ModalScreen[tuple[int, str] | None]):
-    """Pick any recall month and letter (for catching up)."""
+    """Pick any recall month of this QOF year and a letter (for catching up).
 
+    It opens on the month list, so the arrow keys choose a month at once; Tab reaches the
+    letter (1st, 2nd or 3rd)."""
+
+    DEFAULT_CSS = """
+    OtherRunModal #other-months { height: 12; margin-bottom: 1; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
-    def __init__(self, month: str) -> None:
+    def __init__(self, today: dt.date) -> None:
         super().__init__()
-        self.month = month
+        year = qof_year_of(today)
+        first = year.start
+        self.months = [
+            f"{first.year + (first.month - 1 + i) // 12:04d}-{(first.month - 1 + i) % 12 + 1:02d}"
+            for i in range(12)
+        ]
+        self.current = f"{today.year:04d}-{today.month:02d}"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -77,23 +91,28 @@ class OtherRunModal(ModalScreen[tuple[int, str] | None]):
                 id="other-stage",
                 compact=True,
             )
-            yield Label("For patients whose recall month is (year-month):")
-            yield TextBox(self.month, id="other-month", compact=True, max_length=7)
-            yield Static("", id="other-error", classes="error-text")
-            yield Static("Enter to open the list · Esc to cancel", classes="hint")
+            yield Label("For patients whose recall month is:")
+            yield OptionList(
+                *(Option(month_name(m), id=m) for m in self.months),
+                id="other-months",
+                compact=True,
+            )
+            yield Static(
+                "↑↓ month · Enter: open its list · Tab: which letter · Esc: back",
+                classes="hint",
+            )
 
     def on_mount(self) -> None:
-        self.query_one("#other-month", TextBox).focus()
+        months = self.query_one("#other-months", OptionList)
+        if self.current in self.months:
+            months.highlighted = self.months.index(self.current)
+        months.focus()
 
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
-        parts = text.split("-")
-        if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[1]) <= 12:
-            self.query_one("#other-error", Static).update("Type the month like 2026-11.")
-            return
+    @on(OptionList.OptionSelected, "#other-months")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
         stage = self.query_one("#other-stage", Select).value
-        self.dismiss((int(stage) if isinstance(stage, int) else 1, f"{parts[0]}-{parts[1]:0>2}"))
+        month = self.months[event.option_index]
+        self.dismiss((int(stage) if isinstance(stage, int) else 1, month))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -208,7 +227,7 @@ Press **o** to pick another month (for example to catch up on a month that was m
             if choice is not None:
                 self.app.push_screen(ReviewScreen(*choice))
 
-        self.app.push_screen(OtherRunModal(f"{today.year:04d}-{today.month:02d}"), chosen)
+        self.app.push_screen(OtherRunModal(today), chosen)
 
 
 @dataclass
