@@ -16,7 +16,7 @@ from recall.cli import (
     report_cmds,
     setup_cmds,
 )
-from recall.cli.common import DbOption, echo
+from recall.cli.common import DbOption, PracticeOption, echo
 from recall.services.errors import RecallError
 from recall.services.infra.database import DatabaseError
 
@@ -32,9 +32,9 @@ app = typer.Typer(
 
 
 @app.callback(invoke_without_command=True)
-def _root(ctx: typer.Context, db: DbOption = None) -> None:
+def _root(ctx: typer.Context, db: DbOption = None, practice: PracticeOption = None) -> None:
     """Open the terminal UI when no command is given."""
-    ctx.obj = {"db": db}
+    ctx.obj = {"db": db, "practice": practice}
     if ctx.invoked_subcommand is None:
         from recall.tui.app import run_app
 
@@ -80,7 +80,7 @@ def json_to_command(argv: list[str]) -> list[str]:
     while i < len(argv) and argv[i].startswith("-"):
         if argv[i] == "--json":
             wanted = True
-        elif argv[i] == "--db" and i + 1 < len(argv):
+        elif argv[i] in ("--db", "--practice") and i + 1 < len(argv):
             head += argv[i : i + 2]
             i += 1
         else:
@@ -92,9 +92,32 @@ def json_to_command(argv: list[str]) -> list[str]:
     return head + rest + ["--json"] if rest else argv
 
 
+def practice_to_root(argv: list[str]) -> list[str]:
+    """`recall batch list --practice B86001` as `recall --practice B86001 batch list`: every
+    command takes --practice, before or after its name, and it is chosen once, at the root."""
+    rest: list[str] = []
+    chosen: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg == "--practice" and i + 1 < len(argv):
+            chosen = ["--practice", argv[i + 1]]
+            i += 2
+            continue
+        if arg.startswith("--practice="):
+            chosen = ["--practice", arg.split("=", 1)[1]]
+        else:
+            rest.append(arg)
+        i += 1
+    return chosen + rest
+
+
 def _main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected failures become one line on stderr and exit code 2."""
-    args = json_to_command(list(sys.argv[1:] if argv is None else argv))
+    args = json_to_command(practice_to_root(list(sys.argv[1:] if argv is None else argv)))
     try:
         result = app(args=args, standalone_mode=False)
     except typer.Exit as exc:

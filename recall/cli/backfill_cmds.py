@@ -12,11 +12,10 @@ from recall.cli.common import (
     DbOption,
     ForceOption,
     JsonOption,
-    db_url,
     echo,
     emit,
-    open_database,
     parse_date,
+    practice_database,
 )
 from recall.services.backfill import (
     PROBLEM_TEXT,
@@ -179,11 +178,8 @@ def plan_cmd(
 ) -> None:
     """Dry run: which codes backfill would add, grouped by date and code. Changes nothing."""
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
-    database = open_database(db_url(ctx, db))
-    try:
-        result = plan_backfill(database, start, end)
-    finally:
-        database.dispose()
+    with practice_database(ctx, db, as_json) as (database, pid):
+        result = plan_backfill(database, start, end, practice_id=pid)
     emit(plan_json(result), as_json, lambda: print_plan(result))
 
 
@@ -199,11 +195,10 @@ def apply_cmd(
 ) -> None:
     """Record the planned codes (origin backfill) in one step; a second run adds nothing."""
     start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
-    database = open_database(db_url(ctx, db))
-    try:
-        result = apply_backfill(database, start, end, worksheet=worksheet, force=force)
-    finally:
-        database.dispose()
+    with practice_database(ctx, db, as_json) as (database, pid):
+        result = apply_backfill(
+            database, start, end, worksheet=worksheet, force=force, practice_id=pid
+        )
     doc = plan_json(result.plan)
     doc.update(
         run_id=result.run_id,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, cli_database, echo, emit, parse_date
+from recall.cli.common import DbOption, JsonOption, echo, emit, parse_date, practice_database
 from recall.domain.nhs import format_nhs_number, normalise_nhs_number
 from recall.services.batches import (
     BatchInfo,
@@ -201,8 +201,8 @@ def plan_cmd(
 ) -> None:
     """Plan (or re-plan) who gets this stage's invitation for a recall month."""
     send = parse_date(send_date, "--send-date")
-    with cli_database(ctx, db, as_json) as database:
-        plan = plan_batch(database, stage, month, send)
+    with practice_database(ctx, db, as_json) as (database, pid):
+        plan = plan_batch(database, stage, month, send, practice_id=pid)
     emit(plan_json(plan), as_json, lambda: print_plan(plan))
 
 
@@ -222,7 +222,7 @@ def confirm_cmd(
 ) -> None:
     """Confirm the batch was sent: record the stage and condition codes dated --sent-on."""
     day = parse_date(sent_on, "--sent-on")
-    with cli_database(ctx, db, as_json) as database:
+    with practice_database(ctx, db, as_json, batch_id=batch_id) as (database, _pid):
         result = confirm_batch(database, batch_id, day, exclude=exclude or [])
     emit(confirm_json(result), as_json, lambda: print_confirm(result))
 
@@ -236,7 +236,7 @@ def void_cmd(
     db: DbOption = None,
 ) -> None:
     """Void a planned or sent batch; its codes stop counting (enter none of them)."""
-    with cli_database(ctx, db) as database:
+    with practice_database(ctx, db, batch_id=batch_id) as (database, _pid):
         info = void_batch(database, batch_id, reason)
     emit(
         {"batch": batch_json(info)},
@@ -253,8 +253,8 @@ def list_cmd(
     db: DbOption = None,
 ) -> None:
     """List batches, newest first."""
-    with cli_database(ctx, db) as database:
-        batches = list_batches(database, status=status)
+    with practice_database(ctx, db) as (database, pid):
+        batches = list_batches(database, status=status, practice_id=pid)
 
     def human() -> None:
         if not batches:
@@ -270,7 +270,7 @@ def show_cmd(
     ctx: typer.Context, batch_id: int, as_json: JsonOption = False, db: DbOption = None
 ) -> None:
     """Show a batch with its invitations and who was left out."""
-    with cli_database(ctx, db) as database:
+    with practice_database(ctx, db, batch_id=batch_id) as (database, _pid):
         plan = get_batch(database, batch_id)
     emit(plan_json(plan), as_json, lambda: print_plan(plan))
 
@@ -285,7 +285,7 @@ def _toggle(
     db: str | None,
 ) -> None:
     digits = normalise_nhs_number(nhs)
-    with cli_database(ctx, db, as_json) as database:
+    with practice_database(ctx, db, as_json, batch_id=batch_id) as (database, _pid):
         plan = get_batch(database, batch_id)
         ids = {x.nhs_number: x.patient_id for x in plan.invitations}
         ids.update({e.nhs_number: e.patient_id for e in plan.excluded})

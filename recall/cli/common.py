@@ -16,6 +16,12 @@ from recall.domain.nhs import format_nhs_number
 from recall.domain.text import printable
 from recall.services.errors import RecallError, Refused
 from recall.services.infra.database import Database, open_database
+from recall.services.practices import (
+    PracticeSummary,
+    check_batch_practice,
+    choose_practice,
+    practice_from_environment,
+)
 
 DbOption = Annotated[
     str | None,
@@ -24,6 +30,15 @@ DbOption = Annotated[
         envvar="RECALL_DATABASE_URL",
         help="Database URL (sqlite:////path/recall.db or postgresql+psycopg://...).",
         show_envvar=True,
+    ),
+]
+PracticeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--practice",
+        help="ODS code of the practice to work on (env RECALL_PRACTICE); needed when the "
+        "database holds several practices.",
+        show_envvar=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -43,6 +58,34 @@ def db_url(ctx: typer.Context, db: str | None) -> str | None:
     obj = ctx.obj if isinstance(ctx.obj, dict) else {}
     value = obj.get("db")
     return value if isinstance(value, str) and value else None
+
+
+def practice_ods(ctx: typer.Context) -> str | None:
+    """--practice (anywhere on the line), else RECALL_PRACTICE, else None."""
+    root = ctx.find_root()
+    obj = root.obj if isinstance(root.obj, dict) else {}
+    value = obj.get("practice")
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return practice_from_environment() or None
+
+
+def chosen_practice(ctx: typer.Context, database: Database) -> PracticeSummary:
+    """The practice the command works on; several and none chosen: refused with the list."""
+    return choose_practice(database, practice_ods(ctx))
+
+
+@contextmanager
+def practice_database(
+    ctx: typer.Context, db: str | None, as_json: bool = False, *, batch_id: int | None = None
+) -> Iterator[tuple[Database, int]]:
+    """The command's database and the id of its practice (a batch given must be that
+    practice's own); a rule refusal lists each patient and why."""
+    with cli_database(ctx, db, as_json) as database:
+        practice = chosen_practice(ctx, database)
+        if batch_id is not None:
+            check_batch_practice(database, batch_id, practice)
+        yield database, practice.id
 
 
 def show_refusal(exc: Refused, as_json: bool) -> NoReturn:
@@ -127,6 +170,8 @@ __all__ = [
     "DbOption",
     "ForceOption",
     "JsonOption",
+    "PracticeOption",
+    "chosen_practice",
     "cli_database",
     "db_url",
     "echo",
@@ -134,5 +179,6 @@ __all__ = [
     "fail",
     "open_database",
     "parse_date",
+    "practice_database",
     "show_refusal",
 ]

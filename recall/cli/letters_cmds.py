@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from recall.cli.batch_cmds import batch_app
-from recall.cli.common import DbOption, ForceOption, JsonOption, db_url, echo, emit, open_database
+from recall.cli.common import DbOption, ForceOption, JsonOption, echo, emit, practice_database
 from recall.letters import CheckReport, check_template
 from recall.letters.templates import all_template_names, find_template
 from recall.services.errors import RecallError
@@ -43,13 +43,10 @@ def batch_letters(
     as_json: JsonOption = False,
 ) -> None:
     """Write the batch's print file, single letters and SMS list (repeatable)."""
-    database = open_database(db_url(ctx, db))
-    try:
+    with practice_database(ctx, db, as_json, batch_id=batch_id) as (database, _pid):
         result = render_batch_letters(
             database, batch_id, out, pdf=not no_pdf, duplex=duplex, force=force
         )
-    finally:
-        database.dispose()
 
     def human() -> None:
         _show(result)

@@ -14,10 +14,10 @@ from recall.cli.common import (
     DbOption,
     ForceOption,
     JsonOption,
-    cli_database,
     echo,
     emit,
     parse_date,
+    practice_database,
 )
 from recall.domain.nhs import format_nhs_number
 from recall.domain.pca import STATUS_ORDER
@@ -79,8 +79,8 @@ def pca_cmd(
 ) -> None:
     """PCA status counts per condition: reviewed, eligible for exception, invited once, ..."""
     day = parse_date(as_of, "--as-of")
-    with cli_database(ctx, db) as database:
-        report = pca_report(database, day)
+    with practice_database(ctx, db) as (database, pid):
+        report = pca_report(database, day, practice_id=pid)
     emit(report.as_json(), as_json, lambda: print_pca(report))
 
 
@@ -93,8 +93,8 @@ def patient_cmd(
 ) -> None:
     """One patient's conditions, this year's coded timeline and PCA status per condition."""
     day = parse_date(as_of, "--as-of")
-    with cli_database(ctx, db) as database:
-        view = patient_view(database, nhs_number, day)
+    with practice_database(ctx, db) as (database, pid):
+        view = patient_view(database, nhs_number, day, practice_id=pid)
 
     def human() -> None:
         echo(
@@ -138,8 +138,8 @@ def invite_cmd(
 ) -> None:
     """Ad-hoc invitation for one patient now: a one-patient batch, planned and confirmed."""
     day = parse_date(sent_on, "--sent-on")
-    with cli_database(ctx, db, as_json) as database:
-        result = invite_patient(database, nhs_number, stage, day)
+    with practice_database(ctx, db, as_json) as (database, pid):
+        result = invite_patient(database, nhs_number, stage, day, practice_id=pid)
     emit(confirm_json(result), as_json, lambda: print_confirm(result))
 
 
@@ -154,9 +154,9 @@ def respond_cmd(
 ) -> None:
     """Mark that a patient booked or responded for a condition: no more invitations for it."""
     day = parse_date(on, "--on") or dt.date.today()
-    with cli_database(ctx, db) as database:
-        view = patient_view(database, nhs_number, day)
-        added = mark_response(database, view.patient_id, condition, kind, day)
+    with practice_database(ctx, db) as (database, pid):
+        view = patient_view(database, nhs_number, day, practice_id=pid)
+        added = mark_response(database, view.patient_id, condition, kind, day, practice_id=pid)
     doc: dict[str, Any] = {
         "nhs_number": view.nhs_number,
         "condition": condition.upper(),
@@ -186,7 +186,7 @@ def worksheet_cmd(
     db: DbOption = None,
 ) -> None:
     """The coding worksheet for a batch: codes grouped by date and code, for bulk-adding."""
-    with cli_database(ctx, db) as database:
+    with practice_database(ctx, db, batch_id=batch_id) as (database, _pid):
         files = export_worksheet(database, batch_id, out, docx=docx, force=force)
     doc = {
         "csv": str(files.csv) if files.csv else None,
@@ -212,8 +212,8 @@ def reconcile_cmd(
     db: DbOption = None,
 ) -> None:
     """Match recorded codes against imported events; list those still missing there."""
-    with cli_database(ctx, db) as database:
-        result = reconcile(database)
+    with practice_database(ctx, db) as (database, pid):
+        result = reconcile(database, practice_id=pid)
     doc = {
         "matched_now": result.matched_now,
         "reconciled": result.reconciled_total,

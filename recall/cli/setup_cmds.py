@@ -9,8 +9,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, db_url, echo, emit, open_database, parse_date
+from recall.cli.common import (
+    DbOption,
+    JsonOption,
+    chosen_practice,
+    db_url,
+    echo,
+    emit,
+    open_database,
+    parse_date,
+    practice_ods,
+)
 from recall.services.errors import Refused
+from recall.services.practices import choose_practice
 
 if TYPE_CHECKING:
     from recall.services.codes import ConditionCodes
@@ -89,8 +100,17 @@ def import_cmd(
 
     database = open_database(db_url(ctx, db))
     try:
+        chosen = practice_ods(ctx)
+        pid = choose_practice(database, chosen).id if chosen else None
         result = import_file(
-            database, kind.value, file, mapping, progress=progress, dry_run=check, full=full
+            database,
+            kind.value,
+            file,
+            mapping,
+            progress=progress,
+            dry_run=check,
+            full=full,
+            practice_id=pid,
         )
     except Refused as exc:
         if show_progress:
@@ -227,7 +247,7 @@ def codes_list(ctx: typer.Context, db: DbOption = None, json_out: JsonOption = F
 
     database = open_database(db_url(ctx, db))
     try:
-        report = codes_report(database)
+        report = codes_report(database, practice_id=chosen_practice(ctx, database).id)
     finally:
         database.dispose()
 
@@ -268,7 +288,9 @@ def codes_import(
 
     database = open_database(db_url(ctx, db))
     try:
-        result = import_cluster(database, cluster, file)
+        result = import_cluster(
+            database, cluster, file, practice_id=chosen_practice(ctx, database).id
+        )
     except Refused as exc:
         _refused(exc)
         return
@@ -302,7 +324,7 @@ def codes_import_release(
 
     database = open_database(db_url(ctx, db))
     try:
-        result = import_release(database, folder)
+        result = import_release(database, folder, practice_id=chosen_practice(ctx, database).id)
     except Refused as exc:
         _refused(exc)
         return
@@ -341,7 +363,9 @@ def codes_set(
 
     database = open_database(db_url(ctx, db))
     try:
-        view = set_record_code(database, condition, code, stage)
+        view = set_record_code(
+            database, condition, code, stage, practice_id=chosen_practice(ctx, database).id
+        )
     finally:
         database.dispose()
     emit(view, json_out, lambda: _show_condition(view))
@@ -363,7 +387,12 @@ def codes_enable(
 
     database = open_database(db_url(ctx, db))
     try:
-        view = enable_condition(database, condition, provisional=provisional)
+        view = enable_condition(
+            database,
+            condition,
+            provisional=provisional,
+            practice_id=chosen_practice(ctx, database).id,
+        )
     finally:
         database.dispose()
     emit(view, json_out, lambda: _show_condition(view))
@@ -381,7 +410,7 @@ def codes_disable(
 
     database = open_database(db_url(ctx, db))
     try:
-        view = disable_condition(database, condition)
+        view = disable_condition(database, condition, practice_id=chosen_practice(ctx, database).id)
     finally:
         database.dispose()
     emit(view, json_out, lambda: _show_condition(view))
@@ -401,7 +430,9 @@ def codes_stage(
 
     database = open_database(db_url(ctx, db))
     try:
-        view = set_stage_code(database, stage, code, term)
+        view = set_stage_code(
+            database, stage, code, term, practice_id=chosen_practice(ctx, database).id
+        )
     finally:
         database.dispose()
     emit(view, json_out, lambda: echo(f"Stage {view.stage} code: {view.code} {view.term}"))

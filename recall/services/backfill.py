@@ -44,6 +44,7 @@ from recall.services.history import codeable_conditions
 from recall.services.infra.database import database_id
 from recall.services.infra.files import protected_for
 from recall.services.infra.operator import current_operator
+from recall.services.practice_scope import resolve_practice_id
 from recall.services.worksheet import (
     check_worksheet_path,
     worksheet_rows,
@@ -66,7 +67,6 @@ from recall.store.models import (
     recorded_code_t,
     utcnow,
 )
-from recall.store.practice_repo import get_or_create_practice
 
 REASON_TEXT = {
     Reason.GENERIC_WITHOUT_LTC: "generic QOF invite without an LTC stage code",
@@ -542,7 +542,7 @@ def plan_backfill(
     today = today or dt.date.today()
     window, as_of = resolve_window(date_from, date_to, as_of, today)
     with db.read() as session:
-        pid = practice_id or get_or_create_practice(session).id
+        pid = resolve_practice_id(session, practice_id)
         assert pid is not None
         return _plan_in_session(session, pid, window, as_of, today)[1]
 
@@ -633,7 +633,7 @@ def apply_backfill(
     run_id: int | None = None
     try:
         with db.write() as session:
-            pid = practice_id or get_or_create_practice(session).id
+            pid = resolve_practice_id(session, practice_id)
             assert pid is not None
             # One backfill at a time per practice (PostgreSQL row lock; SQLite's BEGIN
             # IMMEDIATE already serialises writers), so the plan sees any earlier apply.
@@ -677,7 +677,7 @@ def _outstanding_backfill_codes(db: Database, window: Window, practice_id: int |
     """Ids of live backfill codes in the window not yet seen in the clinical system."""
     r, p = recorded_code_t, patient_t
     with db.read() as session:
-        pid = practice_id or get_or_create_practice(session).id
+        pid = resolve_practice_id(session, practice_id)
         q = (
             select(r.c.id)
             .join(p, p.c.id == r.c.patient_id)

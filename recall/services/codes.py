@@ -28,12 +28,12 @@ from recall.importers.release import looks_like_refset_file, read_refset_file
 from recall.services.catalogue import cluster_table, load_catalogue
 from recall.services.errors import NotFound, RecallError, Refused
 from recall.services.infra.operator import current_operator
+from recall.services.practice_scope import resolve_practice_id
 from recall.services.settings import ConditionChoice, get_settings, save_settings
 from recall.store.audit_repo import append_audit
 from recall.store.bulk import insert_many
 from recall.store.db import Database
 from recall.store.models import codelist_entry_t
-from recall.store.practice_repo import get_or_create_practice
 
 STAGES = (1, 2, 3)
 MAX_CODE = 20
@@ -172,9 +172,10 @@ def condition_view(
     )
 
 
-def _report(session: Session, today: dt.date | None = None) -> CodesReport:
-    catalogue = load_catalogue(session)
-    settings = get_settings(session)
+def _report(session: Session, today: dt.date | None, practice_id: int | None) -> CodesReport:
+    pid = resolve_practice_id(session, practice_id)
+    catalogue = load_catalogue(session, pid)
+    settings = get_settings(session, pid)
     profile = catalogue.profile
     views = [condition_view(c, catalogue, today) for c in catalogue]
     year = catalogue.year_profile(qof_year_of(today or dt.date.today()))
@@ -208,10 +209,12 @@ def _report(session: Session, today: dt.date | None = None) -> CodesReport:
     )
 
 
-def codes_report(db: Database, today: dt.date | None = None) -> CodesReport:
+def codes_report(
+    db: Database, today: dt.date | None = None, *, practice_id: int | None = None
+) -> CodesReport:
     """Every condition with invite list, care list, QOF-year status and the fix."""
     with db.read() as session:
-        return _report(session, today)
+        return _report(session, today, practice_id)
 
 
 def _condition(catalogue: Catalogue, key: str) -> Condition:
@@ -312,7 +315,12 @@ def _read_cluster_file(
 
 
 def import_cluster(
-    db: Database, name: str, path: str | Path, operator: str | None = None
+    db: Database,
+    name: str,
+    path: str | Path,
+    operator: str | None = None,
+    *,
+    practice_id: int | None = None,
 ) -> ClusterImportResult:
     """Load a cluster file, replacing any earlier import of the same cluster."""
     operator = operator or current_operator()
@@ -320,7 +328,8 @@ def import_cluster(
     if not path.is_file():
         raise RecallError(f"{path.name}: file not found")
     with db.write() as session:
-        catalogue = load_catalogue(session)
+        pid = resolve_practice_id(session, practice_id)
+        catalogue = load_catalogue(session, pid)
         cluster, role, keys = resolve_cluster(catalogue, name)
         parsed = _read_cluster_file(path, cluster, role, catalogue.profile.generic_codes)
         t = codelist_entry_t
@@ -344,12 +353,11 @@ def import_cluster(
             ],
         )
         session.flush()
-        practice = get_or_create_practice(session)
         append_audit(
             session,
             operator=operator,
             action="codes.import",
-            practice_id=practice.id,
+            practice_id=pid,
             details={
                 "cluster": cluster,
                 "role": role,
@@ -360,7 +368,7 @@ def import_cluster(
                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             },
         )
-        after = load_catalogue(session)
+        after = load_catalogue(session, pid)
         return ClusterImportResult(
             cluster=cluster,
             role=role,
@@ -378,24 +386,25 @@ def _change(
     operator: str | None,
     action: str,
     apply: Callable[[Catalogue, Condition, ConditionChoice], dict[str, object]],
+    practice_id: int | None = None,
 ) -> ConditionCodes:
     operator = operator or current_operator()
     with db.write() as session:
-        catalogue = load_catalogue(session)
+        pid = resolve_practice_id(session, practice_id)
+        catalogue = load_catalogue(session, pid)
         cond = _condition(catalogue, key)
-        settings = get_settings(session)
+        settings = get_settings(session, pid)
         choice = settings.conditions.setdefault(cond.key, ConditionChoice())
         details = apply(catalogue, cond, choice)
-        save_settings(session, settings, operator=operator)
-        practice = get_or_create_practice(session)
+        save_settings(session, settings, operator=operator, practice_id=pid)
         append_audit(
             session,
             operator=operator,
             action=action,
-            practice_id=practice.id,
+            practice_id=pid,
             details={"condition": cond.key, **details},
         )
-        after = load_catalogue(session)
+        after = load_catalogue(session, pid)
         return condition_view(_condition(after, cond.key), after)
 
 
@@ -405,6 +414,8 @@ def set_record_code(
     code: str,
     stage: int | None = None,
     operator: str | None = None,
+    *,
+    practice_id: int | None = None,
 ) -> ConditionCodes:
     """Pick the code recorded for a condition (optionally for one stage only)."""
     code = code.strip()
@@ -434,11 +445,16 @@ def set_record_code(
             choice.record_code_by_stage[str(stage)] = code
         return {"code": code, "stage": stage}
 
-    return _change(db, condition, operator, "codes.set", apply)
+    return _change(db, condition, operator, "codes.set", apply, practice_id)
 
 
 def enable_condition(
-    db: Database, condition: str, *, provisional: bool = False, operator: str | None = None
+    db: Database,
+    condition: str,
+    *,
+    provisional: bool = False,
+    operator: str | None = None,
+    practice_id: int | None = None,
 ) -> ConditionCodes:
     """Turn a condition on; a provisional code list needs the explicit --provisional."""
 
@@ -456,21 +472,33 @@ def enable_condition(
         choice.enabled = True
         return {"enabled": True, "provisional": cond.provisional}
 
-    return _change(db, condition, operator, "codes.enable", apply)
+    return _change(db, condition, operator, "codes.enable", apply, practice_id)
 
 
-def disable_condition(db: Database, condition: str, operator: str | None = None) -> ConditionCodes:
+def disable_condition(
+    db: Database,
+    condition: str,
+    operator: str | None = None,
+    *,
+    practice_id: int | None = None,
+) -> ConditionCodes:
     """Turn a condition off: it is left out of every batch until turned on again."""
 
     def apply(cat: Catalogue, cond: Condition, choice: ConditionChoice) -> dict[str, object]:
         choice.enabled = False
         return {"enabled": False}
 
-    return _change(db, condition, operator, "codes.disable", apply)
+    return _change(db, condition, operator, "codes.disable", apply, practice_id)
 
 
 def set_stage_code(
-    db: Database, stage: int, code: str, term: str, operator: str | None = None
+    db: Database,
+    stage: int,
+    code: str,
+    term: str,
+    operator: str | None = None,
+    *,
+    practice_id: int | None = None,
 ) -> StageCodeView:
     """Set the LTC invitation code for one stage in the practice's clinical-system profile."""
     operator = operator or current_operator()
@@ -484,22 +512,22 @@ def set_stage_code(
     if not term:
         raise RecallError("give the code's term with --term, as the clinical system shows it")
     with db.write() as session:
-        catalogue = load_catalogue(session)
+        pid = resolve_practice_id(session, practice_id)
+        catalogue = load_catalogue(session, pid)
         if code in catalogue.profile.generic_codes:
             raise Refused(f"{code} is the generic QOF invite code, not an LTC stage code")
         for other in STAGES:
             sc = catalogue.profile.stage_code(other)
             if other != stage and sc is not None and sc.code == code:
                 raise Refused(f"{code} is already the stage {other} code")
-        settings = get_settings(session)
+        settings = get_settings(session, pid)
         settings.stage_codes[str(stage)] = {"code": code, "term": term}
-        save_settings(session, settings, operator=operator)
-        practice = get_or_create_practice(session)
+        save_settings(session, settings, operator=operator, practice_id=pid)
         append_audit(
             session,
             operator=operator,
             action="codes.stage",
-            practice_id=practice.id,
+            practice_id=pid,
             details={"stage": stage, "code": code, "system": settings.clinical_system},
         )
     return StageCodeView(stage, code, term)

@@ -41,6 +41,7 @@ from recall.services.catalogue import load_catalogue
 from recall.services.errors import RecallError, Refused
 from recall.services.infra.database import safe_url
 from recall.services.infra.operator import current_operator
+from recall.services.practice_scope import PracticeChoiceError, resolve_practice_id
 from recall.store.audit_repo import append_audit
 from recall.store.bulk import bulk_load, insert_ignore, upsert
 from recall.store.db import Database
@@ -52,7 +53,7 @@ from recall.store.patients_repo import (
     patients_of_practice,
     register_entries,
 )
-from recall.store.practice_repo import get_or_create_practice
+from recall.store.practice_repo import all_practices, get_or_create_practice
 
 CHUNK = 20_000
 TICK_EVERY = 2_000  # rows between progress reports for patients and registers
@@ -155,7 +156,7 @@ def _resolve_mapping(mapping: str | ColumnMapping | None) -> ColumnMapping | Non
 
 def _open_reader(
     session: Session,
-    practice_id: int,
+    practice_id: int | None,
     path: Path,
     kind: str,
     column_mapping: ColumnMapping | None,
@@ -180,7 +181,7 @@ def _load_rows(
     session: Session,
     reader: ImportReader,
     kind: str,
-    practice_id: int,
+    route: Route,
     run_id: int,
     tick: Callable[[int], None],
     *,
@@ -193,13 +194,13 @@ def _load_rows(
     try:
         with bulk_load(session):
             if kind == "patients":
-                added, updated, skipped = _patients(session, reader, practice_id, tick)
+                added, updated, skipped = _patients(session, reader, route, tick)
             elif kind == "registers":
                 added, updated, skipped, resolved = _registers(
-                    session, reader, tick, full=full, today=today
+                    session, reader, tick, route.chosen, full=full, today=today
                 )
             else:
-                added, updated, skipped = _events(session, reader, run_id, tick)
+                added, updated, skipped = _events(session, reader, run_id, tick, route.chosen)
     except ImportFileError as exc:
         reader.add_problem(exc.line or 0, "", "", exc.reason)
     return added, updated, skipped, resolved
@@ -297,6 +298,7 @@ def import_file(
     today: dt.date | None = None,
     dry_run: bool = False,
     full: bool = False,
+    practice_id: int | None = None,
 ) -> ImportResult:
     """Import one file of `kind` (patients, registers, events) all-or-nothing.
 
@@ -322,16 +324,16 @@ def import_file(
     digest = _sha256(path)
     try:
         with db.write() as session:
-            practice = get_or_create_practice(session)
-            assert practice.id is not None
-            reader = _open_reader(session, practice.id, path, kind, column_mapping, today)
+            route = _route(session, kind, practice_id)
+            reader = _open_reader(session, route.catalogue_of, path, kind, column_mapping, today)
             with reader:
-                run_id = _start_run(session, practice.id, kind, path, digest, operator)
+                route.check_columns(reader)
+                run_id = _start_run(session, route.run_practice, kind, path, digest, operator)
                 added, updated, skipped, resolved = _load_rows(
                     session,
                     reader,
                     kind,
-                    practice.id,
+                    route,
                     run_id,
                     _ticker(progress, total),
                     full=full,
@@ -342,7 +344,8 @@ def import_file(
                 result = _finish_run(
                     session, reader, kind, run_id, (added, updated, skipped, resolved)
                 )
-                _audit_import(session, result, practice.id, path, digest, operator, full)
+                for pid in route.audited():
+                    _audit_import(session, result, pid, path, digest, operator, full)
                 if dry_run:
                     result.dry_run, result.import_id = True, None
                     raise _RollBack
@@ -361,14 +364,87 @@ def _ticker(progress: Progress | None, total: int) -> Callable[[int], None]:
     return tick
 
 
+# -- which practice each row belongs to --------------------------------------------------
+
+
+@dataclass
+class Route:
+    """Where a file's rows go: the chosen (or only) practice, or, for a PCN-wide patients
+    file, the practice each row names in its `practice` column (which must be set up)."""
+
+    chosen: int | None  # the practice every row goes to; None: each row names its own
+    explicit: bool  # chosen with --practice (a row naming another practice is an error)
+    known: dict[str, int]  # ODS code -> practice id, every practice set up
+    refusal: PracticeChoiceError | None = None
+    touched: set[int] = field(default_factory=set)
+
+    @property
+    def catalogue_of(self) -> int | None:
+        return self.chosen if self.chosen is not None else min(self.known.values(), default=None)
+
+    @property
+    def run_practice(self) -> int:
+        pid = self.catalogue_of
+        assert pid is not None
+        return pid
+
+    def check_columns(self, reader: ImportReader) -> None:
+        """Several practices, none chosen and no `practice` column: the file is refused."""
+        if self.refusal is not None and "practice" not in reader.columns:
+            raise self.refusal
+
+    def practice_of(self, reader: ImportReader, row: PatientRow) -> int | None:
+        """The row's practice, or None after recording the row's problem."""
+        if not row.practice:
+            if self.chosen is None:
+                assert self.refusal is not None
+                reader.add_problem(row.line, "practice", "", "is blank: name the row's practice")
+                return None
+            self.touched.add(self.chosen)
+            return self.chosen
+        pid = self.known.get(row.practice)
+        if pid is None:
+            reader.add_problem(
+                row.line,
+                "practice",
+                row.practice,
+                "is not a practice set up in this database "
+                f"(recall practice add {row.practice} --name NAME --system systmone|emis)",
+            )
+            return None
+        if self.explicit and pid != self.chosen:
+            reader.add_problem(
+                row.line, "practice", row.practice, "is not the practice chosen with --practice"
+            )
+            return None
+        self.touched.add(pid)
+        return pid
+
+    def audited(self) -> list[int]:
+        """The practices whose audit log records the import."""
+        return sorted(self.touched) or [self.run_practice]
+
+
+def _route(session: Session, kind: str, practice_id: int | None) -> Route:
+    """The chosen practice, the only one, or (patients files only) each row's own."""
+    try:
+        chosen: int | None = resolve_practice_id(session, practice_id)
+        refusal = None
+    except PracticeChoiceError as exc:
+        if kind != "patients":
+            raise
+        chosen, refusal = None, exc
+    known = {ods: pid for pid, ods, _ in all_practices(session)}
+    return Route(chosen, practice_id is not None, known, refusal)
+
+
 # -- patients ----------------------------------------------------------------------------
 
 
 def _patients(
-    session: Session, reader: ImportReader, default_practice: int, tick: Callable[[int], None]
+    session: Session, reader: ImportReader, route: Route, tick: Callable[[int], None]
 ) -> tuple[int, int, int]:
     present = [f for f in PATIENT_VALUE_FIELDS if f in reader.columns]
-    practices: dict[str, int] = {}
     existing: dict[int, dict[str, tuple[int, tuple[Any, ...]]]] = {}
     first_line: dict[tuple[int, str], int] = {}
     pending: list[dict[str, Any]] = []
@@ -378,13 +454,9 @@ def _patients(
         assert isinstance(row, PatientRow)
         if reader.rows_read % TICK_EVERY == 0:
             tick(reader.rows_read)
-        pid = default_practice
-        if row.practice:
-            if row.practice not in practices:
-                found = get_or_create_practice(session, row.practice)
-                assert found.id is not None
-                practices[row.practice] = found.id
-            pid = practices[row.practice]
+        pid = route.practice_of(reader, row)
+        if pid is None:
+            continue
         key = (pid, row.nhs_number)
         if key in first_line:
             reader.add_problem(
@@ -439,11 +511,12 @@ def _registers(
     session: Session,
     reader: ImportReader,
     tick: Callable[[int], None],
+    practice_id: int | None,
     *,
     full: bool,
     today: dt.date,
 ) -> tuple[int, int, int, int]:
-    ids = patient_ids_by_nhs(session)
+    ids = patient_ids_by_nhs(session, practice_id)
     existing = register_entries(session)
     seen: dict[tuple[int, str], tuple[int, Any, Any]] = {}
     with_dates = [f for f in ("diagnosed_on", "resolved_on") if f in reader.columns or full]
@@ -544,9 +617,13 @@ def _resolve_missing(
 
 
 def _events(
-    session: Session, reader: ImportReader, run_id: int, tick: Callable[[int], None]
+    session: Session,
+    reader: ImportReader,
+    run_id: int,
+    tick: Callable[[int], None],
+    practice_id: int | None,
 ) -> tuple[int, int, int]:
-    ids = patient_ids_by_nhs(session)
+    ids = patient_ids_by_nhs(session, practice_id)
     added = valid = 0
     for chunk in reader.event_chunks(ids, CHUNK, (run_id,)):
         valid += len(chunk)

@@ -36,6 +36,7 @@ from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, RecallError
 from recall.services.history import codeable_conditions
 from recall.services.infra.operator import current_operator
+from recall.services.practice_scope import resolve_practice_id
 from recall.services.settings import get_settings
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
@@ -56,7 +57,6 @@ from recall.store.models import (
     response_t,
     utcnow,
 )
-from recall.store.practice_repo import get_or_create_practice
 
 RESPONSE_KINDS = ("booked", "responded")
 # a condition this QOF year does not except by invitation: no PCA status to speak of
@@ -207,7 +207,7 @@ class PatientView:
 
 
 def _practice(session: Session, practice_id: int | None) -> int:
-    pid = practice_id or get_or_create_practice(session).id
+    pid = resolve_practice_id(session, practice_id)
     assert pid is not None
     return pid
 
@@ -584,6 +584,7 @@ def mark_response(
     *,
     operator: str | None = None,
     today: dt.date | None = None,
+    practice_id: int | None = None,
 ) -> bool:
     """Staff mark that the patient booked or responded for a condition: no further invites
     for it this QOF year. Returns False when the same mark already exists."""
@@ -607,7 +608,7 @@ def mark_response(
         practice = session.execute(
             select(patient_t.c.practice_id).where(patient_t.c.id == patient_id)
         ).scalar()
-        if practice is None:
+        if practice is None or practice != (practice_id or practice):
             raise NotFound(f"no patient {patient_id}")
         operator = operator or current_operator()
         session.execute(

@@ -15,8 +15,8 @@ from recall.domain.pca import STATUS_ORDER, PcaStatus, can_still_become_eligible
 from recall.domain.qof_year import qof_year_of
 from recall.services.catalogue import load_catalogue
 from recall.services.history import pca_for_session
+from recall.services.practice_scope import resolve_practice_id
 from recall.store.db import Database
-from recall.store.practice_repo import get_or_create_practice
 
 
 @dataclass
@@ -91,7 +91,7 @@ def pca_report(
     as_of = as_of or today or dt.date.today()
     year = qof_year_of(as_of)
     with db.read() as session:
-        pid = practice_id or get_or_create_practice(session).id
+        pid = resolve_practice_id(session, practice_id)
         assert pid is not None
         catalogue = load_catalogue(session, pid)
         results = pca_for_session(session, practice_id=pid, catalogue=catalogue, as_of=as_of)

@@ -14,22 +14,28 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from recall.services.errors import RecallError
+from recall.services.errors import NotFound, RecallError
 from recall.services.infra.operator import current_operator
+from recall.services.practice_scope import (
+    PracticeChoiceError,
+    PracticeSummary,
+    practice_summaries,
+    resolve_practice_id,
+)
 from recall.services.settings import (
     CLINICAL_SYSTEMS,
-    RECALL_RULES,
     PracticeSettings,
     get_settings,
     save_settings,
 )
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
+from recall.store.environment import environment
 from recall.store.practice_repo import (
     DEFAULT_ODS,
     all_practices,
+    batch_practice,
     find_practice,
-    get_or_create_practice,
     insert_practice,
     patient_count,
     rename_practice,
@@ -37,33 +43,6 @@ from recall.store.practice_repo import (
 
 # English GP practice ODS codes: one letter and five digits (B86001, Y02345)
 ODS_PATTERN = re.compile(r"[A-Z][0-9]{5}")
-UNNAMED = PracticeSettings().practice_name  # the letterhead name before one is given
-SYSTEM_NAMES = {"systmone": "SystmOne", "emis": "EMIS Web"}
-
-
-@dataclass(frozen=True)
-class PracticeSummary:
-    id: int
-    ods_code: str  # upper case, e.g. "B86001"
-    name: str
-    clinical_system: str  # "systmone" | "emis"
-
-    def line(self) -> str:
-        """`B86001 - Riverside Surgery - SystmOne`: how lists and errors show a practice."""
-        system = SYSTEM_NAMES.get(self.clinical_system, self.clinical_system)
-        return f"{self.ods_code} - {self.name or '(no name)'} - {system}"
-
-
-class PracticeChoiceError(RecallError):
-    """Several practices and none chosen: the message lists them (ODS - name - system)."""
-
-    def __init__(self, practices: list[PracticeSummary]) -> None:
-        self.practices = practices
-        lines = "".join(f"\n  {p.line()}" for p in practices)
-        super().__init__(
-            f"this database holds {len(practices)} practices: choose one with --practice ODS "
-            f"(or RECALL_PRACTICE){lines}"
-        )
 
 
 @dataclass(frozen=True)
@@ -76,12 +55,7 @@ class PracticeDetails:
 
 
 def _summaries(session: Session) -> list[PracticeSummary]:
-    out = []
-    for pid, ods, name in all_practices(session):
-        settings = get_settings(session, pid)
-        shown = name or (settings.practice_name if settings.practice_name != UNNAMED else "")
-        out.append(PracticeSummary(pid, ods, shown, settings.clinical_system))
-    return out
+    return practice_summaries(session)
 
 
 def list_practices(db: Database) -> list[PracticeSummary]:
@@ -173,10 +147,21 @@ def choose_practice(db: Database, ods: str | None) -> PracticeSummary:
     if len(known) > 1:
         raise PracticeChoiceError(known)
     with db.write() as session:
-        practice = get_or_create_practice(session)
-        assert practice.id is not None
-        system = get_settings(session, practice.id).clinical_system
-        return PracticeSummary(practice.id, practice.ods_code, practice.name or "", system)
+        pid = resolve_practice_id(session, None)
+        return next(p for p in practice_summaries(session) if p.id == pid)
+
+
+def practice_from_environment() -> str:
+    """RECALL_PRACTICE: the ODS code a terminal works on when --practice is not given."""
+    return environment().practice
+
+
+def check_batch_practice(db: Database, batch_id: int, practice: PracticeSummary) -> None:
+    """A batch of another practice is, for this practice, no batch at all."""
+    with db.read() as session:
+        owner = batch_practice(session, batch_id)
+    if owner is not None and owner != practice.id:
+        raise NotFound(f"no batch {batch_id} for practice {practice.ods_code}")
 
 
 # -- show and set ---------------------------------------------------------------------------
@@ -287,14 +272,15 @@ def set_practice_value(
 
 
 __all__ = [
-    "RECALL_RULES",
     "PracticeChoiceError",
     "PracticeDetails",
     "PracticeSummary",
     "add_practice",
+    "check_batch_practice",
     "choose_practice",
     "clean_ods",
     "list_practices",
     "practice_details",
+    "practice_from_environment",
     "set_practice_value",
 ]

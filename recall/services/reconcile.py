@@ -15,10 +15,10 @@ from sqlalchemy import and_, bindparam, func, select, update
 
 from recall.services.catalogue import load_catalogue
 from recall.services.infra.operator import current_operator
+from recall.services.practice_scope import resolve_practice_id
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
 from recall.store.models import event_t, patient_t, recorded_code_t
-from recall.store.practice_repo import get_or_create_practice
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _missing(session: Any, practice_id: int) -> list[MissingCode]:
 def missing_codes(db: Database, *, practice_id: int | None = None) -> list[MissingCode]:
     """Live recorded codes not yet seen in an imported export (the to-do list)."""
     with db.read() as session:
-        pid = practice_id or get_or_create_practice(session).id
+        pid = resolve_practice_id(session, practice_id)
         assert pid is not None
         return _missing(session, pid)
 
@@ -88,7 +88,7 @@ def reconcile(
     Safe to run after every import: it only ever marks more codes."""
     r, e, p = recorded_code_t, event_t, patient_t
     with db.write() as session:
-        pid = practice_id or get_or_create_practice(session).id
+        pid = resolve_practice_id(session, practice_id)
         assert pid is not None
         profile = load_catalogue(session, pid).profile
         candidates = session.execute(

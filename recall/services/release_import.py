@@ -20,11 +20,11 @@ from recall.services.catalogue import cluster_table, load_catalogue
 from recall.services.codes import ConditionCodes, catalogue_clusters, condition_view
 from recall.services.errors import RecallError, Refused
 from recall.services.infra.operator import current_operator
+from recall.services.practice_scope import resolve_practice_id
 from recall.store.audit_repo import append_audit
 from recall.store.bulk import insert_many
 from recall.store.db import Database
 from recall.store.models import codelist_entry_t
-from recall.store.practice_repo import get_or_create_practice
 
 
 @dataclass
@@ -50,14 +50,19 @@ class ReleaseImportResult:
 
 
 def import_release(
-    db: Database, folder: str | Path, operator: str | None = None
+    db: Database,
+    folder: str | Path,
+    operator: str | None = None,
+    *,
+    practice_id: int | None = None,
 ) -> ReleaseImportResult:
     """Read an RF2 release folder and replace every named cluster's list with its members."""
     operator = operator or current_operator()
     path = Path(folder)
     table = cluster_table()
     with db.write() as session:
-        before = load_catalogue(session)
+        pid = resolve_practice_id(session, practice_id)
+        before = load_catalogue(session, pid)
         named = catalogue_clusters(before)
         wanted = {table[c].refset: c for c in named if c in table and table[c].refset}
         try:
@@ -97,19 +102,18 @@ def import_release(
         session.execute(delete(t).where(t.c.cluster.in_([f.cluster for f in found])))
         insert_many(session, t, rows)
         session.flush()
-        after = load_catalogue(session)
+        after = load_catalogue(session, pid)
         was = {c.key: c.readiness(before.profile) for c in before}
         now_ready = {c.key: c.readiness(after.profile) for c in after}
         became = [k for k, r in now_ready.items() if r.ready and not was[k].ready]
         verified = [
             c.key for c in before if c.provisional and not after.conditions[c.key].provisional
         ]
-        practice = get_or_create_practice(session)
         append_audit(
             session,
             operator=operator,
             action="codes.import_release",
-            practice_id=practice.id,
+            practice_id=pid,
             details={
                 "folder": printable(mask_nhs_shaped(path.name)),
                 "files": release.refset_files[:5],

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from recall.domain.pca import MIN_GAP_DAYS
 from recall.domain.text import describe_char, find_control
 from recall.services.errors import RecallError
+from recall.services.practice_scope import resolve_practice_id
 from recall.store.audit_repo import append_audit
-from recall.store.practice_repo import get_or_create_practice
 from recall.store.settings_repo import load_settings, save_setting
 
 RECALL_RULES = ("birth_month", "review_anniversary")
@@ -88,7 +88,7 @@ class PracticeSettings:
 
 
 def get_settings(session: Session, practice_id: int | None = None) -> PracticeSettings:
-    pid = practice_id or get_or_create_practice(session).id
+    pid = resolve_practice_id(session, practice_id)
     assert pid is not None
     return PracticeSettings.from_json(load_settings(session, pid))
 
@@ -102,7 +102,7 @@ def save_settings(
 ) -> list[str]:
     """Write the settings that changed and audit each change; return the changed keys."""
     new.validate()
-    pid = practice_id or get_or_create_practice(session).id
+    pid = resolve_practice_id(session, practice_id)
     assert pid is not None
     old = get_settings(session, pid).to_json()
     changed = []

@@ -15,6 +15,7 @@ OPERATOR = "RECALL_OPERATOR"
 LOG_DIR = "RECALL_LOG_DIR"
 LOG_LEVEL = "RECALL_LOG_LEVEL"
 TEMPLATES_DIR = "RECALL_TEMPLATES_DIR"
+PRACTICE = "RECALL_PRACTICE"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Environment:
     log_dir: str = ""  # RECALL_LOG_DIR: the folder of the private log file
     log_level: str = ""  # RECALL_LOG_LEVEL: DEBUG, INFO, ...
     templates_dir: str = ""  # RECALL_TEMPLATES_DIR: the practice's own letter templates
+    practice: str = ""  # RECALL_PRACTICE: the ODS code of the practice to work on
 
 
 def environment() -> Environment:
@@ -40,4 +42,5 @@ def environment() -> Environment:
         log_dir=get(LOG_DIR),
         log_level=get(LOG_LEVEL),
         templates_dir=get(TEMPLATES_DIR),
+        practice=get(PRACTICE).upper(),
     )

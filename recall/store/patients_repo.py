@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from recall.store.models import event_t, patient_t, register_t
 
 
-def patient_ids_by_nhs(session: Session) -> dict[str, int]:
-    """NHS number -> patient id. With several practices, the currently registered row wins."""
+def patient_ids_by_nhs(session: Session, practice_id: int | None = None) -> dict[str, int]:
+    """NHS number -> patient id, of one practice or of all. With several practices, the
+    currently registered row wins."""
     p = patient_t
-    rows = session.execute(
-        select(p.c.nhs_number, p.c.id, p.c.deregistered_on).order_by(p.c.id)
-    ).all()
+    q = select(p.c.nhs_number, p.c.id, p.c.deregistered_on).order_by(p.c.id)
+    if practice_id is not None:
+        q = q.where(p.c.practice_id == practice_id)
+    rows = session.execute(q).all()
     out: dict[str, int] = {}
     current: set[str] = set()
     for nhs, pid, dereg in rows:

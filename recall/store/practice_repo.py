@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from recall.store.models import Practice, patient_t, practice_t
+from recall.store.models import Practice, batch_t, patient_t, practice_t
 
 DEFAULT_ODS = "DEFAULT"
 
@@ -76,3 +76,10 @@ def patient_count(session: Session, practice_id: int) -> int:
     """How many patients a practice holds."""
     q = select(func.count()).select_from(patient_t).where(patient_t.c.practice_id == practice_id)
     return int(session.execute(q).scalar_one())
+
+
+def batch_practice(session: Session, batch_id: int) -> int | None:
+    """The practice a batch belongs to (None: no such batch)."""
+    q = select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)
+    found = session.execute(q).scalar()
+    return None if found is None else int(found)

@@ -7,13 +7,13 @@ from sqlalchemy.orm import Session
 from recall.domain.invitations import InvitationStatus
 from recall.services.batches.model import BatchInfo, BatchPlan, batch_info, excluded, invitee
 from recall.services.errors import NotFound
+from recall.services.practice_scope import resolve_practice_id
 from recall.store import batches_repo as repo
 from recall.store.db import Database
-from recall.store.practice_repo import get_or_create_practice
 
 
 def resolve_practice(session: Session, practice_id: int | None) -> int:
-    pid = practice_id or get_or_create_practice(session).id
+    pid = resolve_practice_id(session, practice_id)
     assert pid is not None
     return pid
 
