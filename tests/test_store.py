@@ -67,11 +67,24 @@ def test_one_live_invitation_per_patient_condition_stage_year(db: Database) -> N
     invitation, but allows the same patient a 1st DM invitation in another batch."""
     pid, bid = _patient(db)
     row = dict(
-        batch_id=bid, patient_id=pid, stage=1, qof_year=2026, conditions="HYP", status="planned"
+        batch_id=bid,
+        patient_id=pid,
+        practice_id=1,
+        stage=1,
+        qof_year=2026,
+        conditions="HYP",
+        status="planned",
     )
     with db.write() as s:
         iid = new_id(s.execute(insert(invitation_t).values(**row)))
-        cond = dict(invitation_id=iid, patient_id=pid, condition="HYP", stage=1, qof_year=2026)
+        cond = dict(
+            invitation_id=iid,
+            patient_id=pid,
+            practice_id=1,
+            condition="HYP",
+            stage=1,
+            qof_year=2026,
+        )
         s.execute(insert(invitation_condition_t).values(**cond, live=True))
     with db.write() as s:
         bid2 = new_id(
@@ -109,6 +122,7 @@ def test_live_recorded_code_unique_on_patient_code_date(db: Database) -> None:
     pid, _ = _patient(db)
     row = dict(
         patient_id=pid,
+        practice_id=1,
         code="1110941000000107",
         date=dt.date(2026, 11, 27),
         origin="send",

@@ -547,10 +547,13 @@ def plan_backfill(
         return _plan_in_session(session, pid, window, as_of, today)[1]
 
 
-def _rows(result: BackfillPlanResult, run_id: int, now: dt.datetime) -> Iterator[dict[str, object]]:
+def _rows(
+    result: BackfillPlanResult, run_id: int, pid: int, now: dt.datetime
+) -> Iterator[dict[str, object]]:
     for i in result.items:
         yield {
             "patient_id": i.patient_id,
+            "practice_id": pid,
             "code": i.code,
             "term": i.term,
             "date": i.date,
@@ -581,7 +584,7 @@ def _record_run(
             )
         ).inserted_primary_key[0]
     )
-    session.execute(insert(recorded_code_t), list(_rows(result, run_id, now)))
+    session.execute(insert(recorded_code_t), list(_rows(result, run_id, pid, now)))
     s = result.summary
     append_audit(
         session,

@@ -213,11 +213,15 @@ def insert_invitations(
     """Write a batch's invitations and, for the planned ones, one row per invited condition."""
     if not rows:
         return
+    practice = session.execute(
+        select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)
+    ).scalar_one()
     session.execute(
         insert(invitation_t),
         [
             {
                 "batch_id": batch_id,
+                "practice_id": practice,
                 "patient_id": r.patient_id,
                 "stage": r.stage,
                 "qof_year": qof_year,
@@ -241,6 +245,7 @@ def insert_invitations(
     conds = [
         {
             "invitation_id": ids[r.patient_id],
+            "practice_id": practice,
             "patient_id": r.patient_id,
             "condition": c,
             "stage": s,

@@ -1,5 +1,9 @@
 """Tables. Invariants that must hold with several terminals are enforced here, not in Python.
 
+- every invitation, invited condition and recorded code belongs to exactly one practice: its
+  `practice_id` is the practice of its patient and of its batch (composite foreign keys onto
+  unique (id, practice_id) keys), so no row can point at another practice's patient or batch;
+
 - one live invitation of a patient for a condition per stage per QOF year (partial unique
   index on invitation_condition);
 - a live recorded code is unique on (patient, code, date) (partial unique index);
@@ -11,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import cast
 
-from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
+from sqlalchemy import Column, ForeignKeyConstraint, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -42,7 +46,10 @@ class Setting(SQLModel, table=True):
 
 class Patient(SQLModel, table=True):
     __tablename__ = "patient"
-    __table_args__ = (UniqueConstraint("practice_id", "nhs_number", name="uq_patient_nhs"),)
+    __table_args__ = (
+        UniqueConstraint("practice_id", "nhs_number", name="uq_patient_nhs"),
+        Index("uq_patient_id_practice", "id", "practice_id", unique=True),
+    )
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     nhs_number: str = Field(max_length=10, index=True)
@@ -108,6 +115,7 @@ class ImportRun(SQLModel, table=True):
 
 class Batch(SQLModel, table=True):
     __tablename__ = "batch"
+    __table_args__ = (Index("uq_batch_id_practice", "id", "practice_id", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id", index=True)
     kind: str = Field(default="monthly", max_length=10)  # monthly | adhoc
@@ -135,10 +143,22 @@ class Invitation(SQLModel, table=True):
     __tablename__ = "invitation"
     __table_args__ = (
         UniqueConstraint("batch_id", "patient_id", name="uq_invitation_batch_patient"),
+        Index("uq_invitation_id_practice", "id", "practice_id", unique=True),
+        ForeignKeyConstraint(
+            ["batch_id", "practice_id"],
+            ["batch.id", "batch.practice_id"],
+            name="fk_invitation_batch_practice",
+        ),
+        ForeignKeyConstraint(
+            ["patient_id", "practice_id"],
+            ["patient.id", "patient.practice_id"],
+            name="fk_invitation_patient_practice",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="batch.id", index=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
+    practice_id: int
     stage: int
     qof_year: int
     conditions: str  # comma-separated condition keys
@@ -171,10 +191,21 @@ class InvitationCondition(SQLModel, table=True):
             sqlite_where=LIVE_CONDITION,
             postgresql_where=LIVE_CONDITION,
         ),
+        ForeignKeyConstraint(
+            ["invitation_id", "practice_id"],
+            ["invitation.id", "invitation.practice_id"],
+            name="fk_invitation_condition_invitation_practice",
+        ),
+        ForeignKeyConstraint(
+            ["patient_id", "practice_id"],
+            ["patient.id", "patient.practice_id"],
+            name="fk_invitation_condition_patient_practice",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     invitation_id: int = Field(foreign_key="invitation.id", index=True)
     patient_id: int = Field(foreign_key="patient.id")
+    practice_id: int
     condition: str
     stage: int
     qof_year: int
@@ -196,9 +227,30 @@ class RecordedCode(SQLModel, table=True):
             postgresql_where=LIVE_CODE,
         ),
         Index("ix_recorded_code_date_code", "date", "code"),
+        ForeignKeyConstraint(
+            ["patient_id", "practice_id"],
+            ["patient.id", "patient.practice_id"],
+            name="fk_recorded_code_patient_practice",
+        ),
+        ForeignKeyConstraint(
+            ["batch_id", "practice_id"],
+            ["batch.id", "batch.practice_id"],
+            name="fk_recorded_code_batch_practice",
+        ),
+        ForeignKeyConstraint(
+            ["invitation_id", "practice_id"],
+            ["invitation.id", "invitation.practice_id"],
+            name="fk_recorded_code_invitation_practice",
+        ),
+        ForeignKeyConstraint(
+            ["backfill_run_id", "practice_id"],
+            ["backfill_run.id", "backfill_run.practice_id"],
+            name="fk_recorded_code_backfill_run_practice",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", index=True)
+    practice_id: int
     code: str = Field(max_length=20)
     term: str = ""
     date: dt.date
@@ -215,6 +267,7 @@ class RecordedCode(SQLModel, table=True):
 
 class BackfillRun(SQLModel, table=True):
     __tablename__ = "backfill_run"
+    __table_args__ = (Index("uq_backfill_run_id_practice", "id", "practice_id", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     practice_id: int = Field(foreign_key="practice.id")
     date_from: dt.date

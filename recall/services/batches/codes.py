@@ -124,6 +124,7 @@ def code_rows(
                     "origin": "send",
                     "invitation_id": x.invitation_id,
                     "batch_id": b.id,
+                    "practice_id": b.practice_id,
                     "reconciled": False,
                     "voided": False,
                     "created_at": now,
