@@ -252,14 +252,20 @@ def test_check_only_counts_and_writes_nothing(
 
 
 def test_pcn_practice_column(db: Database, tmp_path: Path) -> None:
+    """Rows go to the practice their `practice` column names; it must be set up first."""
+    from recall.services.practices import add_practice
     from recall.store.models import practice_t
 
     text = (
         "nhs_number,family_name,given_name,date_of_birth,practice\n"
         "9434765919,A,B,1950-01-01,b82005\n"
-        "9876543210,C,D,1960-01-01,\n"
+        "9876543210,C,D,1960-01-01,Y01234\n"
         "4010232137,E,F,1970-01-01,not an ods!\n"
     )
+    with pytest.raises(ImportRefused, match=r"line 2, column practice: 'B82005' is not a practice"):
+        import_file(db, "patients", write(tmp_path, "pcn.csv", text), today=TODAY)
+    add_practice(db, "B82005", name="One", clinical_system="systmone")
+    add_practice(db, "Y01234", name="Two", clinical_system="emis")
     with pytest.raises(ImportRefused, match=r"line 4, column practice"):
         import_file(db, "patients", write(tmp_path, "pcn.csv", text), today=TODAY)
     good = text.replace("not an ods!", "Y01234")
@@ -274,7 +280,7 @@ def test_pcn_practice_column(db: Database, tmp_path: Path) -> None:
     assert [tuple(r) for r in rows] == [
         ("4010232137", "Y01234"),
         ("9434765919", "B82005"),
-        ("9876543210", "DEFAULT"),
+        ("9876543210", "Y01234"),
     ]
 
 

@@ -180,5 +180,6 @@ __all__ = [
     "open_database",
     "parse_date",
     "practice_database",
+    "practice_ods",
     "show_refusal",
 ]

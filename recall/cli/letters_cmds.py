@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from recall.cli.batch_cmds import batch_app
-from recall.cli.common import DbOption, ForceOption, JsonOption, echo, emit, practice_database
+from recall.cli.common import (
+    DbOption,
+    ForceOption,
+    JsonOption,
+    chosen_practice,
+    db_url,
+    echo,
+    emit,
+    open_database,
+    practice_database,
+    practice_ods,
+)
 from recall.letters import CheckReport, check_template
 from recall.letters.templates import all_template_names, find_template
 from recall.services.errors import RecallError
@@ -19,6 +30,7 @@ from recall.services.letters import (
     render_batch_letters,
     template_search_path,
 )
+from recall.services.practices import practice_folder
 
 letters_app = typer.Typer(help="Letter templates: check them before a batch uses them.")
 
@@ -78,14 +90,16 @@ def _show(result: LettersResult) -> None:
 
 @letters_app.command("check")
 def letters_check(
+    ctx: typer.Context,
     template: Annotated[
         str | None,
         typer.Argument(help="A template file or shipped name (default: every template in use)."),
     ] = None,
     as_json: JsonOption = False,
+    db: DbOption = None,
 ) -> None:
     """Check templates: syntax errors with their line, unknown variables, a sample render."""
-    search = template_search_path()
+    search = template_search_path(None, _practice_subfolder(ctx, db))
     if template is None:
         paths = [find_template(name, search) for name in all_template_names()]
     else:
@@ -105,7 +119,20 @@ def letters_check(
 
 
 @letters_app.command("copy")
+def _practice_subfolder(ctx: typer.Context, db: str | None) -> str | None:
+    """With --practice (or RECALL_PRACTICE) in a PCN database: that practice's own templates
+    sub-folder; otherwise None (the one folder every practice shares)."""
+    if practice_ods(ctx) is None:
+        return None
+    database = open_database(db_url(ctx, db))
+    try:
+        return practice_folder(database, chosen_practice(ctx, database).id)
+    finally:
+        database.dispose()
+
+
 def letters_copy(
+    ctx: typer.Context,
     to: Annotated[
         Path | None,
         typer.Option("--to", help="Folder for the copies (default: your practice's folder)."),
@@ -114,9 +141,12 @@ def letters_copy(
         bool, typer.Option("--overwrite", help="Replace copies that are already there.")
     ] = False,
     as_json: JsonOption = False,
+    db: DbOption = None,
 ) -> None:
-    """Copy the shipped templates to your practice's folder, to edit them in Word."""
-    folder = to or practice_templates_dir()
+    """Copy the shipped templates to your practice's folder, to edit them in Word (with
+    --practice in a PCN database: that practice's own sub-folder)."""
+    sub = None if to else _practice_subfolder(ctx, db)
+    folder = to or (practice_templates_dir() / sub if sub else practice_templates_dir())
     copied = copy_templates(folder, overwrite=overwrite)
 
     def human() -> None:

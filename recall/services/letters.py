@@ -57,9 +57,10 @@ from recall.services.batches import BatchInfo, BatchPlan, Invitee, get_batch
 from recall.services.batches.letters_check import mark_letters_made, recheck_and_load
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Refused
-from recall.services.infra.database import database_id, output_root
+from recall.services.infra.database import database_id
 from recall.services.infra.files import protected_for, writing
 from recall.services.infra.operator import current_operator
+from recall.services.practices import batch_output_root, practice_folder
 from recall.services.settings import PracticeSettings, get_settings
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
@@ -108,12 +109,16 @@ class LettersResult:
 # ----------------------------------------------------------------------------- locations
 
 
-def template_search_path(extra: Path | None = None) -> list[Path]:
-    """Practice copies first (RECALL_TEMPLATES_DIR, then the user data folder), then shipped."""
+def template_search_path(extra: Path | None = None, folder: str | None = None) -> list[Path]:
+    """Practice copies first (RECALL_TEMPLATES_DIR, then the user data folder), then shipped.
+    In a PCN database (`folder`: the practice's ODS code) that practice's own sub-folder of
+    the templates folder comes before the copies all its practices share."""
     out: list[Path] = []
     if extra is not None:
         out.append(extra)
     practice = practice_templates_dir()
+    if folder and (practice / folder).is_dir():
+        out.append(practice / folder)
     if practice.is_dir() or environment().templates_dir:
         out.append(practice)
     out.append(templates_dir())
@@ -147,8 +152,9 @@ def copy_templates(dest: Path | None = None, *, overwrite: bool = False) -> list
 
 
 def default_letters_dir(batch_id: int, db: Database) -> Path:
-    """The batch's letters folder inside this database's own output folder."""
-    return output_root(db) / "letters" / f"batch-{batch_id}"
+    """The batch's letters folder inside this database's own output folder (inside its
+    practice's sub-folder when the database holds several practices)."""
+    return batch_output_root(db, batch_id) / "letters" / f"batch-{batch_id}"
 
 
 def batch_owner(db: Database, batch_id: int) -> str:
@@ -338,6 +344,7 @@ class _Source:
     letter_date: dt.date
     who: _Plan
     hidden: frozenset[str] = frozenset()  # conditions letters do not name
+    folder: str | None = None  # the practice's own templates sub-folder (PCN databases)
 
 
 def _load(
@@ -362,6 +369,7 @@ def _load(
         hidden=hidden_conditions(settings),
         letter_date=batch.sent_on or max(batch.planned_send_date, today or dt.date.today()),
         who=_who_gets_what(plan_.invitations),
+        folder=practice_folder(db, row.practice_id),
     )
 
 
@@ -413,7 +421,8 @@ def preview_letter(
         pos = found[0]
     inv, variant = letters[pos]
     try:
-        tpl = _checked(TemplateSet(template_search_path(templates)), src.batch.stage, variant)
+        search = template_search_path(templates, src.folder)
+        tpl = _checked(TemplateSet(search), src.batch.stage, variant)
         data = tpl.render_docx(_context(src, inv, variant).as_context())
     except TemplateProblem as exc:
         raise _refuse(exc) from None
@@ -424,7 +433,7 @@ def preview_letter(
 
 def _compile(src: _Source, templates: Path | None) -> tuple[dict[str, CompiledDocx], str | None]:
     """Every letter template the batch needs, checked, and the SMS text (None: no texts)."""
-    ts = TemplateSet(template_search_path(templates))
+    ts = TemplateSet(template_search_path(templates, src.folder))
     who, stage = src.who, src.batch.stage
     try:
         needed = sorted({variant for _inv, variant in who.letters})

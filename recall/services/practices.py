@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from recall.services.errors import NotFound, RecallError
+from recall.services.infra.database import output_root
 from recall.services.infra.operator import current_operator
 from recall.services.practice_scope import (
     PracticeChoiceError,
@@ -151,6 +153,33 @@ def choose_practice(db: Database, ods: str | None) -> PracticeSummary:
         return next(p for p in practice_summaries(session) if p.id == pid)
 
 
+def practice_folder(db: Database, practice_id: int | None) -> str | None:
+    """The sub-folder of a practice's own files (letters, worksheets, templates): its ODS code
+    when the database holds several practices; None with one, so its paths never change."""
+    if practice_id is None:
+        return None
+    with db.read() as session:
+        rows = all_practices(session)
+    if len(rows) < 2:
+        return None
+    return next((ods for pid, ods, _name in rows if pid == practice_id), None)
+
+
+def practice_output_root(db: Database, practice_id: int | None) -> Path:
+    """Where a practice's letters and worksheets go: this database's output folder, in a
+    sub-folder per practice when there are several."""
+    folder = practice_folder(db, practice_id)
+    root = output_root(db)
+    return root / folder if folder else root
+
+
+def batch_output_root(db: Database, batch_id: int) -> Path:
+    """The output folder of the practice a batch belongs to."""
+    with db.read() as session:
+        owner = batch_practice(session, batch_id)
+    return practice_output_root(db, owner)
+
+
 def practice_from_environment() -> str:
     """RECALL_PRACTICE: the ODS code a terminal works on when --practice is not given."""
     return environment().practice
@@ -276,11 +305,14 @@ __all__ = [
     "PracticeDetails",
     "PracticeSummary",
     "add_practice",
+    "batch_output_root",
     "check_batch_practice",
     "choose_practice",
     "clean_ods",
     "list_practices",
     "practice_details",
+    "practice_folder",
     "practice_from_environment",
+    "practice_output_root",
     "set_practice_value",
 ]

@@ -50,11 +50,7 @@ class ReleaseImportResult:
 
 
 def import_release(
-    db: Database,
-    folder: str | Path,
-    operator: str | None = None,
-    *,
-    practice_id: int | None = None,
+    db: Database, folder: str | Path, operator: str | None = None, *, practice_id: int | None = None
 ) -> ReleaseImportResult:
     """Read an RF2 release folder and replace every named cluster's list with its members."""
     operator = operator or current_operator()
