@@ -130,3 +130,20 @@ def test_one_practice_keeps_todays_folders(
     folder = Path(letters["print_file"]).parent
     assert folder.name == f"batch-{batch}" and folder.parent.name == "letters"
     assert len(folder.parent.parent.name) > 6  # the database's own id, no practice folder
+
+
+def test_templates_copy_per_practice(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a PCN database `letters copy --practice` fills that practice's own sub-folder, which
+    its letters then read before the templates every practice shares."""
+    from recall.services.practices import add_practice
+
+    add_practice(db, ODS_A, name="Riverside", clinical_system="systmone")
+    code, shared, err = _run(capsys, "letters", "copy", "--json", "--db", db.url)
+    assert code == 0, err
+    add_practice(db, ODS_B, name="Hillview", clinical_system="emis")
+    code, own, err = _run(capsys, "letters", "copy", "--json", "--db", db.url, "--practice", ODS_B)
+    assert code == 0, err
+    assert Path(own["folder"]) == Path(shared["folder"]) / ODS_B
+    assert own["copied"]

@@ -88,6 +88,18 @@ def _show(result: LettersResult) -> None:
         echo(f"  note: {note}")
 
 
+def _practice_subfolder(ctx: typer.Context, db: str | None) -> str | None:
+    """With --practice (or RECALL_PRACTICE) in a PCN database: that practice's own templates
+    sub-folder; otherwise None (the one folder every practice shares)."""
+    if practice_ods(ctx) is None:
+        return None
+    database = open_database(db_url(ctx, db))
+    try:
+        return practice_folder(database, chosen_practice(ctx, database).id)
+    finally:
+        database.dispose()
+
+
 @letters_app.command("check")
 def letters_check(
     ctx: typer.Context,
@@ -119,18 +131,6 @@ def letters_check(
 
 
 @letters_app.command("copy")
-def _practice_subfolder(ctx: typer.Context, db: str | None) -> str | None:
-    """With --practice (or RECALL_PRACTICE) in a PCN database: that practice's own templates
-    sub-folder; otherwise None (the one folder every practice shares)."""
-    if practice_ods(ctx) is None:
-        return None
-    database = open_database(db_url(ctx, db))
-    try:
-        return practice_folder(database, chosen_practice(ctx, database).id)
-    finally:
-        database.dispose()
-
-
 def letters_copy(
     ctx: typer.Context,
     to: Annotated[
