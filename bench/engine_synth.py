@@ -41,10 +41,10 @@ PREVALENCE = {
 }
 
 
-def nhs_numbers(count: int) -> list[str]:
+def nhs_numbers(count: int, start: int = 999_000_000) -> list[str]:
     """`count` valid NHS numbers from the 999 test range (never a real patient)."""
     out: list[str] = []
-    body = 999_000_000
+    body = start
     while len(out) < count:
         digits = f"{body:09d}"
         total = sum(int(d) * (10 - i) for i, d in enumerate(digits))
@@ -68,21 +68,30 @@ def _chunks(rows: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def build(
-    db: Database, patients: int = 60_000, events: int = 1_000_000, seed: int = 7
+    db: Database,
+    patients: int = 60_000,
+    events: int = 1_000_000,
+    seed: int = 7,
+    *,
+    practice_id: int | None = None,
+    settings: PracticeSettings | None = None,
+    nhs_start: int = 999_000_000,
 ) -> dict[str, int]:
-    """Fill `db` and return counts of what was written."""
+    """Fill `db` (or one practice of a PCN: its id, settings and first NHS number body) and
+    return counts of what was written."""
     rng = random.Random(seed)
-    catalogue = build_catalogue(PracticeSettings())
+    catalogue = build_catalogue(settings or PracticeSettings())
     profile = catalogue.profile
     stage_code = {n: sc.code for n, sc in profile.stage_codes.items()}
     generic = sorted(profile.generic_codes)[0]
     record = {c.key: c.record_code for c in catalogue if c.record_code}
     review = {c.key: sorted(c.review_codes)[0] for c in catalogue if c.review_codes}
     filler = [f"LOC{i:04d}" for i in range(600)]
-    with db.write() as s:
-        practice_id = get_or_create_practice(s).id
+    if practice_id is None:
+        with db.write() as s:
+            practice_id = get_or_create_practice(s).id
     pats: list[dict[str, Any]] = []
-    numbers = nhs_numbers(patients)
+    numbers = nhs_numbers(patients, nhs_start)
     for i in range(patients):
         dob = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(0, 30_000))
         r = rng.random()
@@ -104,7 +113,14 @@ def build(
     with db.write() as s:
         for chunk in _chunks(iter(pats)):
             s.execute(insert(patient_t), chunk)
-        ids = [row[0] for row in s.execute(select(patient_t.c.id).order_by(patient_t.c.id))]
+        ids = [
+            row[0]
+            for row in s.execute(
+                select(patient_t.c.id)
+                .where(patient_t.c.practice_id == practice_id)
+                .order_by(patient_t.c.id)
+            )
+        ]
     regs: list[dict[str, Any]] = []
     evs: list[dict[str, Any]] = []
     span = (TODAY - HISTORY_START).days
@@ -154,5 +170,10 @@ def build(
             s.execute(insert(register_t), chunk)
         for chunk in _chunks(iter(evs)):
             s.execute(insert(event_t), chunk)
-        n_events = s.execute(select(func.count()).select_from(event_t)).scalar_one()
+        n_events = s.execute(
+            select(func.count())
+            .select_from(event_t)
+            .join(patient_t, patient_t.c.id == event_t.c.patient_id)
+            .where(patient_t.c.practice_id == practice_id)
+        ).scalar_one()
     return {"patients": patients, "register_entries": len(regs), "events": int(n_events)}

@@ -13,11 +13,10 @@ from recall.domain.invitations import PatientFacts, pca_status
 from recall.domain.pca import PcaResult, PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.store.history_repo import (
+    alive_and_registered,
     load_history,
-    load_registers,
-    patient_dates,
     patient_facts,
-    register_pairs,
+    registers_with_dates,
 )
 
 Key = tuple[int, str]
@@ -46,19 +45,20 @@ def pca_for_session(
     """
     year = qof_year_of(as_of)
     known = set(catalogue.conditions)
+    registers, dates = registers_with_dates(
+        session, practice_id=practice_id, patient_ids=patient_ids
+    )
     entries = [
-        key
-        for key in register_pairs(
-            session, practice_id=practice_id, as_of=as_of, patient_ids=patient_ids
-        )
-        if key[1] in known
+        (pid, span.condition)
+        for pid, spans in registers.items()
+        if alive_and_registered(dates[pid], as_of)
+        for span in spans
+        if span.condition in known and span.active_on(as_of)
     ]
     ids = {pid for pid, _ in entries} if patient_ids is not None else None
     hist = load_history(
         session, practice_id=practice_id, catalogue=catalogue, year=year, end=as_of, patient_ids=ids
     )
-    registers = load_registers(session, practice_id=practice_id, patient_ids=ids)
-    dates = patient_dates(session, practice_id=practice_id, patient_ids=ids)
     codeable = codeable_conditions(catalogue, year)
     nothing = PcaResult(PcaStatus.NOT_INVITED)
     facts: dict[int, PatientFacts] = {}

@@ -286,6 +286,52 @@ def load_registers(
     return out
 
 
+PatientDates = tuple[dt.date | None, dt.date | None, dt.date | None, dt.date | None]
+
+
+def registers_with_dates(
+    session: Session, *, practice_id: int, patient_ids: Collection[int] | None = None
+) -> tuple[dict[int, list[RegisterSpan]], dict[int, PatientDates]]:
+    """Register entries per patient and each such patient's (registered_on, deregistered_on,
+    date_of_death, date_of_birth), in one query: a PCA pass needs both for everyone on a
+    register, and nobody else."""
+    rg, p = register_t, patient_t
+    q = (
+        select(
+            rg.c.patient_id,
+            rg.c.condition,
+            rg.c.diagnosed_on,
+            rg.c.resolved_on,
+            p.c.registered_on,
+            p.c.deregistered_on,
+            p.c.date_of_death,
+            p.c.date_of_birth,
+        )
+        .join(p, p.c.id == rg.c.patient_id)
+        .where(p.c.practice_id == practice_id)
+    )
+    wanted = set(patient_ids) if patient_ids is not None else None
+    if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT:
+        q = q.where(rg.c.patient_id.in_(sorted(wanted)))
+    registers: dict[int, list[RegisterSpan]] = {}
+    dates: dict[int, PatientDates] = {}
+    for pid, cond, since, until, reg, dereg, died, born in session.execute(q):
+        if wanted is None or pid in wanted:
+            registers.setdefault(pid, []).append(RegisterSpan(cond.upper(), since, until))
+            dates[pid] = (reg, dereg, died, born)
+    return registers, dates
+
+
+def alive_and_registered(dates: PatientDates, day: dt.date) -> bool:
+    """`alive_and_registered_clause` for dates already read."""
+    registered, deregistered, died, _born = dates
+    return (
+        (died is None or died > day)
+        and (deregistered is None or deregistered > day)
+        and (registered is None or registered <= day)
+    )
+
+
 def alive_and_registered_clause(day: dt.date) -> ColumnElement[bool]:
     """SQL condition: the patient is alive and registered on `day`."""
     p = patient_t

@@ -17,6 +17,7 @@ from textual.content import Content
 from textual.screen import Screen
 
 from recall.services.infra.database import open_database
+from recall.services.practices import PracticeSummary, choose_practice, list_practices
 from recall.tui.context import AppContext
 from recall.tui.screens.help import HelpScreen
 from recall.tui.screens.home import HomeScreen
@@ -95,11 +96,45 @@ class RecallApp(App[None]):
             self.theme = theme
 
     def format_title(self, title: str, sub_title: str) -> Content:
-        """The screen's title whole: the practice name is left out when both do not fit."""
+        """The screen's title whole: the practice name is left out when both do not fit (in a
+        PCN database its ODS code stays, so the title bar always says which practice)."""
         room = self.size.width - 16  # the header's icon and its right-hand margin
         if sub_title and len(title) + 3 + len(sub_title) > room:
-            sub_title = ""
+            chosen = self.ctx.practice if self.ctx.several else None
+            sub_title = chosen.ods_code if chosen is not None else ""
         return super().format_title(title, sub_title)
+
+    def practice_title(self, letterhead: str) -> str:
+        """What the title bar says after the screen's title: the letterhead name, or in a PCN
+        database the chosen practice's ODS code and name."""
+        p = self.ctx.practice
+        if self.ctx.several and p is not None:
+            return f"{p.ods_code} · {p.name}"
+        return letterhead
+
+    def switch_practice(self, practice: PracticeSummary, *, then: str | None = None) -> None:
+        """Work on `practice` from now on: back to its home screen (then `then`, if given)."""
+        self.ctx.practice = practice
+        self.sub_title = self.practice_title(practice.name)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        home = self.screen_stack[0]
+        if isinstance(home, HomeScreen):
+            home.practice_changed()
+        if then is not None:
+            self.action_open(then)
+
+    def action_choose_practice(self) -> None:
+        from recall.tui.screens.practices import PracticePickerScreen
+
+        if self.ctx.several and not isinstance(self.screen, PracticePickerScreen):
+            self.push_screen(PracticePickerScreen())
+
+    def action_pcn_overview(self) -> None:
+        from recall.tui.screens.pcn import PcnOverviewScreen
+
+        if self.ctx.several and not isinstance(self.screen, PcnOverviewScreen):
+            self.push_screen(PcnOverviewScreen())
 
     def on_mount(self) -> None:
         if self.startup_notice:
@@ -125,6 +160,17 @@ class RecallApp(App[None]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for name, (title, help_text, _factory) in self.screen_factories.items():
             yield SystemCommand(title, help_text, lambda name=name: self.action_open(name))
+        if self.ctx.several:
+            yield SystemCommand(
+                "Switch practice",
+                "Choose which of this database's practices every screen works on",
+                self.action_choose_practice,
+            )
+            yield SystemCommand(
+                "PCN overview",
+                "Every practice x condition: reviewed, excepted, invited, 2nd-letter backlog",
+                self.action_pcn_overview,
+            )
         yield SystemCommand("Help", "What this screen is for and its keys", self.action_help)
         yield from super().get_system_commands(screen)
 
@@ -137,18 +183,24 @@ def make_app(
     cursor_blink: bool = True,
     out_dir: Path | None = None,
     make_pdf: bool = True,
+    practice: str | None = None,
 ) -> RecallApp:
-    """The app over the database at `db_url` (migrated on open). Tests inject `today`."""
-    ctx = AppContext(
-        open_database(db_url), today_override=today, out_dir=out_dir, make_pdf=make_pdf
-    )
+    """The app over the database at `db_url` (migrated on open). Tests inject `today`.
+
+    `practice`: the ODS code to work on; in a database of several practices without one,
+    the app opens on the practice picker."""
+    db = open_database(db_url)
+    ctx = AppContext(db, today_override=today, out_dir=out_dir, make_pdf=make_pdf)
+    ctx.practices = tuple(list_practices(db))
+    if practice or len(ctx.practices) == 1:
+        ctx.practice = choose_practice(db, practice)
     return RecallApp(ctx, theme=theme, cursor_blink=cursor_blink)
 
 
-def run_app(db_url: str | None = None, notice: str = "") -> None:
+def run_app(db_url: str | None = None, notice: str = "", practice: str | None = None) -> None:
     """Open the terminal UI (what `recall` with no sub-command does); `notice` is shown on
     start (the demo says where its database is: text printed before is hidden by the UI)."""
-    app = make_app(db_url)
+    app = make_app(db_url, practice=practice)
     app.startup_notice = notice
     try:
         app.run()

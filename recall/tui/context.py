@@ -1,4 +1,5 @@
-"""What every screen needs from the app: the database, today's date and where files go."""
+"""What every screen needs from the app: the database, today's date, where files go and, in
+a database holding several practices (a PCN hub), which practice the screens work on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recall.services.infra.database import Database
+from recall.services.practices import PracticeSummary
 
 
 @dataclass
@@ -15,8 +17,26 @@ class AppContext:
     today_override: dt.date | None = None
     out_dir: Path | None = None  # where letters and worksheets go (None: the services decide)
     make_pdf: bool = True  # also a PDF of the print file, when LibreOffice is installed
+    practices: tuple[PracticeSummary, ...] = ()  # every practice of the database, by ODS code
+    practice: PracticeSummary | None = None  # the chosen one (several practices only)
 
     @property
     def today(self) -> dt.date:
         """The injected date in tests and snapshots, else the real date."""
         return self.today_override or dt.date.today()
+
+    @property
+    def several(self) -> bool:
+        """A PCN database: screens work on the chosen practice, and say which."""
+        return len(self.practices) > 1
+
+    @property
+    def practice_id(self) -> int | None:
+        """What every service call is given: the chosen practice, or None for the only one
+        (so a single-practice database works exactly as it always has)."""
+        return self.practice.id if self.several and self.practice is not None else None
+
+    @property
+    def practice_label(self) -> str:
+        """The chosen practice's ODS code where files of several practices share a folder."""
+        return self.practice.ods_code if self.several and self.practice is not None else ""

@@ -66,10 +66,12 @@ def _window(today: dt.date, last_year: bool) -> tuple[QofYear, dt.date | None, d
     return year, None, None
 
 
-def load_backfill(db: Database, today: dt.date, *, last_year: bool = False) -> BackfillView:
+def load_backfill(
+    db: Database, today: dt.date, *, last_year: bool = False, practice_id: int | None = None
+) -> BackfillView:
     """The dry run for this QOF year so far (or the whole of last year); changes nothing."""
     year, start, end = _window(today, last_year)
-    plan = plan_backfill(db, start, end, today=today)
+    plan = plan_backfill(db, start, end, today=today, practice_id=practice_id)
     ids = sorted({i.patient_id for i in plan.items})
     names: dict[int, str] = {}
     if ids:
@@ -80,7 +82,7 @@ def load_backfill(db: Database, today: dt.date, *, last_year: bool = False) -> B
             ):
                 names[pid] = f"{given} {family}".strip()
     with db.read() as session:
-        catalogue = load_catalogue(session)
+        catalogue = load_catalogue(session, practice_id)
     cond_names = {c.key: c.name for c in catalogue}
     return BackfillView(plan, names, year, last_year, cond_names)
 
@@ -92,12 +94,20 @@ def worksheet_folder(out_dir: Path | None, db: Database) -> Path:
 
 
 def apply_tidy_up(
-    db: Database, today: dt.date, *, last_year: bool = False, out_dir: Path | None = None
+    db: Database,
+    today: dt.date,
+    *,
+    last_year: bool = False,
+    out_dir: Path | None = None,
+    practice_id: int | None = None,
+    practice_label: str = "",
 ) -> BackfillApplyResult:
-    """Record the planned codes (one transaction) and write the coding worksheet."""
+    """Record the planned codes (one transaction) and write the coding worksheet (named for
+    the practice, `practice_label`, when a database holds several)."""
     year, start, end = _window(today, last_year)
-    sheet = worksheet_folder(out_dir, db) / f"tidy-up-{year.start_year}-{today.isoformat()}.csv"
-    return apply_backfill(db, start, end, today=today, worksheet=sheet)
+    prefix = f"tidy-up-{practice_label}-" if practice_label else "tidy-up-"
+    sheet = worksheet_folder(out_dir, db) / f"{prefix}{year.start_year}-{today.isoformat()}.csv"
+    return apply_backfill(db, start, end, today=today, worksheet=sheet, practice_id=practice_id)
 
 
 def plain_change(change: str | None) -> str:

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from recall.domain.qof_year import qof_year_of
 from recall.services.backfill import plan_backfill
@@ -23,6 +24,13 @@ from recall.store.batches_repo import live_batches
 from recall.store.db import Database
 from recall.store.models import patient_t, recorded_code_t
 from recall.store.practice_repo import get_or_create_practice
+
+
+def resolve_practice_id(session: Session, practice_id: int | None) -> int:
+    pid = practice_id or get_or_create_practice(session).id
+    assert pid is not None
+    return pid
+
 
 MONTHS_BACK = 3  # cohorts looked at for 2nd/3rd letters: this month and the three before
 
@@ -100,21 +108,19 @@ def _letterhead_missing(settings: PracticeSettings) -> bool:
     )
 
 
-def _counts(db: Database) -> tuple[str, int, int, bool]:
+def _counts(db: Database, practice_id: int | None) -> tuple[str, int, int, bool]:
     with db.read() as session:
-        practice = get_or_create_practice(session)
-        settings = get_settings(session, practice.id)
+        pid = resolve_practice_id(session, practice_id)
+        settings = get_settings(session, pid)
         patients = session.scalar(
-            select(func.count())
-            .select_from(patient_t)
-            .where(patient_t.c.practice_id == practice.id)
+            select(func.count()).select_from(patient_t).where(patient_t.c.practice_id == pid)
         )
         unreconciled = session.scalar(
             select(func.count())
             .select_from(recorded_code_t)
             .join(patient_t, patient_t.c.id == recorded_code_t.c.patient_id)
             .where(
-                patient_t.c.practice_id == practice.id,
+                patient_t.c.practice_id == pid,
                 recorded_code_t.c.voided.is_(False),
                 recorded_code_t.c.reconciled.is_(False),
             )
@@ -146,7 +152,11 @@ def _cohort_months(today: dt.date, back: int = MONTHS_BACK) -> list[str]:
 
 
 def due_options(
-    db: Database, today: dt.date | None = None, *, months: list[str] | None = None
+    db: Database,
+    today: dt.date | None = None,
+    *,
+    months: list[str] | None = None,
+    practice_id: int | None = None,
 ) -> list[RunOption]:
     """Who is due which letter if it went out today: the lists staff can open.
 
@@ -159,8 +169,7 @@ def due_options(
     this_month = _month_key(today)
     out: list[RunOption] = []
     with db.read() as session:
-        pid = get_or_create_practice(session).id
-        assert pid is not None
+        pid = resolve_practice_id(session, practice_id)
         existing = {(m, st): (bid, status) for bid, m, st, status in live_batches(session, pid)}
         wanted = [(1, m) for m in months or _cohort_months(today)]
         wanted += [(2, this_month), (3, this_month)]
@@ -214,9 +223,11 @@ def stage_totals(options: list[RunOption]) -> tuple[StageDue, ...]:
     return tuple(out)
 
 
-def pca_bars(db: Database, today: dt.date | None = None) -> tuple[PcaBar, ...]:
+def pca_bars(
+    db: Database, today: dt.date | None = None, *, practice_id: int | None = None
+) -> tuple[PcaBar, ...]:
     """Per condition with register patients: the year's PCA status counts."""
-    report = pca_report(db, today=today or dt.date.today())
+    report = pca_report(db, today=today or dt.date.today(), practice_id=practice_id)
     bars = []
     for c in report.conditions.values():
         if not c.register:
@@ -239,15 +250,20 @@ def pca_bars(db: Database, today: dt.date | None = None) -> tuple[PcaBar, ...]:
     return tuple(bars)
 
 
-def backfill_count(db: Database, today: dt.date | None = None) -> int:
+def backfill_count(
+    db: Database, today: dt.date | None = None, *, practice_id: int | None = None
+) -> int:
     """How many codes the tidy-up (backfill) would add for this QOF year so far."""
-    return plan_backfill(db, today=today or dt.date.today()).summary.items
+    plan = plan_backfill(db, today=today or dt.date.today(), practice_id=practice_id)
+    return plan.summary.items
 
 
-def no_qof_notes(db: Database, today: dt.date) -> tuple[str, ...]:
+def no_qof_notes(
+    db: Database, today: dt.date, *, practice_id: int | None = None
+) -> tuple[str, ...]:
     """Plain words for conditions this QOF year no longer excepts by invitation."""
     with db.read() as session:
-        catalogue = load_catalogue(session)
+        catalogue = load_catalogue(session, resolve_practice_id(session, practice_id))
     profile = catalogue.year_profile(qof_year_of(today))
     return tuple(
         f"{c.name}: {profile.qof_status(c.key)[1]}."
@@ -256,12 +272,14 @@ def no_qof_notes(db: Database, today: dt.date) -> tuple[str, ...]:
     )
 
 
-def load_dashboard(db: Database, today: dt.date | None = None) -> Dashboard:
-    """Everything the home screen needs for `today`."""
+def load_dashboard(
+    db: Database, today: dt.date | None = None, *, practice_id: int | None = None
+) -> Dashboard:
+    """Everything the home screen needs for `today`, for one practice (None: the only one)."""
     today = today or dt.date.today()
     year = qof_year_of(today)
-    name, patients, unreconciled, letterhead_missing = _counts(db)
-    blocked = tuple(r for r in readiness_rows(db) if not r.ready)
+    name, patients, unreconciled, letterhead_missing = _counts(db, practice_id)
+    blocked = tuple(r for r in readiness_rows(db, practice_id=practice_id) if not r.ready)
     return Dashboard(
         practice_name=name,
         today=today,
@@ -270,5 +288,6 @@ def load_dashboard(db: Database, today: dt.date | None = None) -> Dashboard:
         patients=patients,
         blocked=blocked,
         unreconciled=unreconciled,
-        notes=((LETTERHEAD_NOTE,) if letterhead_missing else ()) + no_qof_notes(db, today),
+        notes=((LETTERHEAD_NOTE,) if letterhead_missing else ())
+        + no_qof_notes(db, today, practice_id=practice_id),
     )

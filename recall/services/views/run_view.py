@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from recall.domain.invitations import ORDINAL
 from recall.domain.recall_month import age_on
@@ -67,6 +68,13 @@ class PlannedCode:
     count: int
 
 
+def _batch_practice(session: Session, batch_id: int) -> int:
+    """The practice a batch belongs to: its catalogue names its conditions and codes."""
+    return int(
+        session.execute(select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)).scalar_one()
+    )
+
+
 def _review(db: Database, plan: BatchPlan, today: dt.date) -> Review:
     staff = [e for e in plan.excluded if e.by_staff]
     extra: dict[int, tuple[dt.date, str, str | None]] = {}
@@ -80,7 +88,7 @@ def _review(db: Database, plan: BatchPlan, today: dt.date) -> Review:
             ):
                 extra[pid] = (dob, needs or "", mobile)
     with db.read() as session:
-        catalogue = load_catalogue(session)
+        catalogue = load_catalogue(session, _batch_practice(session, plan.batch.id))
     names = {c.key: c.name for c in catalogue}
     rows = [
         ReviewRow(
@@ -124,10 +132,18 @@ def _review(db: Database, plan: BatchPlan, today: dt.date) -> Review:
     return Review(plan.batch, rows, not_due, list(plan.warnings), names)
 
 
-def open_review(db: Database, stage: int, month: str, *, today: dt.date | None = None) -> Review:
+def open_review(
+    db: Database,
+    stage: int,
+    month: str,
+    *,
+    today: dt.date | None = None,
+    practice_id: int | None = None,
+) -> Review:
     """Plan (or re-plan, keeping staff's unticks) the batch and return the review list."""
     today = today or dt.date.today()
-    return _review(db, plan_batch(db, stage, month, today, today=today), today)
+    plan = plan_batch(db, stage, month, today, today=today, practice_id=practice_id)
+    return _review(db, plan, today)
 
 
 def reopen_review(db: Database, batch_id: int, *, today: dt.date | None = None) -> Review:
@@ -154,10 +170,7 @@ def codes_to_record(
     is recorded. A condition without a record code shows as "(no code)"."""
     rows, missing = preview_codes(db, batch_id, sent_on, leave_out=leave_out)
     with db.read() as session:
-        pid = session.execute(
-            select(batch_t.c.practice_id).where(batch_t.c.id == batch_id)
-        ).scalar_one()
-        catalogue = load_catalogue(session, pid)
+        catalogue = load_catalogue(session, _batch_practice(session, batch_id))
     generic = catalogue.profile.generic_record_code
     stage_codes = {sc.code: n for n, sc in catalogue.profile.stage_codes.items()}
     count: Counter[tuple[str, str | None]] = Counter((r["code"], r["condition"]) for r in rows)

@@ -66,10 +66,12 @@ class SettingsView:
         return tuple(r for r in self.readiness if not r.ready)
 
 
-def readiness_rows(db: Database) -> tuple[ConditionReadiness, ...]:
+def readiness_rows(
+    db: Database, *, practice_id: int | None = None
+) -> tuple[ConditionReadiness, ...]:
     """Each condition's readiness for the practice's current settings."""
     with db.read() as session:
-        settings = get_settings(session)
+        settings = get_settings(session, practice_id)
         catalogue = _build(settings, imported_clusters(session))
     rows = []
     for cond in catalogue:
@@ -92,36 +94,49 @@ def readiness_rows(db: Database) -> tuple[ConditionReadiness, ...]:
     return tuple(rows)
 
 
-def load_settings_view(db: Database) -> SettingsView:
+def load_settings_view(db: Database, *, practice_id: int | None = None) -> SettingsView:
     """The settings and the code readiness table, read in one go."""
     with db.read() as session:
-        settings = get_settings(session)
+        settings = get_settings(session, practice_id)
     systems = tuple((key, load_profile(key).name) for key in CLINICAL_SYSTEMS)
     rules = tuple((key, RECALL_RULE_WORDS.get(key, key)) for key in RECALL_RULES)
-    return SettingsView(settings, readiness_rows(db), systems, rules)
+    return SettingsView(settings, readiness_rows(db, practice_id=practice_id), systems, rules)
 
 
 def update_settings(
-    db: Database, new: PracticeSettings, *, operator: str | None = None
+    db: Database,
+    new: PracticeSettings,
+    *,
+    operator: str | None = None,
+    practice_id: int | None = None,
 ) -> list[str]:
     """Validate and save; returns the names of the settings that changed (audited)."""
     with db.write() as session:
-        return save_settings(session, new, operator=operator or current_operator())
+        return save_settings(
+            session, new, operator=operator or current_operator(), practice_id=practice_id
+        )
 
 
 def set_condition_enabled(
-    db: Database, key: str, enabled: bool, *, operator: str | None = None
+    db: Database,
+    key: str,
+    enabled: bool,
+    *,
+    operator: str | None = None,
+    practice_id: int | None = None,
 ) -> list[str]:
     """Turn one condition on or off (a provisional one only after the UI has warned)."""
     with db.write() as session:
-        settings = copy.deepcopy(get_settings(session))
+        settings = copy.deepcopy(get_settings(session, practice_id))
         choice = settings.conditions.get(key.upper()) or ConditionChoice()
         choice.enabled = enabled
         settings.conditions[key.upper()] = choice
-        return save_settings(session, settings, operator=operator or current_operator())
+        return save_settings(
+            session, settings, operator=operator or current_operator(), practice_id=practice_id
+        )
 
 
-def clinical_system_name(db: Database) -> str:
+def clinical_system_name(db: Database, *, practice_id: int | None = None) -> str:
     """ "SystmOne" or "EMIS Web": the name staff know their clinical system by."""
     with db.read() as session:
-        return load_profile(get_settings(session).clinical_system).name
+        return load_profile(get_settings(session, practice_id).clinical_system).name

@@ -119,9 +119,11 @@ def _row(c: ConditionCounts) -> YearRow:
     )
 
 
-def year_dashboard(db: Database, today: dt.date | None = None) -> YearDashboard:
+def year_dashboard(
+    db: Database, today: dt.date | None = None, *, practice_id: int | None = None
+) -> YearDashboard:
     """The table for the QOF year containing `today`, from `recall pca`'s counts."""
-    report = pca_report(db, today)
+    report = pca_report(db, today, practice_id=practice_id)
     return YearDashboard(
         as_of=report.as_of,
         qof_year=report.qof_year,
@@ -140,7 +142,12 @@ def _in_cell(result: PcaResult, column: str, ready: bool, year_end: dt.date) -> 
 
 
 def cell_patients(
-    db: Database, condition: str, column: str, today: dt.date | None = None
+    db: Database,
+    condition: str,
+    column: str,
+    today: dt.date | None = None,
+    *,
+    practice_id: int | None = None,
 ) -> list[CellPatient]:
     """The patients counted in one cell of the year dashboard, by family name."""
     if column not in COLUMN_IDS:
@@ -148,7 +155,7 @@ def cell_patients(
     as_of = today or dt.date.today()
     year = qof_year_of(as_of)
     with db.read() as session:
-        pid = get_or_create_practice(session).id
+        pid = practice_id or get_or_create_practice(session).id
         assert pid is not None
         catalogue = load_catalogue(session, pid)
         if condition not in catalogue.conditions:
@@ -197,16 +204,20 @@ def export_cell(
     *,
     out_dir: Path | None = None,
     operator: str | None = None,
+    practice_id: int | None = None,
+    practice_label: str = "",
 ) -> tuple[Path, int]:
     """Write one cell's patients as a CSV (0600, formula-safe) and audit it (no names logged).
 
-    Goes to `out_dir` or this database's own output folder, under `year-lists/`; writing the
+    Goes to `out_dir` or this database's own output folder, under `year-lists/` (the file
+    named for the practice, `practice_label`, when a database holds several); writing the
     same list again replaces the file recall wrote before.
     """
     as_of = today or dt.date.today()
-    patients = cell_patients(db, condition, column, as_of)
+    patients = cell_patients(db, condition, column, as_of, practice_id=practice_id)
     folder = (out_dir or output_root(db)) / "year-lists"
-    path = folder / f"{condition}-{column}-{as_of.isoformat()}.csv"
+    prefix = f"{practice_label}-" if practice_label else ""
+    path = folder / f"{prefix}{condition}-{column}-{as_of.isoformat()}.csv"
 
     def fill(fh: BinaryIO) -> None:
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
@@ -240,6 +251,7 @@ def export_cell(
             session,
             operator=operator or current_operator(),
             action="year_list.export",
+            practice_id=practice_id or get_or_create_practice(session).id,
             details={"condition": condition, "column": column, "rows": len(patients)},
         )
     return written, len(patients)

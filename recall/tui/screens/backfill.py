@@ -79,9 +79,11 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        self.post_message(
-            TidyUpPlanned(load_backfill(self.ctx.db, self.ctx.today, last_year=self.last_year))
+        ctx = self.ctx
+        view = load_backfill(
+            ctx.db, ctx.today, last_year=self.last_year, practice_id=ctx.practice_id
         )
+        self.post_message(TidyUpPlanned(view))
 
     @on(TidyUpPlanned)
     def _planned(self, message: TidyUpPlanned) -> None:
@@ -179,8 +181,14 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
     def apply(self) -> None:
+        ctx = self.ctx
         result = apply_tidy_up(
-            self.ctx.db, self.ctx.today, last_year=self.last_year, out_dir=self.ctx.out_dir
+            ctx.db,
+            ctx.today,
+            last_year=self.last_year,
+            out_dir=ctx.out_dir,
+            practice_id=ctx.practice_id,
+            practice_label=ctx.practice_label,
         )
         self.post_message(TidyUpApplied(result))
 

@@ -3,7 +3,7 @@ shown as plain messages, never tracebacks."""
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -12,6 +12,9 @@ from textual.worker import Worker, WorkerState
 from recall.services.errors import RecallError, Refused
 from recall.tui.context import AppContext
 from recall.tui.widgets import ConfirmModal, MessageModal
+
+if TYPE_CHECKING:
+    from recall.tui.app import RecallApp
 
 
 def problem_lines(problems: list[dict[str, str]]) -> list[str]:
@@ -35,6 +38,11 @@ class RecallScreen(Screen[None]):
     @property
     def ctx(self) -> AppContext:
         return cast(AppContext, self.app.ctx)  # type: ignore[attr-defined]
+
+    @property
+    def recall_app(self) -> RecallApp:
+        """The app with its practice switching (screens run inside no other app)."""
+        return cast("RecallApp", self.app)
 
     def unsaved_work(self) -> str:
         """A sentence describing work that leaving would lose, or "" when there is none."""

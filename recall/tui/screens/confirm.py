@@ -119,9 +119,8 @@ do not reply can be excepted later. The day must be today or earlier.
         )
         plan = get_batch(self.ctx.db, self.batch_id)
         names = {x.patient_id: x.name for x in plan.invitations}
-        self.post_message(
-            CodesLoaded(codes, names, clinical_system_name(self.ctx.db), plan.batch.letters_made_on)
-        )
+        system = clinical_system_name(self.ctx.db, practice_id=self.ctx.practice_id)
+        self.post_message(CodesLoaded(codes, names, system, plan.batch.letters_made_on))
 
     @on(CodesLoaded)
     def _codes(self, message: CodesLoaded) -> None:
@@ -350,7 +349,8 @@ and code, ready for the clinical system's bulk-add. Press **Enter** to go home.
             folder / f"coding-worksheet-batch-{self.batch_id}.csv",
             docx=folder / f"coding-worksheet-batch-{self.batch_id}.docx",
         )
-        self.post_message(WorksheetWritten(files, clinical_system_name(self.ctx.db)))
+        system = clinical_system_name(self.ctx.db, practice_id=self.ctx.practice_id)
+        self.post_message(WorksheetWritten(files, system))
 
     @on(WorksheetWritten)
     def _written(self, message: WorksheetWritten) -> None:

@@ -77,6 +77,8 @@ numbers, and the patients behind each one).
         Binding("i", "app.open('import')", "Import", id="import"),
         Binding("s", "app.open('settings')", "Settings", id="settings"),
         Binding("c", "app.open('codes')", "Codes", id="codes"),
+        Binding("p", "practice", "Practice", id="practice"),
+        Binding("o", "pcn", "PCN", id="pcn"),
         Binding("q", "app.quit", "Quit", id="quit"),
         Binding("escape", "back", "Back", show=False, id="back"),
     ]
@@ -103,25 +105,48 @@ numbers, and the patients behind each one).
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        if self.ctx.several and self.ctx.practice is None:
+            self.app.call_later(self.app.run_action, "choose_practice")
+            return
         self.refresh_dashboard()
 
     def on_screen_resume(self) -> None:
         if self.dashboard is not None:
             self.refresh_dashboard()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The practice and PCN keys only where there are several practices."""
+        if action in ("practice", "pcn"):
+            return self.ctx.several
+        return True
+
+    def action_practice(self) -> None:
+        self.recall_app.action_choose_practice()
+
+    def action_pcn(self) -> None:
+        self.recall_app.action_pcn_overview()
+
+    def practice_changed(self) -> None:
+        """Another practice was chosen: forget this one's numbers and count again."""
+        self.dashboard, self.stages, self.bars, self.backfill_items = None, (), (), 0
+        self.query_one("#home-today", Static).update("Loading…")
+        for widget in ("#due", "#pca", "#warnings"):
+            self.query_one(widget, Static).update("")
+        self.refresh_dashboard()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard")
     def refresh_dashboard(self) -> None:
         """Cheap numbers first, then each panel as soon as its numbers are ready."""
-        db, today = self.ctx.db, self.ctx.today
-        self.post_message(DashboardLoaded(load_dashboard(db, today)))
-        self.post_message(DueCounted(stage_totals(due_options(db, today))))
-        self.post_message(ProgressCounted(pca_bars(db, today)))
-        self.post_message(BackfillCounted(backfill_count(db, today)))
+        db, today, pid = self.ctx.db, self.ctx.today, self.ctx.practice_id
+        self.post_message(DashboardLoaded(load_dashboard(db, today, practice_id=pid)))
+        self.post_message(DueCounted(stage_totals(due_options(db, today, practice_id=pid))))
+        self.post_message(ProgressCounted(pca_bars(db, today, practice_id=pid)))
+        self.post_message(BackfillCounted(backfill_count(db, today, practice_id=pid)))
 
     @on(DashboardLoaded)
     def _show(self, message: DashboardLoaded) -> None:
         d = self.dashboard = message.dashboard
-        self.app.sub_title = line(d.practice_name)
+        self.app.sub_title = line(self.recall_app.practice_title(d.practice_name))
         self.query_one("#home-today", Static).update(
             Content.from_markup(
                 "[b]$day[/b] · QOF year $year · [b]$left[/b] to 31 March",

@@ -114,7 +114,10 @@ to open the highlighted patient. **/** goes back to the search box.
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def search(self, text: str, focus_list: bool = False) -> None:
-        hits = search_patients(self.ctx.db, text, today=self.ctx.today, limit=200)
+        ctx = self.ctx
+        hits = search_patients(
+            ctx.db, text, today=ctx.today, limit=200, practice_id=ctx.practice_id
+        )
         self.post_message(SearchDone(hits, focus_list))
 
     @on(SearchDone)
@@ -220,7 +223,9 @@ they responded another way; either stops further letters for that condition this
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        self.post_message(PatientLoaded(patient_view(self.ctx.db, self.nhs_number, self.ctx.today)))
+        ctx = self.ctx
+        view = patient_view(ctx.db, self.nhs_number, ctx.today, practice_id=ctx.practice_id)
+        self.post_message(PatientLoaded(view))
 
     @on(PatientLoaded)
     def _loaded(self, message: PatientLoaded) -> None:
@@ -341,7 +346,8 @@ they responded another way; either stops further letters for that condition this
             removed = clear_response(db, patient_id, condition, today=today)
             note = "Mark removed." if removed else "There was no mark to remove."
         self.app.call_from_thread(self.notify, note, timeout=3)
-        self.post_message(PatientLoaded(patient_view(db, self.nhs_number, today)))
+        view = patient_view(db, self.nhs_number, today, practice_id=self.ctx.practice_id)
+        self.post_message(PatientLoaded(view))
 
 
 def _day(day: dt.date | None) -> str:

@@ -160,7 +160,9 @@ Press **o** to pick another month (for example to catch up on a month that was m
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        self.post_message(OptionsLoaded(due_options(self.ctx.db, self.ctx.today)))
+        ctx = self.ctx
+        options = due_options(ctx.db, ctx.today, practice_id=ctx.practice_id)
+        self.post_message(OptionsLoaded(options))
 
     @on(OptionsLoaded)
     def _loaded(self, message: OptionsLoaded) -> None:
@@ -293,9 +295,11 @@ This is everyone due this letter. Check the list and untick anyone who should no
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        self.post_message(
-            ReviewLoaded(open_review(self.ctx.db, self.stage, self.month, today=self.ctx.today))
+        ctx = self.ctx
+        review = open_review(
+            ctx.db, self.stage, self.month, today=ctx.today, practice_id=ctx.practice_id
         )
+        self.post_message(ReviewLoaded(review))
 
     @on(ReviewLoaded)
     def _loaded(self, message: ReviewLoaded) -> None:

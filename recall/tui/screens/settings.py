@@ -77,7 +77,8 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
-        self.post_message(SettingsLoaded(load_settings_view(self.ctx.db)))
+        view = load_settings_view(self.ctx.db, practice_id=self.ctx.practice_id)
+        self.post_message(SettingsLoaded(view))
 
     @on(SettingsLoaded)
     async def _loaded(self, message: SettingsLoaded) -> None:
@@ -192,8 +193,9 @@ Press **Ctrl+L** to see which conditions can be coded and how to fix the others.
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def save(self, new: PracticeSettings) -> None:
-        changed = update_settings(self.ctx.db, new)
-        self.post_message(SettingsSaved(changed, load_settings_view(self.ctx.db)))
+        db, pid = self.ctx.db, self.ctx.practice_id
+        changed = update_settings(db, new, practice_id=pid)
+        self.post_message(SettingsSaved(changed, load_settings_view(db, practice_id=pid)))
 
     @on(SettingsSaved)
     def _saved(self, message: SettingsSaved) -> None:
@@ -249,7 +251,8 @@ can be turned on only after you have read the warning.
     def load(self) -> None:
         from recall.services.views.settings_view import readiness_rows
 
-        self.post_message(ReadinessLoaded(readiness_rows(self.ctx.db)))
+        rows = readiness_rows(self.ctx.db, practice_id=self.ctx.practice_id)
+        self.post_message(ReadinessLoaded(rows))
 
     @on(ReadinessLoaded)
     def _loaded(self, message: ReadinessLoaded) -> None:
@@ -313,5 +316,6 @@ can be turned on only after you have read the warning.
     def save_toggle(self, key: str, enabled: bool) -> None:
         from recall.services.views.settings_view import readiness_rows
 
-        set_condition_enabled(self.ctx.db, key, enabled)
-        self.post_message(ReadinessLoaded(readiness_rows(self.ctx.db)))
+        db, pid = self.ctx.db, self.ctx.practice_id
+        set_condition_enabled(db, key, enabled, practice_id=pid)
+        self.post_message(ReadinessLoaded(readiness_rows(db, practice_id=pid)))

@@ -94,7 +94,10 @@ table says what the highlighted number means. **Enter** lists the patients behin
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="year")
     def load(self) -> None:
-        self.post_message(YearLoaded(year_dashboard(self.ctx.db, self.ctx.today)))
+        ctx = self.ctx
+        self.post_message(
+            YearLoaded(year_dashboard(ctx.db, ctx.today, practice_id=ctx.practice_id))
+        )
 
     @on(YearLoaded)
     def _loaded(self, message: YearLoaded) -> None:
@@ -207,7 +210,10 @@ patient's year; **e** saves the list as a CSV file (it names patients: keep it p
     @work(thread=True, exclusive=True, exit_on_error=False, group="cell")
     def load(self) -> None:
         db, today = self.ctx.db, self.ctx.today
-        self.post_message(CellLoaded(cell_patients(db, self.condition, self.column, today)))
+        found = cell_patients(
+            db, self.condition, self.column, today, practice_id=self.ctx.practice_id
+        )
+        self.post_message(CellLoaded(found))
 
     @on(CellLoaded)
     def _loaded(self, message: CellLoaded) -> None:
@@ -242,8 +248,15 @@ patient's year; **e** saves the list as a CSV file (it names patients: keep it p
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def export(self) -> None:
+        ctx = self.ctx
         path, rows = export_cell(
-            self.ctx.db, self.condition, self.column, self.ctx.today, out_dir=self.ctx.out_dir
+            ctx.db,
+            self.condition,
+            self.column,
+            ctx.today,
+            out_dir=ctx.out_dir,
+            practice_id=ctx.practice_id,
+            practice_label=ctx.practice_label,
         )
         self.post_message(CellExported(path, rows))
 

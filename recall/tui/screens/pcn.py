@@ -1,0 +1,134 @@
+"""PCN overview: every practice x condition of a hub's database: reviewed, can be excepted,
+invited once, not invited and the 2nd-letter backlog. Enter works on the highlighted
+practice and opens its year dashboard.
+
+Each practice's numbers are its own year dashboard's (`recall pca --practice ODS`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Static
+
+from recall.services.views.pcn_view import PcnOverview, PcnRow, pcn_overview
+from recall.tui.safe import plain
+from recall.tui.screens.base import RecallScreen
+from recall.tui.screens.practices import SYSTEM_NAMES
+from recall.tui.words import plural, short_date
+
+NAME_WIDTH = 20
+# (column key, header, width): 75 columns with the ODS code, the name and the cell padding
+NUMBERS = (
+    ("reviewed", "Reviewed", 8),
+    ("can_be_excepted", "Can be\nexcepted", 8),
+    ("invited_once", "Invited\nonce", 7),
+    ("not_invited", "Not\ninvited", 7),
+    ("backlog", "2nd\ndue", 5),
+)
+
+
+@dataclass
+class OverviewLoaded(Message):
+    overview: PcnOverview
+
+
+class PcnOverviewScreen(RecallScreen):
+    TITLE = "PCN overview"
+    HELP = """\
+Every practice of the PCN side by side, condition by condition, this QOF year: how many
+were reviewed, can be excepted (invited twice, at least 7 days apart), were invited once,
+or not invited at all, and "2nd due": patients invited once who can still be excepted if a
+2nd letter goes by 31 March. Each practice's numbers are the ones its own year dashboard
+shows.
+
+Press **Enter** on a line to work on that practice: the title bar then names it and its
+year dashboard opens.
+"""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "drill", "Open practice", id="drill", priority=True),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overview: PcnOverview | None = None
+        self.rows: list[PcnRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Counting every practice…", id="pcn-banner", classes="banner")
+        yield DataTable(id="pcn-table", cursor_type="row", header_height=2)
+        yield Static("", id="pcn-practice", classes="hint")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("ODS", width=6, key="ods")
+        table.add_column("Condition", width=NAME_WIDTH, key="condition")
+        for key, header, width in NUMBERS:
+            table.add_column(header, width=width, key=key)
+        table.focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pcn")
+    def load(self) -> None:
+        self.post_message(OverviewLoaded(pcn_overview(self.ctx.db, self.ctx.today)))
+
+    @on(OverviewLoaded)
+    def _loaded(self, message: OverviewLoaded) -> None:
+        o = self.overview = message.overview
+        self.rows = list(o.rows)
+        self.query_one("#pcn-banner", Static).update(
+            plain(
+                f"QOF year {o.qof_year} · {short_date(o.as_of)} · "
+                f"{plural(len(o.practices), 'practice')} · 2nd-letter backlog {o.backlog:,}"
+            )
+        )
+        table = self.query_one(DataTable)
+        table.clear()
+        for r in self.rows:
+            numbers = [Text(f"{getattr(r, key):>{width},}") for key, _h, width in NUMBERS]
+            name = r.name if len(r.name) <= NAME_WIDTH else r.name[: NAME_WIDTH - 1] + "…"
+            table.add_row(Text(r.practice.ods_code), Text(name), *numbers, key=r.key)
+        chosen = self.ctx.practice
+        mine = [i for i, r in enumerate(self.rows) if chosen and r.practice.id == chosen.id]
+        if mine:  # open on the practice being worked on
+            table.move_cursor(row=mine[0])
+        self._describe()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._describe()
+
+    def _current(self) -> PcnRow | None:
+        table = self.query_one(DataTable)
+        if self.rows and 0 <= table.cursor_row < len(self.rows):
+            return self.rows[table.cursor_row]
+        return None
+
+    def _describe(self) -> None:
+        row = self._current()
+        hint = self.query_one("#pcn-practice", Static)
+        if row is None or self.overview is None:
+            hint.update("No practice has patients on a register yet." if self.overview else "")
+            return
+        p = row.practice
+        backlog = next(y.backlog for y in self.overview.practices if y.practice.id == p.id)
+        hint.update(
+            plain(
+                f"{p.ods_code} {p.name} ({SYSTEM_NAMES.get(p.clinical_system, '')}): "
+                f"2nd-letter backlog {backlog:,}. Enter works on this practice."
+            )
+        )
+
+    def action_drill(self) -> None:
+        row = self._current()
+        if row is not None:
+            self.recall_app.switch_practice(row.practice, then="year")
