@@ -16,7 +16,7 @@ from recall.cli import (
     report_cmds,
     setup_cmds,
 )
-from recall.cli.common import DbOption, PracticeOption, echo
+from recall.cli.common import DbOption, PracticeOption, echo, practice_ods
 from recall.services.errors import RecallError
 from recall.services.infra.database import DatabaseError
 
@@ -38,7 +38,7 @@ def _root(ctx: typer.Context, db: DbOption = None, practice: PracticeOption = No
     if ctx.invoked_subcommand is None:
         from recall.tui.app import run_app
 
-        run_app(db)
+        run_app(db, practice=practice_ods(ctx))  # several practices and none: the picker
 
 
 setup_cmds.register(app)

@@ -427,4 +427,3 @@ def patient_facts(
         date_of_birth=getattr(patient, "date_of_birth", None),
         targets=hist.targets,
     )
-

@@ -35,8 +35,3 @@ class AppContext:
         """What every service call is given: the chosen practice, or None for the only one
         (so a single-practice database works exactly as it always has)."""
         return self.practice.id if self.several and self.practice is not None else None
-
-    @property
-    def practice_label(self) -> str:
-        """The chosen practice's ODS code where files of several practices share a folder."""
-        return self.practice.ods_code if self.several and self.practice is not None else ""

@@ -21,6 +21,7 @@ from recall.services.backfill import (
 )
 from recall.services.catalogue import load_catalogue
 from recall.services.infra.database import output_root
+from recall.services.practices import practice_folder
 from recall.store.db import Database
 from recall.store.models import patient_t
 
@@ -87,10 +88,12 @@ def load_backfill(
     return BackfillView(plan, names, year, last_year, cond_names)
 
 
-def worksheet_folder(out_dir: Path | None, db: Database) -> Path:
-    """Where tidy-up worksheets go: the app's output folder, else this database's folder."""
+def worksheet_folder(out_dir: Path | None, db: Database, practice_id: int | None = None) -> Path:
+    """Where tidy-up worksheets go: the app's output folder, else this database's folder (in
+    the practice's sub-folder when the database holds several)."""
     base = out_dir or output_root(db)
-    return base / "worksheets"
+    own = practice_folder(db, practice_id)
+    return (base / own if own else base) / "worksheets"
 
 
 def apply_tidy_up(
@@ -100,13 +103,11 @@ def apply_tidy_up(
     last_year: bool = False,
     out_dir: Path | None = None,
     practice_id: int | None = None,
-    practice_label: str = "",
 ) -> BackfillApplyResult:
-    """Record the planned codes (one transaction) and write the coding worksheet (named for
-    the practice, `practice_label`, when a database holds several)."""
+    """Record the planned codes (one transaction) and write the coding worksheet."""
     year, start, end = _window(today, last_year)
-    prefix = f"tidy-up-{practice_label}-" if practice_label else "tidy-up-"
-    sheet = worksheet_folder(out_dir, db) / f"{prefix}{year.start_year}-{today.isoformat()}.csv"
+    folder = worksheet_folder(out_dir, db, practice_id)
+    sheet = folder / f"tidy-up-{year.start_year}-{today.isoformat()}.csv"
     return apply_backfill(db, start, end, today=today, worksheet=sheet, practice_id=practice_id)
 
 

@@ -11,26 +11,18 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from recall.domain.qof_year import qof_year_of
 from recall.services.backfill import plan_backfill
 from recall.services.batches.plan import preview
 from recall.services.catalogue import load_catalogue
 from recall.services.pca_report import pca_report
+from recall.services.practice_scope import resolve_practice_id
 from recall.services.settings import PracticeSettings, get_settings
 from recall.services.views.settings_view import ConditionReadiness, readiness_rows
 from recall.store.batches_repo import live_batches
 from recall.store.db import Database
 from recall.store.models import patient_t, recorded_code_t
-from recall.store.practice_repo import get_or_create_practice
-
-
-def resolve_practice_id(session: Session, practice_id: int | None) -> int:
-    pid = practice_id or get_or_create_practice(session).id
-    assert pid is not None
-    return pid
-
 
 MONTHS_BACK = 3  # cohorts looked at for 2nd/3rd letters: this month and the three before
 

@@ -24,11 +24,12 @@ from recall.services.infra.database import database_id, output_root
 from recall.services.infra.files import protected_for, writing
 from recall.services.infra.operator import current_operator
 from recall.services.pca_report import ConditionCounts, pca_report
+from recall.services.practice_scope import resolve_practice_id
+from recall.services.practices import practice_folder
 from recall.services.worksheet import safe_cell
 from recall.store.audit_repo import append_audit
 from recall.store.db import Database
 from recall.store.patients_repo import patient_labels
-from recall.store.practice_repo import get_or_create_practice
 
 NOT_CODEABLE = "not_codeable"
 NEED_SECOND = "need_second"
@@ -155,8 +156,7 @@ def cell_patients(
     as_of = today or dt.date.today()
     year = qof_year_of(as_of)
     with db.read() as session:
-        pid = practice_id or get_or_create_practice(session).id
-        assert pid is not None
+        pid = resolve_practice_id(session, practice_id)
         catalogue = load_catalogue(session, pid)
         if condition not in catalogue.conditions:
             raise NotFound(f"no condition {condition!r} in the catalogue")
@@ -205,19 +205,19 @@ def export_cell(
     out_dir: Path | None = None,
     operator: str | None = None,
     practice_id: int | None = None,
-    practice_label: str = "",
 ) -> tuple[Path, int]:
     """Write one cell's patients as a CSV (0600, formula-safe) and audit it (no names logged).
 
-    Goes to `out_dir` or this database's own output folder, under `year-lists/` (the file
-    named for the practice, `practice_label`, when a database holds several); writing the
-    same list again replaces the file recall wrote before.
+    Goes to `out_dir` or this database's own output folder (in the practice's sub-folder
+    when the database holds several), under `year-lists/`; writing the same list again
+    replaces the file recall wrote before.
     """
     as_of = today or dt.date.today()
     patients = cell_patients(db, condition, column, as_of, practice_id=practice_id)
-    folder = (out_dir or output_root(db)) / "year-lists"
-    prefix = f"{practice_label}-" if practice_label else ""
-    path = folder / f"{prefix}{condition}-{column}-{as_of.isoformat()}.csv"
+    own = practice_folder(db, practice_id)
+    base = out_dir or output_root(db)
+    folder = (base / own if own else base) / "year-lists"
+    path = folder / f"{condition}-{column}-{as_of.isoformat()}.csv"
 
     def fill(fh: BinaryIO) -> None:
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="", write_through=True)
@@ -251,7 +251,7 @@ def export_cell(
             session,
             operator=operator or current_operator(),
             action="year_list.export",
-            practice_id=practice_id or get_or_create_practice(session).id,
+            practice_id=resolve_practice_id(session, practice_id),
             details={"condition": condition, "column": column, "rows": len(patients)},
         )
     return written, len(patients)

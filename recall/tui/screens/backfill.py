@@ -188,7 +188,6 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
             last_year=self.last_year,
             out_dir=ctx.out_dir,
             practice_id=ctx.practice_id,
-            practice_label=ctx.practice_label,
         )
         self.post_message(TidyUpApplied(result))
 

@@ -206,7 +206,7 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
 
         try:
             if kind == "codelist":
-                r = import_cluster(self.ctx.db, cluster, path)
+                r = import_cluster(self.ctx.db, cluster, path, practice_id=self.ctx.practice_id)
                 self.post_message(
                     ImportFinished(f"Imported the {r.cluster} code list ({r.codes} codes).", [])
                 )
@@ -218,6 +218,7 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
                 mapping=None if layout == "auto" else layout,
                 progress=progress,
                 today=self.ctx.today,
+                practice_id=self.ctx.practice_id,
             )
         except ImportRefused as exc:
             self.post_message(ImportFailed(str(exc), exc.problems))

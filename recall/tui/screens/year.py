@@ -256,7 +256,6 @@ patient's year; **e** saves the list as a CSV file (it names patients: keep it p
             ctx.today,
             out_dir=ctx.out_dir,
             practice_id=ctx.practice_id,
-            practice_label=ctx.practice_label,
         )
         self.post_message(CellExported(path, rows))
 
