@@ -5,21 +5,26 @@ reading is not counted toward the exception (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
+import pytest
 from conftest import pca_statuses
 from sqlalchemy import select
 
+from recall.cli import main
 from recall.domain.care import value_numbers
 from recall.domain.pca import PcaStatus
 from recall.services.batches import plan_batch
 from recall.services.demo import build_demo
 from recall.store.db import Database
-from recall.store.models import event_t
+from recall.store.models import event_t, patient_t
 
 TODAY = dt.date(2026, 11, 27)
 
 
-def test_demo_readings_in_and_out_of_target(db: Database) -> None:
+def test_demo_readings_in_and_out_of_target(
+    db: Database, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     result = build_demo(db, patients=1500, seed=11, today=TODAY)
     assert result.paths["out_of_target"] > 0 and result.paths["reviewed"] > 0
     with db.read() as s:
@@ -52,6 +57,23 @@ def test_demo_readings_in_and_out_of_target(db: Database) -> None:
     assert listed, "this month's lists invite someone for hypertension"
     assert not listed & set(in_target)
     assert listed & set(out)
+
+    # and the CLI says the same: `recall pca` counts them achieved, `recall patient` says why
+    day = ["--as-of", TODAY.isoformat(), "--db", db_url]
+    assert main(["pca", "--json", *day]) == 0
+    counts = json.loads(capsys.readouterr().out)["conditions"]["HYP"]
+    assert counts["achieved"] == sum(r.status is PcaStatus.ACHIEVED for r in hyp.values())
+    assert counts["out_of_target"] == len(out)
+    with db.read() as s:
+        nhs = dict(s.execute(select(patient_t.c.id, patient_t.c.nhs_number)).all())
+    assert main(["patient", nhs[in_target[0]], "--json", *day]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"]["HYP"] == "achieved" and "in target" in doc["details"]["HYP"]["care"]
+    late = not_counted[0]
+    assert main(["patient", nhs[late], "--json", *day]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"]["HYP"] != "achieved"
+    assert doc["details"]["HYP"]["not_counted"] == [d.isoformat() for d in hyp[late].not_counted]
 
 
 def test_dashboard_says_depression_earns_no_qof(db: Database) -> None:

@@ -179,3 +179,29 @@ def test_cli_codes(sqlite_db: Database, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["codes", "disable", "AF", "--db", url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "off"
     assert main(["codes", "stage", "1", "XabEf", "--term", "LTC first letter", "--db", url]) == 0
+
+
+def test_codes_lists_every_condition_with_invite_care_qof_and_fix(
+    sqlite_db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["codes", "--json", "--db", sqlite_db.url]) == 0
+    conditions = json.loads(capsys.readouterr().out)["conditions"]
+    assert main(["codes", "--db", sqlite_db.url]) == 0
+    out = capsys.readouterr().out
+    blocks: dict[str, list[str]] = {}
+    for text in out.splitlines():
+        if text[:1].isalpha() and text.split()[0] in {c["key"] for c in conditions}:
+            blocks[text.split()[0]] = [text]
+        elif text.startswith("      ") and blocks:
+            list(blocks.values())[-1].append(text.strip())
+    assert set(blocks) == {c["key"] for c in conditions}
+    for c in conditions:
+        lines = blocks[c["key"]]
+        assert any(x.startswith("invite list: ") for x in lines), c["key"]
+        assert any(x.startswith("care: ") for x in lines), c["key"]
+        assert any(x.startswith(f"QOF {c['qof_year']}: ") for x in lines), c["key"]
+        if not c["ready"]:
+            assert any(x.startswith("fix: ") for x in lines), c["key"]
+    assert "invite list: HYPINVITE_COD: 14 codes (shipped)" in blocks["HYP"]
+    assert any("no QOF code is needed" in x for x in blocks["DEPR"])
+    assert any("recall codes import CHADVASC_COD FILE" in x for x in blocks["AF"])

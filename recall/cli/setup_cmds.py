@@ -218,9 +218,20 @@ codes_app = typer.Typer(
 )
 
 
+def _invite_words(c: ConditionCodes) -> str:
+    """The invite list in a few words: cluster, how many codes, where they came from."""
+    if not c.invite_cluster:
+        return "none (QOF publishes no invitation cluster)"
+    if not c.invite_codes:
+        return f"{c.invite_cluster}: no member list yet"
+    return f"{c.invite_cluster}: {c.invite_codes} codes ({c.source})"
+
+
 def _show_condition(c: ConditionCodes) -> None:
+    """One condition: state, invite list, record code, care list, QOF year, fix."""
     state = "ready  " if c.ready else "blocked"
     echo(f"{c.key:<5} {c.name:<28} {state}  {c.reason}")
+    echo(f"{'':<5} invite list: {_invite_words(c)}")
     if c.ready and c.record_code:
         extra = "".join(
             f", stage {s}: {code}" for s, code in sorted(c.record_code_by_stage.items())
@@ -228,8 +239,7 @@ def _show_condition(c: ConditionCodes) -> None:
         echo(f"{'':<5} records {c.record_code} {c.record_term}{extra}".rstrip())
     if c.care:
         echo(f"{'':<5} care: {c.care}")
-    if c.qof_status == "no_qof":
-        echo(f"{'':<5} QOF {c.qof_year}: {c.qof}")
+    echo(f"{'':<5} QOF {c.qof_year}: {c.qof}")
     for gap in c.not_in_release:
         echo(f"{'':<5} {gap['reason']}; import its file instead: {gap['fix']}")
     if c.fix:

@@ -130,7 +130,9 @@ class Condition:
             return "none", "no QOF care list: never counted as achieved"
         if not have:
             names = ", ".join(missing)
-            return "care_list_needed", f"care list needed ({names}): recall codes import"
+            return "care_list_needed", (
+                f"care list needed ({names}): recall codes import {missing[0]} FILE"
+            )
         if missing:
             return "partial", f"{', '.join(have)}; not yet imported: {', '.join(missing)}"
         return "ready", ", ".join(have)

@@ -48,7 +48,7 @@ class YearProfile:
                 f"no QOF indicator in {self.label} ({why}): invitations are good care, "
                 "no QOF code is needed and PCA does not apply"
             )
-        return "pca", f"invitation-based exception in {self.label}"
+        return "pca", "two invitations 7 or more days apart can except a patient (PCA)"
 
 
 def pick_profile(profiles: Mapping[int, YearProfile], start_year: int) -> YearProfile:

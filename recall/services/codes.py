@@ -137,6 +137,8 @@ def condition_view(
     year = catalogue.year_profile(qof_year_of(today or dt.date.today()))
     care_status, care = cond.care_status()
     qof_status, qof = year.qof_status(cond.key)
+    if qof_status == "pca" and not cond.invite_cluster:
+        qof = "QOF publishes no invitation cluster for it, so no invitation can be coded"
     if not cond.invite.codes:
         source = "none"
     elif cond.invite.source == "imported":
