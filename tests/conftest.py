@@ -9,6 +9,7 @@ the reason shown.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import shutil
 import uuid
@@ -84,16 +85,27 @@ def new_pg_database(*, migrated: bool = True) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Drop this process's PostgreSQL databases, then leave nothing slow for after.
+
+    Under xdist a worker reports "finished" right after this hook; the main process then
+    closes it and, if the worker is still busy 5 seconds later, execnet interrupts it with
+    SIGINT. pytest's own clean-up after that point runs five full garbage collections, which
+    on a loaded machine with a worker's whole heap took longer than that: the interrupt
+    landed inside a finaliser (often hypothesis's) and printed a KeyboardInterrupt
+    "exception ignored" traceback at the end of the run. Collecting here, while the main
+    process still waits, and freezing what survives makes those later passes quick.
+    """
     names = list(_pg_state.get("created", []))  # type: ignore[call-overload]
     if "template" in _pg_state:
         names.append(_pg_state["template"])
-    if not names:
-        return
-    admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    if names:
+        admin = create_engine(pg_admin_url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    gc.collect()  # finalisers run now, inside the session, where their errors are reported
+    gc.freeze()  # the survivors live until exit: later collections skip them
 
 
 @pytest.fixture(params=["sqlite", "pg"])
