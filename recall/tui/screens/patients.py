@@ -340,7 +340,9 @@ they responded another way; either stops further letters for that condition this
     def save_mark(self, patient_id: int, condition: str, kind: str) -> None:
         db, today = self.ctx.db, self.ctx.today
         if kind:
-            added = mark_response(db, patient_id, condition, kind, today=today)
+            added = mark_response(
+                db, patient_id, condition, kind, today=today, practice_id=self.ctx.practice_id
+            )
             note = f"Marked {kind} for {condition}." if added else f"Already marked {kind}."
         else:
             removed = clear_response(db, patient_id, condition, today=today)
