@@ -220,3 +220,29 @@ def test_upgrade_from_0004_gives_each_row_its_practice(blank_db_url: str) -> Non
             reopened.dispose()
     finally:
         database.dispose()
+
+
+def test_audit_entry_about_a_batch_names_its_practice(db: Database) -> None:
+    """An entry naming one practice's batch under another practice is refused; one that names
+    only the batch is given the batch's practice."""
+    from recall.store.audit_repo import append_audit
+    from recall.store.models import audit_log_t
+
+    a = _practice(db, "B86001", "9434765919")
+    b = _practice(db, "A81002", "4010232137")
+    with pytest.raises(IntegrityError), db.write() as s:
+        append_audit(
+            s, operator="t", action="x.test", practice_id=b["practice"], batch_id=a["batch"]
+        )
+    with pytest.raises(IntegrityError), db.write() as s:
+        s.execute(
+            insert(audit_log_t).values(at=NOW, operator="t", action="x.test", batch_id=a["batch"])
+        )
+    with db.write() as s:
+        append_audit(s, operator="t", action="x.ok", batch_id=a["batch"])
+        append_audit(s, operator="t", action="x.ok", practice_id=b["practice"], batch_id=b["batch"])
+    with db.read() as s:
+        got = s.execute(
+            text("SELECT batch_id, practice_id FROM audit_log WHERE action = 'x.ok' ORDER BY id")
+        )
+        assert [tuple(r) for r in got] == [(a["batch"], a["practice"]), (b["batch"], b["practice"])]

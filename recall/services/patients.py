@@ -652,10 +652,14 @@ def clear_response(
                 r.c.qof_year == year,
             )
         )
+        practice = session.execute(
+            select(patient_t.c.practice_id).where(patient_t.c.id == patient_id)
+        ).scalar()
         append_audit(
             session,
             operator=operator or current_operator(),
             action="patient.response_cleared",
+            practice_id=practice,
             details={
                 "patient_id": patient_id,
                 "condition": condition.upper(),

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from recall.domain.text import printable
-from recall.store.models import AuditLog, audit_log_t
+from recall.store.models import AuditLog, audit_log_t, batch_t
 
 
 def _os_login() -> str:
@@ -40,12 +40,15 @@ def append_audit(
     """Add one row. The operator is kept to one printable line, and the OS login is always
     recorded beside it (`os_login`), so a declared name cannot hide who was logged in."""
     recorded = {**(details or {}), "os_login": _one_line(_os_login())}
+    practice: Any = practice_id
+    if practice is None and batch_id is not None:  # an entry about a batch is its practice's
+        practice = select(batch_t.c.practice_id).where(batch_t.c.id == batch_id).scalar_subquery()
     session.execute(
         insert(audit_log_t).values(
             at=at or dt.datetime.now(dt.UTC),
             operator=_one_line(operator) or "unknown",
             action=action,
-            practice_id=practice_id,
+            practice_id=practice,
             batch_id=batch_id,
             details=json.dumps(recorded, sort_keys=True, default=str),
         )
