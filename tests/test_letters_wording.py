@@ -155,3 +155,20 @@ def test_easy_read_with_nothing_to_bring_drops_that_section(
         THREE = saved
     assert len(doc.tables[1:]) == 4 and len(doc.inline_shapes) == 4
     assert "Please bring:" not in "\n".join(docx_text(doc))
+
+
+def test_print_file_keeps_the_easy_read_pictures(sqlite_db: Database, tmp_path: Path) -> None:
+    """The print file holds the standard, large-print and easy-read letters; the easy-read
+    pictures come along (copied from its own template) and the file opens in Word's reader."""
+    batch_id = _seed(sqlite_db)
+    result = render_batch_letters(sqlite_db, batch_id, tmp_path / "out", today=TODAY, pdf=False)
+    assert result.print_file is not None
+    printed = docx.Document(result.print_file)
+    assert len(printed.sections) == 3
+    assert len(printed.inline_shapes) == 5
+    media = {
+        rel.target_part.partname
+        for rel in printed.part.rels.values()
+        if rel.reltype.endswith("/image")
+    }
+    assert len(media) == 5
