@@ -157,3 +157,15 @@ def test_import_routes_rows_by_their_practice(db: Database, tmp_path: Path) -> N
     with pytest.raises(Refused, match="not a patient in the database"):
         import_file(db, "registers", pcn.files_a.registers, today=TODAY, practice_id=pcn.b.id)
     assert row_counts(db) == before
+
+
+def test_audit_for_one_practice(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pcn = build_pcn(db, tmp_path)
+    code, out, err = _run(capsys, "audit", "--json", "--db", db.url, "--practice", ODS_B)
+    assert code == 0, err
+    entries = json.loads(out)["entries"]
+    assert entries and {e["practice_id"] for e in entries} == {pcn.b.id}
+    code, out, _ = _run(capsys, "audit", "--json", "--db", db.url)
+    assert {e["practice_id"] for e in json.loads(out)["entries"]} == {pcn.a.id, pcn.b.id}

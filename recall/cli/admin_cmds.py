@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from recall.cli.common import DbOption, JsonOption, db_url, echo, emit, open_database
+from recall.cli.common import (
+    DbOption,
+    JsonOption,
+    chosen_practice,
+    db_url,
+    echo,
+    emit,
+    open_database,
+    practice_ods,
+)
 from recall.domain.text import printable
 from recall.services.audit import AuditEntry, list_audit
 from recall.services.infra.backup import backup_database, restore_database
@@ -39,10 +48,12 @@ def audit(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List the audit log: when, who, what, which ids (newest first)."""
+    """List the audit log: when, who, what, which ids (newest first); with --practice, only
+    that practice's entries."""
     database = open_database(db_url(ctx, db))
     try:
-        entries = list_audit(database, limit=limit, action=action)
+        chosen = chosen_practice(ctx, database).id if practice_ods(ctx) else None
+        entries = list_audit(database, limit=limit, action=action, practice_id=chosen)
     finally:
         database.dispose()
     emit({"entries": entries}, as_json, lambda: _show_audit(entries))

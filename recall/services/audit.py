@@ -43,12 +43,14 @@ def _details(raw: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def list_audit(db: Database, *, limit: int = 50, action: str | None = None) -> list[AuditEntry]:
-    """The newest `limit` entries, newest first, optionally for one action only."""
+def list_audit(
+    db: Database, *, limit: int = 50, action: str | None = None, practice_id: int | None = None
+) -> list[AuditEntry]:
+    """The newest `limit` entries, newest first, optionally for one action or practice only."""
     if limit < 1 or limit > MAX_LIMIT:
         raise RecallError(f"--limit must be between 1 and {MAX_LIMIT}, got {limit}")
     with db.read() as session:
-        rows = read_audit(session, limit=limit, action=(action or None))
+        rows = read_audit(session, limit=limit, action=(action or None), practice_id=practice_id)
         entries = []
         for row in rows:
             details = _details(row.details)

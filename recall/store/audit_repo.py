@@ -56,11 +56,17 @@ def append_audit(
 
 
 def read_audit(
-    session: Session, *, limit: int = 200, action: str | None = None
+    session: Session,
+    *,
+    limit: int = 200,
+    action: str | None = None,
+    practice_id: int | None = None,
 ) -> Sequence[AuditLog]:
     q = select(AuditLog).order_by(audit_log_t.c.id.desc()).limit(limit)
     if action:
         q = q.where(audit_log_t.c.action == action)
+    if practice_id is not None:
+        q = q.where(audit_log_t.c.practice_id == practice_id)
     return session.scalars(q).all()
 
 
