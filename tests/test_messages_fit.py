@@ -57,6 +57,19 @@ def test_batch_show_json_has_the_confirm_warnings(
     assert "; if backfill adds" in confirmed["warnings"][0]["reason"]  # split only at keys
 
 
+def test_no_clash_warning_for_a_condition_that_needs_no_code_this_year(
+    sqlite_db: Database,
+) -> None:
+    """Depression needs no QOF invite code from 2025/26, so no code can clash with it."""
+    seed = Seeder(sqlite_db)
+    pid, _nhs = seed.patient(conditions=("HYP", "DEPR"))
+    plan = plan_batch(sqlite_db, 1, "2026-11", D(2026, 11, 10), today=D(2026, 11, 27))
+    assert {c for x in plan.invitations for c in x.conditions} == {"HYP", "DEPR"}
+    seed.events((pid, D(2026, 11, 12), "Y1f8f"))
+    result = confirm_batch(sqlite_db, plan.batch.id, today=D(2026, 11, 27))
+    assert [w["condition"] for w in result.warnings] == ["HYP"]
+
+
 def _long_warnings(url: str) -> tuple[int, Any]:
     """A real confirmed batch of the demo, given the longest warning confirm can write."""
     db = Database(url)
@@ -67,14 +80,14 @@ def _long_warnings(url: str) -> tuple[int, Any]:
     finally:
         db.dispose()
     reason = (
-        "DEPR: an invitation coded without the DEPR code on 2026-11-24 is 3 days away; if "
-        "backfill adds the DEPR code there, the two will be under 7 days apart"
+        "COPD: an invitation coded without the COPD code on 2026-11-24 is 3 days away; if "
+        "backfill adds the COPD code there, the two will be under 7 days apart"
     )
     warnings = [
         {
             "nhs_number": x.nhs_number,
             "patient_id": str(x.patient_id),
-            "condition": "DEPR",
+            "condition": "COPD",
             "reason": reason,
         }
         for x in done.invitations[:8]

@@ -68,9 +68,17 @@ def _joins_later(facts: PatientFacts, cond: str, day: dt.date) -> dt.date | None
 
 
 def judge(
-    x: Invitee, d: Decision, facts: PatientFacts, *, day: dt.date, interval: int, out: Outcome
+    x: Invitee,
+    d: Decision,
+    facts: PatientFacts,
+    *,
+    day: dt.date,
+    interval: int,
+    out: Outcome,
+    no_code: frozenset[str] = frozenset(),
 ) -> None:
-    """Keep, drop or refuse one invitee, condition by condition, from the rule's decision."""
+    """Keep, drop or refuse one invitee, condition by condition, from the rule's decision
+    (`no_code`: conditions that need no QOF invite code this year, so no code can clash)."""
     if d.patient_why in (Why.DIED, Why.LEFT):
         out.dropped.append((x, d.patient_reason, False))
         return
@@ -118,7 +126,7 @@ def judge(
                 f"{gap} days after the invitation of {u.previous.isoformat()}, less than the "
                 f"{interval}-day stage interval"
             )
-        if note is None:
+        if note is None and u.condition not in no_code:
             note = _uncoded_nearby(facts, u.condition, day)
         if note:
             notes.append(f"{u.condition}: {note}")
@@ -158,11 +166,14 @@ def judge_all(
     catalogue = load_catalogue(session, b.practice_id)
     interval = get_settings(session, b.practice_id).stage_interval_days
     decisions, facts = decide_all(session, b, invited, catalogue, day)
+    no_code = catalogue.no_code_conditions(QofYear(b.qof_year))
     out = Outcome()
     for x in invited:
         if x.patient_id in staff_out:
             out.dropped.append((x, "excluded by staff at confirm", True))
         else:
             f = facts[x.patient_id]
-            judge(x, decisions[x.patient_id], f, day=day, interval=interval, out=out)
+            judge(
+                x, decisions[x.patient_id], f, day=day, interval=interval, out=out, no_code=no_code
+            )
     return out, catalogue
