@@ -45,7 +45,6 @@ from recall.letters import (
     TemplateSet,
     choose_variant,
     normalise_mobile,
-    parse_needs,
     sms_context,
     unnamed_review,
 )
@@ -277,7 +276,7 @@ def _who_gets_what(invitations: Sequence[Invitee]) -> _Plan:
     for inv in invitations:
         if inv.status == "void":
             continue
-        needs = parse_needs(inv.needs)
+        needs = inv.needs  # parsed when the invitee was read
         mobile = normalise_mobile(inv.mobile) if "no_sms" not in needs else None
         if inv.channel == "sms" and mobile:
             sms.append((inv, mobile))
@@ -376,7 +375,7 @@ def _load(
 def _context(src: _Source, inv: Invitee, variant: str) -> LetterContext:
     return LetterContext(
         practice=src.practice,
-        patient=_patient(inv, parse_needs(inv.needs)),
+        patient=_patient(inv, inv.needs),
         conditions=_conditions(inv.conditions, src.catalogue, src.hidden),
         stage=src.batch.stage,
         letter_date=src.letter_date,

@@ -11,7 +11,18 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, extract, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    delete,
+    extract,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from recall.domain.invitations import InvitationStatus
@@ -66,13 +77,25 @@ class NewInvitation:
 # ----------------------------------------------------------------------------- patients
 
 
-def patients_by_ids(session: Session, practice_id: int, ids: Collection[int]) -> list[Any]:
+def patients_by_ids(
+    session: Session, practice_id: int, ids: Collection[int], within: Select[Any] | None = None
+) -> list[Any]:
+    """These patients' rows (`within`: SQL selecting a superset of them, read instead of
+    sending every id)."""
     if not ids:
         return []
-    q = select(*PATIENT_COLS).where(
-        patient_t.c.practice_id == practice_id, patient_t.c.id.in_(sorted(ids))
-    )
-    return list(session.execute(q))
+    p = patient_t
+    if within is None:
+        q = select(*PATIENT_COLS).where(p.c.practice_id == practice_id, p.c.id.in_(sorted(ids)))
+        return list(session.execute(q))
+    wanted = set(ids)
+    q = select(*PATIENT_COLS).where(p.c.practice_id == practice_id, p.c.id.in_(within))
+    return [r for r in session.execute(q) if r.id in wanted]
+
+
+def batch_patients(batch_id: int) -> Select[Any]:
+    """SQL selecting the patients of a batch: a one-parameter stand-in for their ids."""
+    return select(invitation_t.c.patient_id).where(invitation_t.c.batch_id == batch_id)
 
 
 def patients_on_registers(
@@ -276,18 +299,20 @@ def live_elsewhere(
 
 
 def invitation_stages(
-    session: Session, invitation_ids: Collection[int]
+    session: Session, invitation_ids: Collection[int], *, batch_id: int | None = None
 ) -> dict[int, dict[str, int]]:
-    """Per invitation: each invited condition's own stage."""
-    if not invitation_ids:
+    """Per invitation: each invited condition's own stage (`batch_id`: every invitation of
+    that batch, without sending their ids)."""
+    ic, i = invitation_condition_t, invitation_t
+    q = select(ic.c.invitation_id, ic.c.condition, ic.c.stage)
+    if batch_id is not None:
+        q = q.where(ic.c.invitation_id.in_(select(i.c.id).where(i.c.batch_id == batch_id)))
+    elif invitation_ids:
+        q = q.where(ic.c.invitation_id.in_(sorted(invitation_ids)))
+    else:
         return {}
-    ic = invitation_condition_t
     out: dict[int, dict[str, int]] = {}
-    for iid, cond, stage in session.execute(
-        select(ic.c.invitation_id, ic.c.condition, ic.c.stage).where(
-            ic.c.invitation_id.in_(sorted(invitation_ids))
-        )
-    ):
+    for iid, cond, stage in session.execute(q):
         out.setdefault(iid, {})[cond] = stage
     return out
 
@@ -355,8 +380,9 @@ def set_invitation(
 def settle_invitations(session: Session, changes: Sequence[Mapping[str, Any]]) -> None:
     """Confirm's outcome per invitation: status, conditions kept, reason, warning.
 
-    Each change: iid, status, conditions (tuple of kept condition keys), reason, warning,
-    staff_excluded. Condition rows not kept stop being live.
+    Each change: iid, status, conditions (tuple of kept condition keys), planned (every
+    condition the invitation had), reason, warning, staff_excluded. Condition rows not kept
+    stop being live; the rest stay as they are (live since planning).
     """
     if not changes:
         return
@@ -383,20 +409,18 @@ def settle_invitations(session: Session, changes: Sequence[Mapping[str, Any]]) -
         ],
     )
     ic = invitation_condition_t
-    ids = [c["iid"] for c in changes]
-    session.execute(update(ic).where(ic.c.invitation_id.in_(ids)).values(live=False))
-    kept = [
-        {"k_iid": c["iid"], "k_cond": cond}
+    gone = [
+        {"g_iid": c["iid"], "g_cond": cond}
         for c in changes
-        if c["status"] in LIVE_STATUSES
-        for cond in c["conditions"]
+        for cond in c["planned"]
+        if c["status"] not in LIVE_STATUSES or cond not in c["conditions"]
     ]
-    if kept:
+    if gone:
         session.connection().execute(
             update(ic)
-            .where(ic.c.invitation_id == bindparam("k_iid"), ic.c.condition == bindparam("k_cond"))
-            .values(live=True),
-            kept,
+            .where(ic.c.invitation_id == bindparam("g_iid"), ic.c.condition == bindparam("g_cond"))
+            .values(live=False),
+            gone,
         )
 
 

@@ -13,9 +13,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from recall.domain.care import Target, bp_part, pair_readings
@@ -159,13 +159,17 @@ def load_history(
     end: dt.date | None = None,
     patient_ids: Collection[int] | None = None,
     roles: CodeRoles | None = None,
+    within: Select[Any] | None = None,
 ) -> History:
-    """Read the journal for `year` (1 April to `end`, default 31 March) in one query."""
+    """Read the journal for `year` (1 April to `end`, default 31 March) in one query.
+
+    `within`: SQL selecting a superset of `patient_ids` (a batch's patients), so the queries
+    carry one subquery instead of thousands of ids."""
     roles = roles or code_roles(catalogue)
     stop = min(end, year.end) if end else year.end
     hist = History(year=year, start=year.start, end=stop, targets=catalogue.targets(year))
     wanted = set(patient_ids) if patient_ids is not None else None
-    query_ids = wanted if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT else None
+    query_ids = _query_ids(wanted, within)
     if wanted is not None and not wanted:
         return hist
     specific, review, decline = roles.specific, roles.review, roles.decline
@@ -184,6 +188,7 @@ def load_history(
         start=year.start,
         end=stop,
         patient_ids=query_ids,
+        within=within,
     ):
         if wanted is not None and query_ids is None and pid not in wanted:
             continue
@@ -212,6 +217,7 @@ def load_history(
         start=year.start,
         end=stop,
         patient_ids=query_ids,
+        within=within,
     ):
         if wanted is not None and query_ids is None and pid not in wanted:
             continue
@@ -221,15 +227,34 @@ def load_history(
     q = select(r.c.patient_id, r.c.condition, r.c.kind, r.c.on).where(
         r.c.qof_year == year.start_year
     )
-    if query_ids is not None:
-        q = q.where(r.c.patient_id.in_(sorted(query_ids)))
+    q = _restrict(q, r.c.patient_id, query_ids, within)
     for pid, cond, kind, on in session.execute(q):
         if wanted is None or pid in wanted:
             hist.responses[(pid, cond)] = (kind, on)
     uncoded = catalogue.no_code_conditions(year)
     if uncoded:
-        _load_letters(session, hist, practice_id, uncoded, query_ids, wanted)
+        _load_letters(session, hist, practice_id, uncoded, query_ids, wanted, within)
     return hist
+
+
+def _query_ids(wanted: set[int] | None, within: Select[Any] | None) -> set[int] | None:
+    """The ids to put in the SQL itself: none when a subquery narrows it, or too many."""
+    if within is not None or wanted is None or len(wanted) > _ID_FILTER_LIMIT:
+        return None
+    return wanted
+
+
+_Q = TypeVar("_Q", bound=Select[Any])
+
+
+def _restrict(
+    q: _Q, column: Any, query_ids: Collection[int] | None, within: Select[Any] | None
+) -> _Q:
+    if within is not None:
+        return q.where(column.in_(within))
+    if query_ids is not None:
+        return q.where(column.in_(sorted(query_ids)))
+    return q
 
 
 def _load_letters(
@@ -239,6 +264,7 @@ def _load_letters(
     conditions: Collection[str],
     query_ids: Collection[int] | None,
     wanted: set[int] | None,
+    within: Select[Any] | None = None,
 ) -> None:
     """Send dates of this tool's sent letters for conditions that need no QOF code that year:
     no code is recorded for them, so the letter itself is their invitation's only trace."""
@@ -259,15 +285,18 @@ def _load_letters(
             b.c.sent_on <= hist.end,
         )
     )
-    if query_ids is not None:
-        q = q.where(ic.c.patient_id.in_(sorted(query_ids)))
+    q = _restrict(q, ic.c.patient_id, query_ids, within)
     for pid, cond, on in session.execute(q):
         if wanted is None or pid in wanted:
             hist.letters.setdefault((pid, cond), set()).add(on)
 
 
 def load_registers(
-    session: Session, *, practice_id: int, patient_ids: Collection[int] | None = None
+    session: Session,
+    *,
+    practice_id: int,
+    patient_ids: Collection[int] | None = None,
+    within: Select[Any] | None = None,
 ) -> dict[int, list[RegisterSpan]]:
     """Register entries per patient (all of them; callers check `active_on`)."""
     rg, p = register_t, patient_t
@@ -277,8 +306,7 @@ def load_registers(
         .where(p.c.practice_id == practice_id)
     )
     wanted = set(patient_ids) if patient_ids is not None else None
-    if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT:
-        q = q.where(rg.c.patient_id.in_(sorted(wanted)))
+    q = _restrict(q, rg.c.patient_id, _query_ids(wanted, within), within)
     out: dict[int, list[RegisterSpan]] = {}
     for pid, cond, since, until in session.execute(q):
         if wanted is None or pid in wanted:

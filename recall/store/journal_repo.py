@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, literal, select, union_all
+from sqlalchemy import Select, and_, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from recall.store.models import event_t, patient_t, recorded_code_t
@@ -31,11 +31,13 @@ def iter_coded_entries(
     start: dt.date,
     end: dt.date,
     patient_ids: Collection[int] | None = None,
+    within: Select[Any] | None = None,
 ) -> Iterator[CodedEntry]:
     """Entries with one of `codes` dated start..end, imported or recorded (voided excluded).
 
     The same (patient, date, code) may come back twice (imported and recorded): callers
-    work with sets of dates.
+    work with sets of dates. `within`: SQL selecting the patients to read (a superset is
+    fine), instead of thousands of ids.
     """
     if not codes:
         return
@@ -66,7 +68,10 @@ def iter_coded_entries(
             )
         )
     )
-    if patient_ids is not None:
+    if within is not None:
+        ev = ev.where(e.c.patient_id.in_(within))
+        rc = rc.where(r.c.patient_id.in_(within))
+    elif patient_ids is not None:
         ids = sorted(set(patient_ids))
         ev = ev.where(e.c.patient_id.in_(ids))
         rc = rc.where(r.c.patient_id.in_(ids))
@@ -83,6 +88,7 @@ def iter_readings(
     start: dt.date,
     end: dt.date,
     patient_ids: Collection[int] | None = None,
+    within: Select[Any] | None = None,
 ) -> Iterator[tuple[int, dt.date, str, str | None]]:
     """Imported events with one of `codes` dated start..end, with their value (may be None).
 
@@ -101,7 +107,9 @@ def iter_readings(
             e.c.date <= end,
         )
     )
-    if patient_ids is not None:
+    if within is not None:
+        q = q.where(e.c.patient_id.in_(within))
+    elif patient_ids is not None:
         q = q.where(e.c.patient_id.in_(sorted(set(patient_ids))))
     for row in session.execute(q.execution_options(yield_per=20_000)):
         yield row[0], row[1], row[2], row[3]

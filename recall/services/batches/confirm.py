@@ -230,6 +230,7 @@ def _write(
             "iid": x.invitation_id,
             "status": InvitationStatus.SENT,
             "conditions": tuple(u.condition for u in kept),
+            "planned": _planned(x),
             "warning": warn,
         }
         for x, kept, warn in out.keep
@@ -238,6 +239,7 @@ def _write(
             "iid": x.invitation_id,
             "status": InvitationStatus.EXCLUDED,
             "conditions": x.conditions if staff else (),
+            "planned": _planned(x),
             "reason": why,
             "staff_excluded": staff,
         }
@@ -245,6 +247,11 @@ def _write(
     ]
     repo.settle_invitations(session, changes)
     return lines, len(rows)
+
+
+def _planned(x: Invitee) -> tuple[str, ...]:
+    """Every condition the invitation was planned with (its live condition rows)."""
+    return tuple(c for c, _stage in x.condition_stages) or x.conditions
 
 
 def _refuse_if_done_elsewhere(session: Session, b: Any) -> None:

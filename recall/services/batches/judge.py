@@ -36,11 +36,19 @@ def decide_all(
 ) -> tuple[dict[int, Decision], dict[int, PatientFacts]]:
     ids = {x.patient_id for x in invited}
     year = QofYear(b.qof_year)
-    registers = load_registers(session, practice_id=b.practice_id, patient_ids=ids)
-    hist = load_history(
-        session, practice_id=b.practice_id, catalogue=catalogue, year=year, patient_ids=ids
+    within = repo.batch_patients(int(b.id))  # invitees are the batch's: one subquery, no ids
+    registers = load_registers(
+        session, practice_id=b.practice_id, patient_ids=ids, within=within
     )
-    rows = repo.patients_by_ids(session, b.practice_id, ids)
+    hist = load_history(
+        session,
+        practice_id=b.practice_id,
+        catalogue=catalogue,
+        year=year,
+        patient_ids=ids,
+        within=within,
+    )
+    rows = repo.patients_by_ids(session, b.practice_id, ids, within)
     facts = {r.id: patient_facts(r, registers, hist) for r in rows}
     keys = tuple(catalogue.conditions)
     decisions = {
