@@ -4,10 +4,13 @@ give, and each practice only its own patients."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 
+import pytest
 from sqlalchemy import and_, func, or_, select
 
+from recall.cli import main
 from recall.services.demo import build_demo
 from recall.services.pca_report import pca_report
 from recall.services.practices import list_practices
@@ -41,7 +44,18 @@ def _registers(db: Database, practice_id: int) -> Counter[str]:
         return Counter({str(c): int(n) for c, n in s.execute(q)})
 
 
-def test_overview_equals_each_practices_dashboard_and_pca(db: Database) -> None:
+def _cli_pca(db: Database, ods: str, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    """`recall pca --json --practice ODS`, as scripts read it."""
+    args = ["pca", "--as-of", TODAY.isoformat(), "--json", "--practice", ods, "--db", db.url]
+    capsys.readouterr()
+    assert main(args) == 0
+    doc: dict[str, object] = json.loads(capsys.readouterr().out)
+    return doc
+
+
+def test_overview_equals_each_practices_dashboard_and_pca(
+    db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
     build_demo(db, patients=1200, seed=8, today=TODAY, pcn=True)
     overview = pcn_overview(db, TODAY)
     practices = list_practices(db)
@@ -51,6 +65,7 @@ def test_overview_equals_each_practices_dashboard_and_pca(db: Database) -> None:
     for year in overview.practices:
         pid = year.practice.id
         report = pca_report(db, TODAY, practice_id=pid).as_json()
+        assert _cli_pca(db, year.practice.ods_code, capsys) == json.loads(json.dumps(report))
         dashboard = year_dashboard(db, TODAY, practice_id=pid)
         rows = [r for r in overview.rows if r.practice == year.practice]
         assert [r.condition for r in rows] == [r.key for r in dashboard.rows]
