@@ -77,8 +77,10 @@ numbers, and the patients behind each one).
         Binding("i", "app.open('import')", "Import", id="import"),
         Binding("s", "app.open('settings')", "Settings", id="settings"),
         Binding("c", "app.open('codes')", "Codes", id="codes"),
-        Binding("p", "practice", "Practice", id="practice"),
-        Binding("o", "pcn", "PCN", id="pcn"),
+        # several practices only; the footer has no room left (the title bar names the
+        # practice, and Ctrl+P lists "Switch practice" and "PCN overview")
+        Binding("p", "practice", "Practice", show=False, id="practice"),
+        Binding("o", "pcn", "PCN overview", show=False, id="pcn"),
         Binding("q", "app.quit", "Quit", id="quit"),
         Binding("escape", "back", "Back", show=False, id="back"),
     ]
