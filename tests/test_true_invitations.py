@@ -233,6 +233,34 @@ def test_refused_adhoc_invitation_leaves_no_batch(db: Database) -> None:
         assert s.scalar(select(func.count()).select_from(batch_t)) == 1
 
 
+def test_adhoc_invitation_for_a_letter_already_sent_today_is_refused_by_batch(
+    db: Database,
+) -> None:
+    """The same patient invited again the day batch 1 went out: refused, naming the batch,
+    for the same stage and for the next one; no empty 'sent' batch is left behind."""
+    seed = Seeder(db)
+    _pid, nhs = seed.patient(conditions=("HYP",))
+    first = plan_batch(db, 1, "2026-11", TODAY, today=TODAY)
+    confirm_batch(db, first.batch.id, today=TODAY)
+    with pytest.raises(Refused, match=f"already in batch {first.batch.id}"):
+        invite_patient(db, nhs, 1, TODAY, today=TODAY)
+    with pytest.raises(Refused, match=f"batch {first.batch.id}.*2nd can follow"):
+        invite_patient(db, nhs, 2, TODAY, today=TODAY)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(batch_t)) == 1
+
+
+def test_adhoc_invitation_that_could_not_be_sent_is_refused(db: Database) -> None:
+    """No address and no mobile: the rule puts the patient on the phone list, so an ad-hoc
+    invitation records nothing and says why (it used to record an empty batch as sent)."""
+    seed = Seeder(db)
+    _pid, nhs = seed.patient(conditions=("HYP",), address_line1=None, postcode=None)
+    with pytest.raises(Refused, match="nothing was recorded"):
+        invite_patient(db, nhs, 1, TODAY, today=TODAY)
+    with db.read() as s:
+        assert s.scalar(select(func.count()).select_from(batch_t)) == 0
+
+
 def test_second_letter_date_uses_the_practice_interval(db: Database) -> None:
     seed = Seeder(db)
     pid, nhs = seed.patient(conditions=("HYP",))

@@ -245,16 +245,37 @@ def plan_adhoc(
     )
 
 
-def _refuse_adhoc(cohort: Cohort, decisions: Mapping[int, Decision], stage: int) -> None:
+def _refuse_adhoc(
+    cohort: Cohort,
+    decisions: Mapping[int, Decision],
+    stage: int,
+    elsewhere: Mapping[tuple[int, str, int], int],
+) -> None:
+    """An ad-hoc invitation the rule would not send: refused with the reason, before any
+    batch exists (one already in another batch, sent or planned, says which)."""
     p = cohort.patients[0] if cohort.patients else None
     d = decisions.get(p.id) if p is not None else None
     if p is None or d is None:
         raise Refused("the patient is not on any condition register")
-    if d.stage == stage:
+    taken = {
+        x.condition: elsewhere[(p.id, x.condition, x.stage)]
+        for x in d.due
+        if (p.id, x.condition, x.stage) in elsewhere
+    }
+    if d.stage == stage and len(taken) < len(d.due):
         return
-    why = d.reason if d.stage == 0 else stage_mismatch(stage, d.stage, d.conditions)
+    if taken:
+        names = ", ".join(sorted(taken))
+        bid = sorted(taken.values())[0]
+        why = f"the {ORDINAL[d.stage]} invitation for {names} is already in batch {bid}"
+        if d.stage < stage:
+            why += f"; the {ORDINAL[stage]} can follow once that one has been sent"
+    elif d.stage == 0:
+        why = d.reason
+    else:
+        why = stage_mismatch(stage, d.stage, d.conditions)
     raise Refused(
-        f"not due a {ORDINAL[stage]} invitation: {why}",
+        f"not invited ({ORDINAL[stage]} invitation): {why}; nothing was recorded",
         [Problem(why, nhs_number=p.nhs_number, patient_id=p.id)],
     )
 
@@ -306,11 +327,11 @@ def preview(
         patient_ids=patient_ids,
     )
     decisions = cohort.decide(catalogue, send_date=send_date, interval=interval)
-    if kind == "adhoc":
-        _refuse_adhoc(cohort, decisions, stage)
     elsewhere = repo.live_elsewhere(
         session, qof_year=cohort.year.start_year, batch_id=batch_id, patient_ids=set(decisions)
     )
+    if kind == "adhoc":
+        _refuse_adhoc(cohort, decisions, stage, elsewhere)
     staff = repo.staff_exclusions(session, batch_id) if batch_id is not None else {}
     placed = {
         p.id: place(
@@ -396,6 +417,9 @@ def plan_in(
         batch_id=existing,
         patient_ids=patient_ids,
     )
+    if kind == "adhoc" and seen.due == 0:
+        why = next((r.reason for r in seen.rows if r.reason), "not due an invitation now")
+        raise Refused(f"not invited ({ORDINAL[stage]} invitation): {why}; nothing was recorded")
     if existing is not None:
         repo.clear_batch(session, existing, send_date, year.start_year)
         batch_id = existing
