@@ -490,6 +490,37 @@ def live_batches(session: Session, practice_id: int) -> list[tuple[int, str, int
     ]
 
 
+def made_not_sent(session: Session, practice_id: int) -> list[Any]:
+    """Planned batches whose letters were made but not yet recorded as sent, oldest first.
+
+    Each row: id, kind, stage, cohort_month, letters_made_on and `patients` (still invited).
+    """
+    b, i = batch_t, invitation_t
+    invited = (
+        select(func.count())
+        .where(i.c.batch_id == b.c.id, i.c.status == InvitationStatus.PLANNED)
+        .scalar_subquery()
+    )
+    return list(
+        session.execute(
+            select(
+                b.c.id,
+                b.c.kind,
+                b.c.stage,
+                b.c.cohort_month,
+                b.c.letters_made_on,
+                invited.label("patients"),
+            )
+            .where(
+                b.c.practice_id == practice_id,
+                b.c.status == "planned",
+                b.c.letters_made_on.is_not(None),
+            )
+            .order_by(b.c.letters_made_on, b.c.id)
+        )
+    )
+
+
 # ----------------------------------------------------------------------------- codes
 
 

@@ -20,7 +20,7 @@ from recall.services.pca_report import pca_report
 from recall.services.practice_scope import resolve_practice_id
 from recall.services.settings import PracticeSettings, get_settings
 from recall.services.views.settings_view import ConditionReadiness, readiness_rows
-from recall.store.batches_repo import live_batches
+from recall.store.batches_repo import live_batches, made_not_sent
 from recall.store.db import Database
 from recall.store.models import patient_t, recorded_code_t
 
@@ -71,6 +71,18 @@ class PcaBar:
 
 
 @dataclass(frozen=True)
+class UnsentLetters:
+    """A batch whose letters were made but not recorded as sent: no codes exist for it yet."""
+
+    batch_id: int
+    kind: str  # monthly | adhoc
+    stage: int
+    month: str  # the recall cohort, YYYY-MM
+    made_on: dt.date
+    patients: int
+
+
+@dataclass(frozen=True)
 class Dashboard:
     practice_name: str
     today: dt.date
@@ -80,6 +92,7 @@ class Dashboard:
     blocked: tuple[ConditionReadiness, ...] = ()
     unreconciled: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    unsent: tuple[UnsentLetters, ...] = ()
 
     @property
     def month_name(self) -> str:
@@ -122,6 +135,23 @@ def _counts(db: Database, practice_id: int | None) -> tuple[str, int, int, bool]
         int(patients or 0),
         int(unreconciled or 0),
         _letterhead_missing(settings),
+    )
+
+
+def unsent_letters(db: Database, *, practice_id: int | None = None) -> tuple[UnsentLetters, ...]:
+    """Letters made but not recorded as sent: until they are, no code is recorded for them."""
+    with db.read() as session:
+        rows = made_not_sent(session, resolve_practice_id(session, practice_id))
+    return tuple(
+        UnsentLetters(
+            batch_id=r.id,
+            kind=r.kind,
+            stage=r.stage,
+            month=r.cohort_month,
+            made_on=r.letters_made_on,
+            patients=int(r.patients or 0),
+        )
+        for r in rows
     )
 
 
@@ -282,4 +312,5 @@ def load_dashboard(
         unreconciled=unreconciled,
         notes=((LETTERHEAD_NOTE,) if letterhead_missing else ())
         + no_qof_notes(db, today, practice_id=practice_id),
+        unsent=unsent_letters(db, practice_id=practice_id),
     )

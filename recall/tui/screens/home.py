@@ -19,6 +19,7 @@ from recall.services.views.dashboard import (
     Dashboard,
     PcaBar,
     StageDue,
+    UnsentLetters,
     backfill_count,
     due_options,
     load_dashboard,
@@ -28,7 +29,7 @@ from recall.services.views.dashboard import (
 from recall.tui.safe import line
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import legend, stacked_bar
-from recall.tui.words import long_date, plural, short_date
+from recall.tui.words import long_date, month_name, plural, short_date
 
 
 @dataclass
@@ -63,8 +64,9 @@ The home screen shows what needs doing this month.
 * **This year's reviews** – for each condition, how far the QOF year has got: reviewed,
   can be excepted (invited twice, at least 7 days apart), invited once, not invited.
   "Done" counts the patients who were reviewed or can be excepted.
-* **Needs attention** – conditions the tool cannot code yet, codes you still need to add in
-  the clinical system, and old coding that the tidy-up can fix.
+* **Needs attention** – letters made but not yet recorded as sent, conditions the tool
+  cannot code yet, codes you still need to add in the clinical system, and old coding that
+  the tidy-up can fix.
 
 Press **r** to send this month's letters, **y** for the year dashboard (every condition's
 numbers, and the patients behind each one).
@@ -238,7 +240,7 @@ numbers, and the patients behind each one).
         return Content("\n").join(rows)
 
     def _warnings_text(self, d: Dashboard) -> Content:
-        lines = []
+        lines = [self._unsent_line(u) for u in d.unsent]
         if d.blocked:
             names = ", ".join(r.name for r in d.blocked[:4])
             more = f" and {len(d.blocked) - 4} more" if len(d.blocked) > 4 else ""
@@ -259,3 +261,20 @@ numbers, and the patients behind each one).
             )
         lines.extend(f"• {note}" for note in d.notes)
         return Content("\n".join(lines) if lines else "Nothing needs attention.")
+
+    @staticmethod
+    def _unsent_line(u: UnsentLetters) -> str:
+        """Letters made but not recorded as sent: their codes are not recorded until they are."""
+        made = f"made on {u.made_on:%a} {short_date(u.made_on)} for {plural(u.patients, 'patient')}"
+        if u.kind != "monthly":
+            return (
+                f"• Letters of batch {u.batch_id} {made}, not yet recorded as sent. Once they "
+                f"are posted, record them: recall batch confirm {u.batch_id}."
+            )
+        which = f"{ORDINAL[u.stage]} letters"
+        if u.stage == 1:
+            which += f" for {month_name(u.month)}"
+        return (
+            f"• {which} {made}, not yet recorded as sent. Once they are posted, press r, "
+            "open that list and go on from g (make letters) to y (record as sent)."
+        )
