@@ -41,8 +41,8 @@ def test_letters_made_but_not_sent_are_listed_until_confirmed(db: Database, tmp_
     assert load_dashboard(db, TODAY).unsent == ()
 
 
-async def test_home_says_letters_were_made_but_not_recorded(demo_url: str) -> None:
-    app = app_for(demo_url, Path("/tmp/recall-snapshots/unsent-home"))
+async def test_home_says_letters_were_made_but_not_recorded(demo_url: str, tmp_path: Path) -> None:
+    app = app_for(demo_url, tmp_path / "letters")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         before = str(app.screen.query_one("#warnings", Static).render())
