@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recall.domain.invitations import ORDINAL
+from recall.domain.invitations import ORDINAL, InvitationStatus
+from recall.domain.qof_year import qof_year_of
 from recall.domain.recall_month import age_on
 from recall.services.batches import BatchInfo, BatchPlan, get_batch, plan_batch, set_excluded
 from recall.services.batches.codes import preview_codes
@@ -190,4 +191,47 @@ def codes_to_record(
     for cond, n in sorted(missing.items()):
         c = catalogue.get(cond)
         out.append(PlannedCode("(no code)", "", cond, c.name if c else cond, n))
+    return out
+
+
+@dataclass(frozen=True)
+class UncodedCondition:
+    """A condition in the batch whose invitations need no QOF code on the send day, so its
+    patients get only the letter (stage) code: the confirm screen says so in words."""
+
+    name: str
+    count: int  # patients in the batch with it
+    since: str  # the first QOF year with no code for it in a row up to the send day's ("2025/26")
+
+
+def uncoded_conditions(
+    db: Database,
+    batch_id: int,
+    *,
+    leave_out: frozenset[int] = frozenset(),
+    sent_on: dt.date | None = None,
+) -> list[UncodedCondition]:
+    """The batch's conditions (among the patients still to record) that need no QOF invite
+    code when sent on `sent_on`, e.g. depression from 2025/26."""
+    plan = get_batch(db, batch_id)
+    day = sent_on or plan.batch.planned_send_date
+    with db.read() as session:
+        catalogue = load_catalogue(session, _batch_practice(session, batch_id))
+    count: Counter[str] = Counter(
+        c.upper()
+        for x in plan.invitations
+        if x.status == InvitationStatus.PLANNED and x.patient_id not in leave_out
+        for c in set(x.conditions)
+        if not catalogue.invite_code_needed(c, day)
+    )
+    out = []
+    for key, n in sorted(count.items()):
+        year = qof_year_of(day)
+        first = min(catalogue.years, default=year.start_year)
+        while year.start_year > first and not catalogue.invite_code_needed(
+            key, year.previous().start
+        ):
+            year = year.previous()
+        c = catalogue.get(key)
+        out.append(UncodedCondition(c.name if c else key, n, year.label))
     return out

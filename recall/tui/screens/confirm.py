@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,7 +22,12 @@ from recall.importers.values import parse_date
 from recall.services.batches import ConfirmResult, confirm_batch, get_batch
 from recall.services.errors import Refused
 from recall.services.letters import default_letters_dir
-from recall.services.views.run_view import PlannedCode, codes_to_record
+from recall.services.views.run_view import (
+    PlannedCode,
+    UncodedCondition,
+    codes_to_record,
+    uncoded_conditions,
+)
 from recall.services.views.settings_view import clinical_system_name
 from recall.services.worksheet import WorksheetFiles, export_worksheet
 from recall.tui.safe import line, plain
@@ -45,6 +50,7 @@ class CodesLoaded(Message):
     names: dict[int, str]
     system: str
     letters_made_on: dt.date | None = None
+    uncoded: list[UncodedCondition] = field(default_factory=list)
 
 
 @dataclass
@@ -91,7 +97,9 @@ do not reply can be excepted later. The day must be today or earlier.
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(classes="form"):
+        # the body scrolls (keys and mouse) under a fixed footer: a long list of codes at
+        # 80x24 keeps its last lines reachable
+        with VerticalScroll(classes="form", id="confirm-body"):
             yield Static("", id="sent-question", classes="banner")
             yield Static("Working out the codes…", id="codes")
             with Vertical(classes="panel -warning", id="problems-panel") as panel:
@@ -102,6 +110,7 @@ do not reply can be excepted later. The day must be today or earlier.
     def on_mount(self) -> None:
         self.day = self.ctx.today
         self.query_one("#problems-panel").display = False
+        self.query_one("#confirm-body").focus()
         self._question()
         self.load()
 
@@ -114,22 +123,23 @@ do not reply can be excepted later. The day must be today or earlier.
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="codes")
     def load(self) -> None:
-        codes = codes_to_record(
-            self.ctx.db, self.batch_id, leave_out=frozenset(self.leave_out), sent_on=self.day
-        )
-        plan = get_batch(self.ctx.db, self.batch_id)
+        leave_out = frozenset(self.leave_out)
+        db = self.ctx.db
+        codes = codes_to_record(db, self.batch_id, leave_out=leave_out, sent_on=self.day)
+        uncoded = uncoded_conditions(db, self.batch_id, leave_out=leave_out, sent_on=self.day)
+        plan = get_batch(db, self.batch_id)
         names = {x.patient_id: x.name for x in plan.invitations}
-        system = clinical_system_name(self.ctx.db, practice_id=self.ctx.practice_id)
-        self.post_message(CodesLoaded(codes, names, system, plan.batch.letters_made_on))
+        system = clinical_system_name(db, practice_id=self.ctx.practice_id)
+        self.post_message(CodesLoaded(codes, names, system, plan.batch.letters_made_on, uncoded))
 
     @on(CodesLoaded)
     def _codes(self, message: CodesLoaded) -> None:
         self.names = message.names
         self.system = message.system
         self.letters_made_on = message.letters_made_on
-        self._show_codes(message.codes)
+        self._show_codes(message.codes, message.uncoded)
 
-    def _show_codes(self, codes: list[PlannedCode]) -> None:
+    def _show_codes(self, codes: list[PlannedCode], uncoded: list[UncodedCondition]) -> None:
         assert self.day is not None
         if not codes:
             self.query_one("#codes", Static).update("Nobody is left to record.")
@@ -144,6 +154,15 @@ do not reply can be excepted later. The day must be today or earlier.
             if c.term:  # the whole term, wrapped under the code: never cut mid-word
                 for part in textwrap.wrap(line(c.term), 56):
                     text.append(f"  {'':<18}{part}\n", style="dim")
+        stage = next((c.label for c in codes if c.condition is None), "")
+        for u in uncoded:  # e.g. depression from 2025/26: good care, but no QOF code
+            added = f"only the {stage} is added" if stage else "no code is added"
+            text.append(
+                f"\n{u.name} ({plural(u.count, 'patient')}): {added} (no QOF code is needed "
+                f"from {u.since})."
+            )
+        if uncoded:
+            text.append("\n")
         text.append(
             f"\nThat is {plural(people, 'patient')}. Afterwards you add the same codes, with "
             f"the same date, in {self.system}: the next screen lists them."

@@ -1,0 +1,78 @@
+"""What a new user runs into at 80x24 on the demo practice, driven with real keys: the
+"Sent today?" screen scrolls to its last lines and says which conditions need no QOF code,
+Esc from Find goes home, the Import browser opens somewhere useful, a refused reason keeps
+its dialog, the "Another day" example is a day it accepts, and footers offer only keys that
+do something."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from test_tui_snapshots import SnapCompare, snap
+from test_tui_support import TODAY, app_for, press, settle
+from textual import events
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from recall.services.views.run_view import open_review, uncoded_conditions
+from recall.store.db import Database
+from recall.tui.screens.confirm import ConfirmSentScreen
+
+# the 2nd-letter list: the demo's longest "Sent today?" (six codes and depression)
+TO_CONFIRM_2ND = ("r", "down", "enter", "g", "enter", "enter")
+
+
+class TestSentTodayScrolls:
+    async def test_keys_and_mouse_reach_the_last_lines(self, demo_url: str, tmp_path: Path) -> None:
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, *TO_CONFIRM_2ND)
+            screen = app.screen
+            assert isinstance(screen, ConfirmSentScreen)
+            body = screen.query_one("#confirm-body", VerticalScroll)
+            assert app.focused is body
+            assert body.max_scroll_y > 0 and body.scroll_y == 0
+            text = str(screen.query_one("#codes", Static).render())
+            assert text.rstrip().endswith("the next screen lists them.")
+            await press(pilot, "down")
+            assert body.scroll_y == 1
+            await press(pilot, "pagedown")
+            assert body.scroll_y > 1
+            await press(pilot, "home")
+            assert body.scroll_y == 0
+            await press(pilot, "end")
+            assert body.scroll_y == body.max_scroll_y
+            await press(pilot, "home")
+            body.post_message(events.MouseScrollDown(body, 3, 3, 0, 1, 0, False, False, False))
+            await settle(pilot)
+            assert body.scroll_y > 0
+
+    async def test_says_depression_gets_only_the_letter_code(
+        self, demo_url: str, tmp_path: Path
+    ) -> None:
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, *TO_CONFIRM_2ND)
+            screen = app.screen
+            assert isinstance(screen, ConfirmSentScreen)
+            text = " ".join(str(screen.query_one("#codes", Static).render()).split())
+            assert "Depression (" in text
+            assert "only the 2nd letter code is added (no QOF code is needed from 2025/26)." in text
+            assert "Asthma (" not in text  # asthma still has its QOF code
+
+    def test_a_year_that_still_codes_depression_says_nothing(self, demo_url: str) -> None:
+        db = Database(demo_url)
+        try:
+            review = open_review(db, 2, "2026-11", today=TODAY)
+            today = uncoded_conditions(db, review.batch.id)
+            assert [u.name for u in today] == ["Depression"] and today[0].since == "2025/26"
+            before = uncoded_conditions(db, review.batch.id, sent_on=dt.date(2025, 3, 1))
+            assert before == []
+        finally:
+            db.dispose()
+
+    def test_snapshot_scrolled_to_the_end(self, snap_compare: SnapCompare, demo_url: str) -> None:
+        assert snap(snap_compare, demo_url, "confirm_end", [*TO_CONFIRM_2ND, "end"])
