@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from types import SimpleNamespace
 
 from sqlalchemy.orm import Session
 
 from recall.domain.catalogue import Catalogue
-from recall.domain.invitations import PatientFacts, pca_status
+from recall.domain.invitations import PatientFacts, RegisterSpan, pca_status
 from recall.domain.pca import PcaResult, PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.store.history_repo import (
+    History,
+    PatientDates,
     alive_and_registered,
+    load_histories,
     load_history,
     patient_facts,
+    registers_by_practice,
     registers_with_dates,
 )
 
@@ -48,17 +52,64 @@ def pca_for_session(
     registers, dates = registers_with_dates(
         session, practice_id=practice_id, patient_ids=patient_ids
     )
-    entries = [
+    entries = _register_entries(registers, dates, known, as_of)
+    ids = {pid for pid, _ in entries} if patient_ids is not None else None
+    hist = load_history(
+        session, practice_id=practice_id, catalogue=catalogue, year=year, end=as_of, patient_ids=ids
+    )
+    return _statuses(entries, registers, dates, hist, catalogue, as_of)
+
+
+def _register_entries(
+    registers: dict[int, list[RegisterSpan]],
+    dates: dict[int, PatientDates],
+    known: Collection[str],
+    as_of: dt.date,
+) -> list[Key]:
+    """(patient, condition) for everyone alive, registered and on a known register."""
+    return [
         (pid, span.condition)
         for pid, spans in registers.items()
         if alive_and_registered(dates[pid], as_of)
         for span in spans
         if span.condition in known and span.active_on(as_of)
     ]
-    ids = {pid for pid, _ in entries} if patient_ids is not None else None
-    hist = load_history(
-        session, practice_id=practice_id, catalogue=catalogue, year=year, end=as_of, patient_ids=ids
+
+
+def pca_for_practices(
+    session: Session, *, catalogues: Mapping[int, Catalogue], as_of: dt.date
+) -> dict[int, dict[Key, PcaResult]]:
+    """`pca_for_session` for every practice of the database (practice id -> results), each
+    with its own catalogue, reading the registers and the journal once for all of them."""
+    year = qof_year_of(as_of)
+    by_practice = registers_by_practice(session)
+    practice_of = {
+        pid: practice
+        for practice, (registers, _dates) in by_practice.items()
+        if practice in catalogues
+        for pid in registers
+    }
+    hists = load_histories(
+        session, catalogues=catalogues, practice_of=practice_of, year=year, end=as_of
     )
+    out: dict[int, dict[Key, PcaResult]] = {}
+    for practice, catalogue in catalogues.items():
+        registers, dates = by_practice.get(practice, ({}, {}))
+        entries = _register_entries(registers, dates, set(catalogue.conditions), as_of)
+        out[practice] = _statuses(entries, registers, dates, hists[practice], catalogue, as_of)
+    return out
+
+
+def _statuses(
+    entries: list[Key],
+    registers: dict[int, list[RegisterSpan]],
+    dates: dict[int, PatientDates],
+    hist: History,
+    catalogue: Catalogue,
+    as_of: dt.date,
+) -> dict[Key, PcaResult]:
+    """The one rule for each register entry, building a patient's facts only when needed."""
+    year = hist.year
     codeable = codeable_conditions(catalogue, year)
     nothing = PcaResult(PcaStatus.NOT_INVITED)
     facts: dict[int, PatientFacts] = {}

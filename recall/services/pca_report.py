@@ -8,13 +8,15 @@ together) whose 2nd invitation can still fall by 31 March and make them eligible
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from recall.domain.pca import STATUS_ORDER, PcaStatus, can_still_become_eligible
+from recall.domain.catalogue import Catalogue
+from recall.domain.pca import STATUS_ORDER, PcaResult, PcaStatus, can_still_become_eligible
 from recall.domain.qof_year import qof_year_of
 from recall.services.catalogue import load_catalogue
-from recall.services.history import pca_for_session
+from recall.services.history import Key, pca_for_practices, pca_for_session
 from recall.services.practice_scope import resolve_practice_id
 from recall.store.db import Database
 
@@ -89,12 +91,26 @@ def pca_report(
     order; conditions without a review code list can never be `achieved` (can_be_achieved).
     """
     as_of = as_of or today or dt.date.today()
-    year = qof_year_of(as_of)
     with db.read() as session:
         pid = resolve_practice_id(session, practice_id)
         assert pid is not None
         catalogue = load_catalogue(session, pid)
         results = pca_for_session(session, practice_id=pid, catalogue=catalogue, as_of=as_of)
+    return _report(catalogue, results, as_of)
+
+
+def pca_reports(db: Database, as_of: dt.date, practice_ids: Iterable[int]) -> dict[int, PcaReport]:
+    """`pca_report` for several practices (practice id -> report), the registers and the
+    journal read once for all of them rather than once per practice."""
+    with db.read() as session:
+        catalogues = {pid: load_catalogue(session, pid) for pid in practice_ids}
+        results = pca_for_practices(session, catalogues=catalogues, as_of=as_of)
+    return {pid: _report(cat, results[pid], as_of) for pid, cat in catalogues.items()}
+
+
+def _report(catalogue: Catalogue, results: dict[Key, PcaResult], as_of: dt.date) -> PcaReport:
+    """Count each condition's register by status (one practice)."""
+    year = qof_year_of(as_of)
     out: dict[str, ConditionCounts] = {}
     profile = catalogue.year_profile(year)
     for cond in catalogue:

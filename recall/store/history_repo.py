@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -172,6 +172,113 @@ def load_history(
     query_ids = _query_ids(wanted, within)
     if wanted is not None and not wanted:
         return hist
+    entries = iter_coded_entries(
+        session,
+        practice_id=practice_id,
+        codes=roles.all_codes,
+        start=year.start,
+        end=stop,
+        patient_ids=query_ids,
+        within=within,
+    )
+    if wanted is not None and query_ids is None:
+        entries = (row for row in entries if row[0] in wanted)
+    _file_entries(hist, roles, entries)
+    readings = iter_readings(
+        session,
+        practice_id=practice_id,
+        codes=_reading_codes(roles, hist),
+        start=year.start,
+        end=stop,
+        patient_ids=query_ids,
+        within=within,
+    )
+    if wanted is not None and query_ids is None:
+        readings = (row for row in readings if row[0] in wanted)
+    _file_readings(hist, roles, readings)
+    r = response_t
+    q = select(r.c.patient_id, r.c.condition, r.c.kind, r.c.on).where(
+        r.c.qof_year == year.start_year
+    )
+    q = _restrict(q, r.c.patient_id, query_ids, within)
+    for pid, cond, kind, on in session.execute(q):
+        if wanted is None or pid in wanted:
+            hist.responses[(pid, cond)] = (kind, on)
+    uncoded = catalogue.no_code_conditions(year)
+    if uncoded:
+        _load_letters(session, hist, practice_id, uncoded, query_ids, wanted, within)
+    return hist
+
+
+def load_histories(
+    session: Session,
+    *,
+    catalogues: Mapping[int, Catalogue],
+    practice_of: Mapping[int, int],
+    year: QofYear,
+    end: dt.date | None = None,
+) -> dict[int, History]:
+    """`load_history` for every practice of the database at once (practice id -> History),
+    each read with its own catalogue: the journal is read in one query for all of them, not
+    once per practice. `practice_of`: patient id -> practice id of the patients wanted."""
+    stop = min(end, year.end) if end else year.end
+    roles = {pid: code_roles(cat) for pid, cat in catalogues.items()}
+    hists = {
+        pid: History(year=year, start=year.start, end=stop, targets=cat.targets(year))
+        for pid, cat in catalogues.items()
+    }
+    rows: dict[int, list[Any]] = {pid: [] for pid in catalogues}
+    codes = set().union(*(r.all_codes for r in roles.values()))
+    entries = iter_coded_entries(session, practice_id=None, codes=codes, start=year.start, end=stop)
+    _by_practice(entries, practice_of, rows)
+    for pid, hist in hists.items():
+        _file_entries(hist, roles[pid], rows[pid])
+        rows[pid] = []
+    wanted = {pid: _reading_codes(roles[pid], hists[pid]) for pid in hists}
+    readings = iter_readings(
+        session,
+        practice_id=None,
+        codes=set().union(*wanted.values()),
+        start=year.start,
+        end=stop,
+    )
+    _by_practice(readings, practice_of, rows)
+    for pid, hist in hists.items():
+        mine = wanted[pid]
+        _file_readings(hist, roles[pid], (row for row in rows[pid] if row[2] in mine))
+    r = response_t
+    q = select(r.c.patient_id, r.c.condition, r.c.kind, r.c.on).where(
+        r.c.qof_year == year.start_year
+    )
+    for patient, cond, kind, on in session.execute(q):
+        practice = practice_of.get(patient)
+        if practice in hists:
+            hists[practice].responses[(patient, cond)] = (kind, on)
+    for pid, hist in hists.items():
+        uncoded = catalogues[pid].no_code_conditions(year)
+        if uncoded:
+            _load_letters(session, hist, pid, uncoded, None, None)
+    return hists
+
+
+def _by_practice(
+    rows: Iterable[Sequence[Any]], practice_of: Mapping[int, int], out: dict[int, list[Any]]
+) -> None:
+    """Deal rows whose first column is a patient id out to that patient's practice."""
+    for row in rows:
+        practice = practice_of.get(row[0])
+        if practice is not None:
+            bucket = out.get(practice)
+            if bucket is not None:
+                bucket.append(row)
+
+
+def _reading_codes(roles: CodeRoles, hist: History) -> set[str]:
+    return {c for c, conds in roles.reading.items() if conds & set(hist.targets)}
+
+
+def _file_entries(hist: History, roles: CodeRoles, rows: Iterable[Sequence[Any]]) -> None:
+    """Sort coded-journal rows (patient, date, code, ...) into `hist` by the codes' roles."""
     specific, review, decline = roles.specific, roles.review, roles.decline
     stage_of, generic = roles.stage, roles.generic
     h_spec, h_rev, h_dec, h_stage, h_gen = (
@@ -181,17 +288,8 @@ def load_history(
         hist.stage,
         hist.generic,
     )
-    for pid, day, code, _origin in iter_coded_entries(
-        session,
-        practice_id=practice_id,
-        codes=roles.all_codes,
-        start=year.start,
-        end=stop,
-        patient_ids=query_ids,
-        within=within,
-    ):
-        if wanted is not None and query_ids is None and pid not in wanted:
-            continue
+    for row in rows:
+        pid, day, code = row[0], row[1], row[2]
         conds = specific.get(code)
         if conds:
             for c in conds:
@@ -209,32 +307,14 @@ def load_history(
             h_stage.setdefault(pid, {}).setdefault(number, set()).add(day)
         if code in generic:
             h_gen.setdefault(pid, set()).add(day)
-    reading_codes = {c for c, conds in roles.reading.items() if conds & set(hist.targets)}
-    for pid, day, code, value in iter_readings(
-        session,
-        practice_id=practice_id,
-        codes=reading_codes,
-        start=year.start,
-        end=stop,
-        patient_ids=query_ids,
-        within=within,
-    ):
-        if wanted is not None and query_ids is None and pid not in wanted:
-            continue
-        for c in roles.reading[code]:
-            hist.readings.setdefault((pid, c), []).append((day, roles.part.get(code, ""), value))
-    r = response_t
-    q = select(r.c.patient_id, r.c.condition, r.c.kind, r.c.on).where(
-        r.c.qof_year == year.start_year
-    )
-    q = _restrict(q, r.c.patient_id, query_ids, within)
-    for pid, cond, kind, on in session.execute(q):
-        if wanted is None or pid in wanted:
-            hist.responses[(pid, cond)] = (kind, on)
-    uncoded = catalogue.no_code_conditions(year)
-    if uncoded:
-        _load_letters(session, hist, practice_id, uncoded, query_ids, wanted, within)
-    return hist
+
+
+def _file_readings(hist: History, roles: CodeRoles, rows: Iterable[Sequence[Any]]) -> None:
+    """Measured conditions' readings (patient, date, code, value) into `hist`."""
+    reading, part, out = roles.reading, roles.part, hist.readings
+    for pid, day, code, value in rows:
+        for c in reading[code]:
+            out.setdefault((pid, c), []).append((day, part.get(code, ""), value))
 
 
 def _query_ids(wanted: set[int] | None, within: Select[Any] | None) -> set[int] | None:
@@ -348,6 +428,33 @@ def registers_with_dates(
             registers.setdefault(pid, []).append(RegisterSpan(cond.upper(), since, until))
             dates[pid] = (reg, dereg, died, born)
     return registers, dates
+
+
+def registers_by_practice(
+    session: Session,
+) -> dict[int, tuple[dict[int, list[RegisterSpan]], dict[int, PatientDates]]]:
+    """`registers_with_dates` for every practice of the database, in one query:
+    practice id -> (register entries per patient, that patient's dates)."""
+    rg, p = register_t, patient_t
+    q = select(
+        p.c.practice_id,
+        rg.c.patient_id,
+        rg.c.condition,
+        rg.c.diagnosed_on,
+        rg.c.resolved_on,
+        p.c.registered_on,
+        p.c.deregistered_on,
+        p.c.date_of_death,
+        p.c.date_of_birth,
+    ).join(p, p.c.id == rg.c.patient_id)
+    out: dict[int, tuple[dict[int, list[RegisterSpan]], dict[int, PatientDates]]] = {}
+    for practice, pid, cond, since, until, reg, dereg, died, born in session.execute(q):
+        mine = out.get(practice)
+        if mine is None:
+            mine = out[practice] = ({}, {})
+        mine[0].setdefault(pid, []).append(RegisterSpan(cond.upper(), since, until))
+        mine[1][pid] = (reg, dereg, died, born)
+    return out
 
 
 def alive_and_registered(dates: PatientDates, day: dt.date) -> bool:

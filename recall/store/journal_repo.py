@@ -26,7 +26,7 @@ class CodedEntry(NamedTuple):
 def iter_coded_entries(
     session: Session,
     *,
-    practice_id: int,
+    practice_id: int | None,
     codes: Collection[str],
     start: dt.date,
     end: dt.date,
@@ -37,37 +37,26 @@ def iter_coded_entries(
 
     The same (patient, date, code) may come back twice (imported and recorded): callers
     work with sets of dates. `within`: SQL selecting the patients to read (a superset is
-    fine), instead of thousands of ids.
+    fine), instead of thousands of ids. `practice_id` None: every practice's entries.
     """
     if not codes:
         return
     code_list = sorted(set(codes))
     e, r, p = event_t, recorded_code_t, patient_t
-    ev = (
-        select(e.c.patient_id, e.c.date, e.c.code, literal("import").label("origin"))
-        .join(p, p.c.id == e.c.patient_id)
-        .where(
-            and_(
-                p.c.practice_id == practice_id,
-                e.c.code.in_(code_list),
-                e.c.date >= start,
-                e.c.date <= end,
-            )
+    ev = select(e.c.patient_id, e.c.date, e.c.code, literal("import").label("origin")).where(
+        and_(e.c.code.in_(code_list), e.c.date >= start, e.c.date <= end)
+    )
+    rc = select(r.c.patient_id, r.c.date, r.c.code, r.c.origin).where(
+        and_(
+            r.c.code.in_(code_list),
+            r.c.date >= start,
+            r.c.date <= end,
+            r.c.voided.is_(False),
         )
     )
-    rc = (
-        select(r.c.patient_id, r.c.date, r.c.code, r.c.origin)
-        .join(p, p.c.id == r.c.patient_id)
-        .where(
-            and_(
-                p.c.practice_id == practice_id,
-                r.c.code.in_(code_list),
-                r.c.date >= start,
-                r.c.date <= end,
-                r.c.voided.is_(False),
-            )
-        )
-    )
+    if practice_id is not None:
+        ev = ev.join(p, p.c.id == e.c.patient_id).where(p.c.practice_id == practice_id)
+        rc = rc.join(p, p.c.id == r.c.patient_id).where(p.c.practice_id == practice_id)
     if within is not None:
         ev = ev.where(e.c.patient_id.in_(within))
         rc = rc.where(r.c.patient_id.in_(within))
@@ -83,7 +72,7 @@ def iter_coded_entries(
 def iter_readings(
     session: Session,
     *,
-    practice_id: int,
+    practice_id: int | None,
     codes: Collection[str],
     start: dt.date,
     end: dt.date,
@@ -97,16 +86,13 @@ def iter_readings(
     if not codes:
         return
     e, p = event_t, patient_t
-    q = (
-        select(e.c.patient_id, e.c.date, e.c.code, e.c.value)
-        .join(p, p.c.id == e.c.patient_id)
-        .where(
-            p.c.practice_id == practice_id,
-            e.c.code.in_(sorted(set(codes))),
-            e.c.date >= start,
-            e.c.date <= end,
-        )
+    q = select(e.c.patient_id, e.c.date, e.c.code, e.c.value).where(
+        e.c.code.in_(sorted(set(codes))),
+        e.c.date >= start,
+        e.c.date <= end,
     )
+    if practice_id is not None:  # None: every practice's readings
+        q = q.join(p, p.c.id == e.c.patient_id).where(p.c.practice_id == practice_id)
     if within is not None:
         q = q.where(e.c.patient_id.in_(within))
     elif patient_ids is not None:

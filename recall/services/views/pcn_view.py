@@ -2,8 +2,9 @@
 can be excepted, invited once, not invited, and each practice's 2nd-letter backlog.
 
 Each practice's numbers are its own year dashboard's (so `recall pca --practice ODS`'s): the
-practice's register, journal and settings are read once, in a few queries per practice, never
-one per patient, and no count is worked out here a second way.
+practice's settings are read once and the registers and journal once for all practices
+together (never one query per patient or per practice), and no count is worked out here a
+second way: each practice's PCA pass is the one `recall pca` runs.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from recall.domain.pca import PcaStatus
 from recall.services.practices import PracticeSummary, list_practices
-from recall.services.views.year_view import NEED_SECOND, YearDashboard, year_dashboard
+from recall.services.views.year_view import NEED_SECOND, YearDashboard, year_dashboards
 from recall.store.db import Database
 
 
@@ -81,9 +82,9 @@ def _rows(year: PracticeYear) -> list[PcnRow]:
 def pcn_overview(db: Database, today: dt.date | None = None) -> PcnOverview:
     """The overview of every practice for the QOF year containing `today`."""
     as_of = today or dt.date.today()
-    years = tuple(
-        PracticeYear(p, year_dashboard(db, as_of, practice_id=p.id)) for p in list_practices(db)
-    )
+    practices = list_practices(db)
+    dashboards = year_dashboards(db, as_of, [p.id for p in practices])
+    years = tuple(PracticeYear(p, dashboards[p.id]) for p in practices)
     qof_year = years[0].dashboard.qof_year if years else ""
     return PcnOverview(
         as_of=as_of,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +24,7 @@ from recall.services.history import pca_for_session
 from recall.services.infra.database import database_id, output_root
 from recall.services.infra.files import protected_for, writing
 from recall.services.infra.operator import current_operator
-from recall.services.pca_report import ConditionCounts, pca_report
+from recall.services.pca_report import ConditionCounts, PcaReport, pca_report, pca_reports
 from recall.services.practice_scope import resolve_practice_id
 from recall.services.practices import practice_folder
 from recall.services.worksheet import safe_cell
@@ -124,7 +125,17 @@ def year_dashboard(
     db: Database, today: dt.date | None = None, *, practice_id: int | None = None
 ) -> YearDashboard:
     """The table for the QOF year containing `today`, from `recall pca`'s counts."""
-    report = pca_report(db, today, practice_id=practice_id)
+    return _dashboard(pca_report(db, today, practice_id=practice_id))
+
+
+def year_dashboards(
+    db: Database, today: dt.date, practice_ids: Iterable[int]
+) -> dict[int, YearDashboard]:
+    """`year_dashboard` for several practices (practice id -> dashboard), read together."""
+    return {pid: _dashboard(r) for pid, r in pca_reports(db, today, practice_ids).items()}
+
+
+def _dashboard(report: PcaReport) -> YearDashboard:
     return YearDashboard(
         as_of=report.as_of,
         qof_year=report.qof_year,
