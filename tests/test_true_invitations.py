@@ -192,6 +192,31 @@ def test_condition_added_mid_year_gets_its_own_invitations(db: Database) -> None
     assert view.status["HYP"].status == "pca_eligible"
 
 
+def test_a_mid_year_condition_is_in_exactly_one_first_letter_list(db: Database) -> None:
+    """Catch-ups go in the current month's list only, so Home's months add up."""
+    from engine_seed import AST_REVIEW
+
+    seed = Seeder(db)
+    august, _ = seed.patient(conditions=("AST",), dob=D(1950, 8, 3), family="Able")
+    february, feb_nhs = seed.patient(conditions=("AST",), dob=D(1950, 2, 3), family="Baker")
+    aug = plan_batch(db, 1, "2026-08", D(2026, 8, 10), today=TODAY)
+    confirm_batch(db, aug.batch.id, today=TODAY)
+    invite_patient(db, feb_nhs, 1, D(2026, 6, 5), today=TODAY)
+    seed.events((august, D(2026, 8, 20), AST_REVIEW), (february, D(2026, 6, 20), AST_REVIEW))
+    seed.register(august, "HYP", diagnosed_on=D(2026, 10, 1))
+    seed.register(february, "HYP", diagnosed_on=D(2026, 7, 1))
+    months = ["2026-08", "2026-09", "2026-10", "2026-11"]
+    options = due_options(db, TODAY, months=months)
+    assert {o.month: o.due for o in options if o.stage == 1} == {"2026-11": 2}
+    assert stage_totals(options)[0].due == 2
+    nov = plan_batch(db, 1, "2026-11", TODAY, today=TODAY)
+    assert {x.patient_id: dict(x.condition_stages) for x in nov.invitations} == {
+        august: {"HYP": 1},
+        february: {"HYP": 1},
+    }
+    assert nov.excluded == []
+
+
 def _nhs(db: Database, pid: int) -> str:
     from recall.store.models import patient_t
 

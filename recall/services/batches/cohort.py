@@ -1,9 +1,10 @@
 """Who a batch looks at, with each patient's facts, and the rule's decision for each.
 
-1st letters look at one recall month's patients, plus anyone whose round has started this
-year and who joined a register since (a mid-year condition catches up). 2nd and 3rd letters
-look at every patient invited this year, whatever their recall month, so no non-responder
-from April is forgotten in November.
+1st letters look at one recall month's patients. A patient whose round has started this year
+and who joined a register since (a mid-year condition) catches up in the current month's list,
+and only there, so every patient is in exactly one month's list and the months add up. 2nd and
+3rd letters look at every patient invited this year, whatever their recall month, so no
+non-responder from April is forgotten in November.
 """
 
 from __future__ import annotations
@@ -163,18 +164,26 @@ def load_cohort(
             month=month,
             send_date=send_date,
         )
+        joined = {
+            r.id: r for r in repo.patients_joining_registers(session, practice_id, year.start)
+        }
         inside = {r.id for r in rows}
-        joined = [
-            r
-            for r in repo.patients_joining_registers(session, practice_id, year.start)
-            if r.id not in inside
-        ]
-        facts = _facts(session, practice_id, catalogue, year, rows + joined)
-        late = [r for r in joined if _started(facts[r.id])]
-        for r in joined:
-            if r not in late:
-                facts.pop(r.id)
-        return Cohort(rows + late, facts, year, frozenset(r.id for r in late))
+        facts = _facts(
+            session,
+            practice_id,
+            catalogue,
+            year,
+            rows + [r for i, r in joined.items() if i not in inside],
+        )
+        late = {i for i in joined if _started(facts[i])}
+        if month == send_date.month:  # the current month's list: catch-ups join it
+            extra = [joined[i] for i in sorted(late) if i not in inside]
+            keep = rows + extra
+        else:  # a past month's list: its catch-ups are in the current month's list
+            keep = [r for r in rows if r.id not in late]
+        ids = {r.id for r in keep}
+        facts = {i: f for i, f in facts.items() if i in ids}
+        return Cohort(keep, facts, year, frozenset(late & ids - inside))
     hist = load_history(session, practice_id=practice_id, catalogue=catalogue, year=year)
     invited = {pid for pid, _c in hist.specific} | set(hist.stage) | set(hist.generic)
     rows = [r for r in repo.patients_on_registers(session, practice_id) if r.id in invited]

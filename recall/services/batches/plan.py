@@ -131,6 +131,8 @@ def place(
         if taken:
             cond, bid = sorted(taken.items())[0]
             return out(f"{cond}: already in batch {bid} for this invitation")
+        if catch_up:
+            return Placement(None)  # another month's patient with nothing to catch up
         # a 2nd/3rd list names only those it would otherwise hold (not the whole practice)
         listed = [n for n in d.not_due if stage == 1 or n.next_stage == stage]
         if not listed:
@@ -140,7 +142,7 @@ def place(
             "; ".join(f"{n.condition}: {n.reason}" for n in listed), min(waits, default=None)
         )
     if letter != stage:
-        if stage > 1:
+        if stage > 1 or catch_up:
             return Placement(None)  # in the list of their own letter's stage
         return out(stage_mismatch(stage, letter, [x.condition for x in due]))
     home = [n for n in parse_needs(p.communication_needs) if n in HOME_VISIT_NEEDS]
