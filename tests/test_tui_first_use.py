@@ -13,11 +13,14 @@ from test_tui_snapshots import SnapCompare, snap
 from test_tui_support import TODAY, app_for, press, settle
 from textual import events
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from recall.services.views.run_view import open_review, uncoded_conditions
 from recall.store.db import Database
 from recall.tui.screens.confirm import ConfirmSentScreen
+from recall.tui.screens.home import HomeScreen
+from recall.tui.screens.patients import PatientScreen, PatientSearchScreen
+from recall.tui.screens.settings import SettingsScreen
 
 # the 2nd-letter list: the demo's longest "Sent today?" (six codes and depression)
 TO_CONFIRM_2ND = ("r", "down", "enter", "g", "enter", "enter")
@@ -76,3 +79,35 @@ class TestSentTodayScrolls:
 
     def test_snapshot_scrolled_to_the_end(self, snap_compare: SnapCompare, demo_url: str) -> None:
         assert snap(snap_compare, demo_url, "confirm_end", [*TO_CONFIRM_2ND, "end"])
+
+
+class TestEscFromFind:
+    async def test_esc_after_a_patient_goes_home_and_the_next_key_is_a_hotkey(
+        self, demo_url: str, tmp_path: Path
+    ) -> None:
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, "f", *"richards", *["down"] * 9, "enter", "enter")
+            assert isinstance(app.screen, PatientScreen)
+            await press(pilot, "escape")
+            search = app.screen
+            assert isinstance(search, PatientSearchScreen)
+            box = search.query_one("#search", Input)
+            await press(pilot, "escape")
+            assert isinstance(app.screen, HomeScreen)
+            assert not isinstance(app.focused, Input)
+            await press(pilot, "s")
+            assert isinstance(app.screen, SettingsScreen)
+            assert box.value == "richards"  # nothing was typed into the search
+
+    async def test_esc_from_the_search_box_goes_home(self, demo_url: str, tmp_path: Path) -> None:
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, "f", *"smith", "enter")
+            assert not isinstance(app.focused, Input)
+            await press(pilot, "slash")  # "/" on the list: back to the box to type again
+            assert isinstance(app.focused, Input)
+            await press(pilot, "escape")
+            assert isinstance(app.screen, HomeScreen)

@@ -50,7 +50,8 @@ class PatientSearchScreen(RecallScreen):
     HELP = """\
 Type part of a name (e.g. "ann smi"), an NHS number, or a date of birth (31/01/1950).
 The list fills in as you type. Press **Enter** to move to the list, and **Enter** again
-to open the highlighted patient. **/** goes back to the search box.
+to open the highlighted patient. **/** goes back to the search box; **Esc** goes back to
+the home screen.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Search / open", id="open", priority=True),
@@ -156,12 +157,6 @@ to open the highlighted patient. **/** goes back to the search box.
 
     def action_search_box(self) -> None:
         self.query_one("#search", TextBox).focus()
-
-    def action_back(self) -> None:
-        if self.focused is self.query_one(DataTable):
-            self.query_one("#search", TextBox).focus()
-            return
-        super().action_back()
 
 
 @dataclass
