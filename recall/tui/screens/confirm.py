@@ -30,6 +30,7 @@ from recall.services.views.run_view import (
 )
 from recall.services.views.settings_view import clinical_system_name
 from recall.services.worksheet import WorksheetFiles, export_worksheet
+from recall.tui.paths import PathText
 from recall.tui.safe import line, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import ReasonModal
@@ -388,7 +389,7 @@ and code, ready for the clinical system's bulk-add. Press **Enter** to go home.
         if len(f.groups) > 12:
             lines.append(f"   … and {len(f.groups) - 12} more groups")
         lines.append(f"3. Later, import {system}'s events: the tool checks every code got there.")
-        self.query_one("#worksheet", Static).update("\n".join(lines))
+        self.query_one("#worksheet", Static).update(PathText("\n".join(lines)))
 
     def action_home(self) -> None:
         self.app.pop_screen()

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, ProgressBar, Static
 from recall.services.errors import NotFound
 from recall.services.letters import LetterPreview, LettersResult, preview_letter
 from recall.services.letters import render_batch_letters as render
+from recall.tui.paths import PathText
 from recall.tui.safe import plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.words import plural
@@ -108,7 +109,7 @@ When it is done, press **Enter** to read one of the letters before you print.
         lines.extend(f"Note: {n}" for n in r.notes)
         lines.append("")
         lines.append("Nothing is recorded yet. Press Enter to check a letter.")
-        self.query_one("#letters-result", Static).update("\n".join(lines))
+        self.query_one("#letters-result", Static).update(PathText("\n".join(lines)))
 
     def action_next(self) -> None:
         if self.result is not None:

@@ -28,6 +28,7 @@ from recall.services.views.year_view import (
     export_cell,
     year_dashboard,
 )
+from recall.tui.paths import PathText
 from recall.tui.safe import cells, line, plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.words import long_date, plural, short_date
@@ -262,7 +263,7 @@ patient's year; **e** saves the list as a CSV file (it names patients: keep it p
     @on(CellExported)
     def _exported(self, message: CellExported) -> None:
         self.query_one("#cell-file", Static).update(
-            plain(f"Saved {plural(message.rows, 'patient')} to {message.path}")
+            PathText(f"Saved {plural(message.rows, 'patient')} to {message.path}")
         )
 
 
