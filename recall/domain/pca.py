@@ -36,6 +36,16 @@ PLAIN_STATUS = {
     PcaStatus.NOT_INVITED: "not invited yet",
 }
 
+# the same, short enough for a table column (17 characters at most)
+SHORT_STATUS = {
+    PcaStatus.ACHIEVED: "reviewed",
+    PcaStatus.PCA_ELIGIBLE: "can be excepted",
+    PcaStatus.INVALID_INTERVAL: "invites too close",
+    PcaStatus.INVITED_ONCE: "invited once",
+    PcaStatus.GENERIC_ONLY: "generic code only",
+    PcaStatus.NOT_INVITED: "not invited",
+}
+
 
 @dataclass(frozen=True)
 class PcaResult:

@@ -14,8 +14,10 @@ from recall.domain.care import CareState
 from recall.domain.catalogue import Catalogue, Condition
 from recall.domain.invitations import (
     ORDINAL,
+    Due,
     RegisterSpan,
     care,
+    condition_dates,
     decide,
     next_stage_from,
     pca_status,
@@ -26,7 +28,7 @@ from recall.domain.nhs import (
     mask_nhs_number,
     normalise_nhs_number,
 )
-from recall.domain.pca import PLAIN_STATUS, PcaStatus
+from recall.domain.pca import PLAIN_STATUS, SHORT_STATUS, PcaStatus
 from recall.domain.qof_profile import YearProfile
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.domain.recall_month import age_on, recall_month
@@ -61,6 +63,8 @@ from recall.store.models import (
 RESPONSE_KINDS = ("booked", "responded")
 # a condition this QOF year does not except by invitation: no PCA status to speak of
 NO_QOF_PLAIN = "no QOF exception this year (invitations are good care only)"
+# letters went without a code this tool can add for the condition: "not invited" is untrue
+UNCODED_PLAIN = "invited without a code this tool can add (set up its code list first)"
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ class ConditionStatus:
     care_parts: tuple[str, ...] = ()  # parts of a full review done this year (or missing)
     qof: str = ""  # this QOF year: invitation-based exception, or no QOF indicator
     care_view: CareView = CareView()  # the same, structured for the patient screen
+    short: str = ""  # `plain` in a table column's words
 
 
 @dataclass(frozen=True)
@@ -264,25 +269,25 @@ def _statuses(
         result = pca_status(facts, key, year=year, as_of=as_of, codeable=key in codeable)
         r = cond.readiness(catalogue.profile) if cond else None
         resp = hist.responses.get((p.id, key))
-        if key in due:
-            step = f"{ORDINAL[due[key].stage]} invitation due now"
-        else:
-            step = not_due[key].reason if key in not_due else decision.patient_reason
         second = (
             next_stage_from(result, interval)
             if result.status in (PcaStatus.INVITED_ONCE, PcaStatus.INVALID_INTERVAL)
             else None
         )
-        plain = PLAIN_STATUS[result.status]
-        if result.status is PcaStatus.NOT_INVITED and facts.uncoded_dates() and key not in codeable:
-            plain = "invited without a code this tool can add (set up its code list first)"
-        if not profile.pca_applies(key) and result.status is not PcaStatus.ACHIEVED:
-            plain = NO_QOF_PLAIN
+        if key in due:
+            step = _due_step(due[key], as_of, second)
+        else:
+            step = not_due[key].reason if key in not_due else decision.patient_reason
+        # a letter without any condition's code may have been for it (the rule's own test)
+        bare = condition_dates(facts, key, facts.span(key, as_of), year)[1]
+        uncoded = any(d <= as_of for d in bare) and key not in codeable
+        plain, short = _status_words(result.status, uncoded, profile.pca_applies(key))
         out[key] = ConditionStatus(
             key=key,
             name=cond.name if cond else key,
             status=result.status.value,
             plain=plain,
+            short=short,
             invitations=result.invitations,
             earliest_second=second,
             review_date=result.review_date,
@@ -299,6 +304,32 @@ def _statuses(
             ),
         )
     return out
+
+
+def _status_words(status: PcaStatus, uncoded: bool, pca_applies: bool) -> tuple[str, str]:
+    """(the sentence, the table's word) for a PCA status: one answer for every screen.
+
+    `uncoded`: the patient had letters without a code this tool can add for the condition,
+    so "not invited" would not be true. A condition this QOF year does not except by
+    invitation has no PCA status to speak of, unless it was reviewed.
+    """
+    if not pca_applies and status is not PcaStatus.ACHIEVED:
+        return NO_QOF_PLAIN, "no QOF this year"
+    if status is PcaStatus.NOT_INVITED and uncoded:
+        return UNCODED_PLAIN, "invited, no code"
+    return PLAIN_STATUS[status], SHORT_STATUS[status]
+
+
+def _due_step(d: Due, as_of: dt.date, second: dt.date | None) -> str:
+    """The rule's "due" in words. Due with its code already on the day means that letter went
+    that day (the rule would add nothing to it): say so, and when the next one can go."""
+    if not d.coded_already:
+        return f"{ORDINAL[d.stage]} invitation due now"
+    sent = f"{ORDINAL[d.stage]} invitation sent {as_of.isoformat()}"
+    if d.stage >= 3:
+        return f"{sent}: all three invitations sent this year"
+    later = f" from {second.isoformat()}" if second else " later"
+    return f"{sent}: the {ORDINAL[d.stage + 1]} can go{later}"
 
 
 def _care_view(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from recall.domain.pca import PcaStatus
+from recall.domain.pca import SHORT_STATUS, PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
 from recall.services.backfill import (
     BackfillApplyResult,
@@ -26,14 +26,6 @@ from recall.store.db import Database
 from recall.store.models import patient_t
 
 ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
-SHORT_STATUS = {
-    PcaStatus.ACHIEVED: "reviewed",
-    PcaStatus.PCA_ELIGIBLE: "can be excepted",
-    PcaStatus.INVALID_INTERVAL: "invites too close",
-    PcaStatus.INVITED_ONCE: "invited once",
-    PcaStatus.GENERIC_ONLY: "generic code only",
-    PcaStatus.NOT_INVITED: "not invited",
-}
 _CHANGE = re.compile(r"^(?P<cond>[A-Z0-9]+): (?P<before>[a-z_]+) -> (?P<after>[a-z_]+)$")
 
 

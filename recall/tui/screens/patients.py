@@ -15,7 +15,6 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from recall.domain.nhs import format_nhs_number
-from recall.domain.pca import PcaStatus
 from recall.services.patients import (
     PatientSummary,
     PatientView,
@@ -25,7 +24,6 @@ from recall.services.patients import (
     patient_view,
     search_patients,
 )
-from recall.services.views.backfill_view import SHORT_STATUS
 from recall.services.views.patient_detail import condition_lines
 from recall.tui.safe import cells, line, plain
 from recall.tui.screens.base import RecallScreen
@@ -247,11 +245,8 @@ they responded another way; either stops further letters for that condition this
                 nxt = f"2nd from {_day(s.earliest_second)}"
             elif not s.ready:
                 nxt = "not codeable yet"
-            plain = SHORT_STATUS.get(PcaStatus(s.status), s.plain) if s.status else s.plain
-            if s.care_view.qof_status == "no_qof" and s.status != "achieved":
-                plain = "no QOF this year"
             conds.add_row(
-                *cells(_fit(s.name, 20), plain, _fit(invited, 13), _fit(nxt, 20)), key=key
+                *cells(_fit(s.name, 20), s.short, _fit(invited, 13), _fit(nxt, 20)), key=key
             )
         if v.status:
             conds.move_cursor(row=min(row, len(v.status) - 1))
