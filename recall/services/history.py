@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
-from types import SimpleNamespace
 
 from sqlalchemy.orm import Session
 
@@ -16,14 +15,15 @@ from recall.store.history_repo import (
     History,
     PatientDates,
     alive_and_registered,
+    facts_from_dates,
     load_histories,
     load_history,
-    patient_facts,
     registers_by_practice,
     registers_with_dates,
 )
 
 Key = tuple[int, str]
+_NO_DATES: PatientDates = (None, None, None, None)
 
 
 def codeable_conditions(catalogue: Catalogue, year: QofYear | None = None) -> frozenset[str]:
@@ -128,14 +128,6 @@ def _statuses(
             continue
         f = facts.get(pid)
         if f is None:
-            reg, dereg, died, born = dates.get(pid, (None, None, None, None))
-            row = SimpleNamespace(
-                id=pid,
-                registered_on=reg,
-                deregistered_on=dereg,
-                date_of_death=died,
-                date_of_birth=born,
-            )
-            f = facts[pid] = patient_facts(row, registers, hist)
+            f = facts[pid] = facts_from_dates(pid, dates.get(pid, _NO_DATES), registers, hist)
         out[key] = pca_status(f, cond, year=year, as_of=as_of, codeable=cond in codeable)
     return out

@@ -229,7 +229,9 @@ def load_histories(
     }
     rows: dict[int, list[Any]] = {pid: [] for pid in catalogues}
     codes = set().union(*(r.all_codes for r in roles.values()))
-    entries = iter_coded_entries(session, practice_id=None, codes=codes, start=year.start, end=stop)
+    entries = iter_coded_entries(
+        session, practice_id=None, codes=codes, start=year.start, end=stop, raw=True
+    )
     _by_practice(entries, practice_of, rows)
     for pid, hist in hists.items():
         _file_entries(hist, roles[pid], rows[pid])
@@ -279,8 +281,6 @@ def _reading_codes(roles: CodeRoles, hist: History) -> set[str]:
 
 def _file_entries(hist: History, roles: CodeRoles, rows: Iterable[Sequence[Any]]) -> None:
     """Sort coded-journal rows (patient, date, code, ...) into `hist` by the codes' roles."""
-    specific, review, decline = roles.specific, roles.review, roles.decline
-    stage_of, generic = roles.stage, roles.generic
     h_spec, h_rev, h_dec, h_stage, h_gen = (
         hist.specific,
         hist.review,
@@ -288,25 +288,41 @@ def _file_entries(hist: History, roles: CodeRoles, rows: Iterable[Sequence[Any]]
         hist.stage,
         hist.generic,
     )
+    roles_of = _roles_by_code(roles)
     for row in rows:
-        pid, day, code = row[0], row[1], row[2]
-        conds = specific.get(code)
-        if conds:
-            for c in conds:
-                h_spec.setdefault((pid, c), set()).add(day)
-        conds = review.get(code)
-        if conds:
-            for c in conds:
-                h_rev.setdefault((pid, c), set()).add(day)
-        conds = decline.get(code)
-        if conds:
-            for c in conds:
-                h_dec.setdefault((pid, c), set()).add(day)
-        number = stage_of.get(code)
+        role = roles_of.get(row[2])
+        if role is None:
+            continue
+        pid, day = row[0], row[1]
+        specific, review, decline, number, generic = role
+        for c in specific:
+            h_spec.setdefault((pid, c), set()).add(day)
+        for c in review:
+            h_rev.setdefault((pid, c), set()).add(day)
+        for c in decline:
+            h_dec.setdefault((pid, c), set()).add(day)
         if number is not None:
             h_stage.setdefault(pid, {}).setdefault(number, set()).add(day)
-        if code in generic:
+        if generic:
             h_gen.setdefault(pid, set()).add(day)
+
+
+_Role = tuple[frozenset[str], frozenset[str], frozenset[str], int | None, bool]
+
+
+def _roles_by_code(roles: CodeRoles) -> dict[str, _Role]:
+    """Each code's roles in one tuple, so filing a journal row is one look-up."""
+    none: frozenset[str] = frozenset()
+    return {
+        code: (
+            roles.specific.get(code, none),
+            roles.review.get(code, none),
+            roles.decline.get(code, none),
+            roles.stage.get(code),
+            code in roles.generic,
+        )
+        for code in roles.all_codes
+    }
 
 
 def _file_readings(hist: History, roles: CodeRoles, rows: Iterable[Sequence[Any]]) -> None:
@@ -448,7 +464,7 @@ def registers_by_practice(
         p.c.date_of_birth,
     ).join(p, p.c.id == rg.c.patient_id)
     out: dict[int, tuple[dict[int, list[RegisterSpan]], dict[int, PatientDates]]] = {}
-    for practice, pid, cond, since, until, reg, dereg, died, born in session.execute(q):
+    for practice, pid, cond, since, until, reg, dereg, died, born in session.execute(q).all():
         mine = out.get(practice)
         if mine is None:
             mine = out[practice] = ({}, {})
@@ -532,33 +548,53 @@ def patient_facts(
 ) -> PatientFacts:
     """The rule engine's fact set for one patient (`patient` has id, the three dates and,
     for age-banded targets, date_of_birth)."""
-    pid = patient.id
+    dates = (
+        patient.registered_on,
+        patient.deregistered_on,
+        patient.date_of_death,
+        getattr(patient, "date_of_birth", None),
+    )
+    return facts_from_dates(patient.id, dates, registers, hist)
+
+
+_NONE: frozenset[dt.date] = frozenset()
+
+
+def facts_from_dates(
+    pid: int, dates: PatientDates, registers: dict[int, list[RegisterSpan]], hist: History
+) -> PatientFacts:
+    """`patient_facts` from the dates `registers_with_dates` read (registered, deregistered,
+    died, born): a PCA pass builds thousands of these."""
     spans = tuple(registers.get(pid, _NO_SPANS))
-    conds = {s.condition for s in spans}
+    specific, review, decline = hist.specific, hist.review, hist.decline
+    responses, h_readings, h_letters = hist.responses, hist.readings, hist.letters
     history = {}
-    for c in conds:
+    for c in {s.condition for s in spans}:
         key = (pid, c)
-        invites, reviews = hist.specific.get(key), hist.review.get(key)
-        declines, response = hist.decline.get(key), hist.responses.get(key)
-        readings, letters = hist.readings.get(key), hist.letters.get(key)
+        invites, reviews = specific.get(key), review.get(key)
+        declines, response = decline.get(key), responses.get(key)
+        readings, letters = h_readings.get(key), h_letters.get(key)
         if invites or reviews or declines or response or readings or letters:
             history[c] = ConditionHistory(
-                invites=frozenset(invites or ()),
-                reviews=frozenset(reviews or ()),
-                declines=frozenset(declines or ()),
+                invites=frozenset(invites) if invites else _NONE,
+                reviews=frozenset(reviews) if reviews else _NONE,
+                declines=frozenset(declines) if declines else _NONE,
                 response=response,
                 readings=pair_readings(readings) if readings else (),
-                letters=frozenset(letters or ()),
+                letters=frozenset(letters) if letters else _NONE,
             )
+    stage = hist.stage.get(pid)
+    generic = hist.generic.get(pid)
+    registered, deregistered, died, born = dates
     return PatientFacts(
         patient_id=pid,
-        registered_on=patient.registered_on,
-        deregistered_on=patient.deregistered_on,
-        date_of_death=patient.date_of_death,
+        registered_on=registered,
+        deregistered_on=deregistered,
+        date_of_death=died,
         registers=spans,
         history=history,
-        stage_codes={n: frozenset(d) for n, d in hist.stage.get(pid, {}).items()},
-        generic=frozenset(hist.generic.get(pid, ())),
-        date_of_birth=getattr(patient, "date_of_birth", None),
+        stage_codes={n: frozenset(d) for n, d in stage.items()} if stage else {},
+        generic=frozenset(generic) if generic else _NONE,
+        date_of_birth=born,
         targets=hist.targets,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Select, and_, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -32,12 +32,14 @@ def iter_coded_entries(
     end: dt.date,
     patient_ids: Collection[int] | None = None,
     within: Select[Any] | None = None,
+    raw: bool = False,
 ) -> Iterator[CodedEntry]:
     """Entries with one of `codes` dated start..end, imported or recorded (voided excluded).
 
     The same (patient, date, code) may come back twice (imported and recorded): callers
     work with sets of dates. `within`: SQL selecting the patients to read (a superset is
-    fine), instead of thousands of ids. `practice_id` None: every practice's entries.
+    fine), instead of thousands of ids. `practice_id` None: every practice's entries; `raw`:
+    the database rows (same columns, by position) instead of `CodedEntry`s.
     """
     if not codes:
         return
@@ -65,6 +67,9 @@ def iter_coded_entries(
         ev = ev.where(e.c.patient_id.in_(ids))
         rc = rc.where(r.c.patient_id.in_(ids))
     result = session.execute(union_all(ev, rc).execution_options(yield_per=20_000))
+    if raw:  # rows as they come (same names and positions): no object per row
+        yield from cast(Iterator[CodedEntry], result)
+        return
     for row in result:
         yield CodedEntry(row[0], row[1], row[2], row[3])
 
