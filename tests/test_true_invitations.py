@@ -389,3 +389,23 @@ def test_cli_confirm_says_which_letters_to_keep_out_of_the_post(
     assert main([*args, "--exclude", nhs, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["take_out"] == ["letter 2 (Ann Baker): excluded by staff at confirm"]
+
+
+def test_a_patient_staff_left_out_is_listed_again_with_the_earlier_reason(db: Database) -> None:
+    """Unticked in batch 1 ('in hospital'), still due: the next list says so instead of
+    bringing the patient back silently."""
+    from recall.services.views.run_view import open_review, set_included
+
+    seed = Seeder(db)
+    held, _ = seed.patient(conditions=("HYP",), family="Able")
+    seed.patient(conditions=("HYP",), family="Baker")
+    first = open_review(db, 1, "2026-11", today=TODAY)
+    set_included(db, first.batch.id, held, False, "in hospital")
+    confirm_batch(db, first.batch.id, today=TODAY)
+    again = open_review(db, 1, "2026-11", today=TODAY)
+    assert again.batch.id != first.batch.id
+    row = next(r for r in again.rows if r.patient_id == held)
+    assert row.included
+    assert f"left out of batch {first.batch.id}" in row.earlier
+    assert "in hospital" in row.earlier
+    assert all(not r.earlier for r in again.rows if r.patient_id != held)

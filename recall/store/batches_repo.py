@@ -216,6 +216,34 @@ def staff_exclusions(session: Session, batch_id: int) -> dict[int, str]:
     return {pid: reason or "" for pid, reason in session.execute(q)}
 
 
+def earlier_staff_exclusions(
+    session: Session, batch_id: int, patient_ids: Collection[int]
+) -> dict[int, tuple[int, str, dt.date]]:
+    """Patients staff left out of another batch of the same practice and QOF year:
+    patient -> (that batch, the reason, its send date), the latest such batch."""
+    if not patient_ids:
+        return {}
+    i, b = invitation_t, batch_t
+    this = select(b.c.practice_id, b.c.qof_year).where(b.c.id == batch_id).subquery()
+    q = (
+        select(i.c.patient_id, b.c.id, i.c.reason, b.c.sent_on, b.c.planned_send_date)
+        .join(b, b.c.id == i.c.batch_id)
+        .join(this, and_(this.c.practice_id == b.c.practice_id, this.c.qof_year == b.c.qof_year))
+        .where(
+            b.c.id != batch_id,
+            b.c.status != "void",
+            i.c.status == "excluded",
+            i.c.staff_excluded.is_(True),
+            i.c.patient_id.in_(sorted(set(patient_ids))),
+        )
+        .order_by(b.c.id)
+    )
+    return {
+        pid: (bid, reason or "", sent or planned)
+        for pid, bid, reason, sent, planned in session.execute(q)
+    }
+
+
 def clear_batch(session: Session, batch_id: int, send_date: dt.date, qof_year: int) -> None:
     """Empty a planned batch before it is planned again under the same id."""
     ids = select(invitation_t.c.id).where(invitation_t.c.batch_id == batch_id)

@@ -17,6 +17,7 @@ from recall.domain.recall_month import age_on
 from recall.services.batches import BatchInfo, BatchPlan, get_batch, plan_batch, set_excluded
 from recall.services.batches.codes import preview_codes
 from recall.services.catalogue import load_catalogue
+from recall.store.batches_repo import earlier_staff_exclusions
 from recall.store.db import Database
 from recall.store.models import batch_t, patient_t
 
@@ -36,6 +37,7 @@ class ReviewRow:
     flags: tuple[str, ...]
     included: bool
     reason: str = ""  # why staff left them out
+    earlier: str = ""  # staff left them out of another batch this year: when and why
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ def _review(db: Database, plan: BatchPlan, today: dt.date) -> Review:
                 extra[pid] = (dob, needs or "", mobile)
     with db.read() as session:
         catalogue = load_catalogue(session, _batch_practice(session, plan.batch.id))
+        before = earlier_staff_exclusions(
+            session, plan.batch.id, [x.patient_id for x in plan.invitations]
+        )
     names = {c.key: c.name for c in catalogue}
     rows = [
         ReviewRow(
@@ -103,6 +108,7 @@ def _review(db: Database, plan: BatchPlan, today: dt.date) -> Review:
             needs=x.needs,
             flags=x.flags,
             included=True,
+            earlier=_earlier(before.get(x.patient_id)),
         )
         for x in plan.invitations
         if x.status == "planned"
@@ -131,6 +137,17 @@ def _review(db: Database, plan: BatchPlan, today: dt.date) -> Review:
         if not e.by_staff
     ]
     return Review(plan.batch, rows, not_due, list(plan.warnings), names)
+
+
+def _earlier(found: tuple[int, str, dt.date] | None) -> str:
+    """Plain words for a patient staff left out of another batch this year."""
+    if found is None:
+        return ""
+    batch_id, reason, day = found
+    return (
+        f"left out of batch {batch_id} ({day.day} {day:%b %Y}) by staff: {reason}. They are "
+        "still due, so they are listed again: untick them if that still applies"
+    )
 
 
 def open_review(

@@ -398,6 +398,8 @@ This is everyone due this letter. Check the list and untick anyone who should no
         lines = [f"{r.name}: {conds}"]
         if not r.included:
             lines.append(f"Unticked: {r.reason}. Press space to tick again.")
+        if r.earlier:
+            lines.append(f"Note: {r.earlier}.")
         for flag in r.flags:
             lines.append(f"Note: {FLAG_WORDS.get(flag, flag.replace('_', ' '))}")
         detail.update(plain("\n".join(lines)))
