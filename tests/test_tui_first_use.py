@@ -7,8 +7,12 @@ do something."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
+from typing import Any
 
+from rich.console import Console
+from test_tui_pcn import pcn_template_fixture, pcn_url_fixture  # noqa: F401 (fixtures)
 from test_tui_snapshots import SnapCompare, snap
 from test_tui_support import TODAY, app_for, press, settle
 from textual import events
@@ -18,9 +22,19 @@ from textual.widgets import Input, Static
 from recall.services.views.run_view import open_review, uncoded_conditions
 from recall.store.db import Database
 from recall.tui.screens.confirm import ConfirmSentScreen
+from recall.tui.screens.help import HelpScreen
 from recall.tui.screens.home import HomeScreen
 from recall.tui.screens.patients import PatientScreen, PatientSearchScreen
 from recall.tui.screens.settings import SettingsScreen
+
+
+def shown(app: Any) -> list[str]:
+    """The screen's lines as the user sees them (the same render a snapshot takes)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text().splitlines()
+
 
 # the 2nd-letter list: the demo's longest "Sent today?" (six codes and depression)
 TO_CONFIRM_2ND = ("r", "down", "enter", "g", "enter", "enter")
@@ -111,3 +125,28 @@ class TestEscFromFind:
             assert isinstance(app.focused, Input)
             await press(pilot, "escape")
             assert isinstance(app.screen, HomeScreen)
+
+
+class TestHomeFooter:
+    """Quit and Help stay in Home's footer at 80 columns, with one practice or several."""
+
+    async def test_quit_and_help_in_view(self, demo_url: str, pcn_url: str, tmp_path: Path) -> None:
+        for url in (demo_url, pcn_url):
+            app = app_for(url, tmp_path / "out")
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                if not isinstance(app.screen, HomeScreen):  # several: the practice picker
+                    await press(pilot, "down", "down", "down", "enter")
+                assert isinstance(app.screen, HomeScreen)
+                footer = shown(app)[-1]
+                for key in ("r Letters", "i Import", "q Quit", "? Help", "^p palette"):
+                    assert key in footer, footer
+                await press(pilot, "question_mark")  # Help still lists the keys left out
+                assert isinstance(app.screen, HelpScreen)
+                keys = str(app.screen.query_one(".dialog-body Static", Static).render())
+                assert "c  Codes" in keys
+                assert ("PCN overview" in keys) == (url == pcn_url)
+
+    def test_snapshot_several_practices(self, snap_compare: SnapCompare, pcn_url: str) -> None:
+        keys = ["down", "down", "down", "enter"]  # the practice with the longest name
+        assert snap(snap_compare, pcn_url, "pcn_home", keys)

@@ -31,6 +31,8 @@ class RecallScreen(Screen[None]):
     """Base screen: Esc = back, `?` = help for this screen, worker errors shown plainly."""
 
     HELP: ClassVar[str] = ""
+    # ids of bindings kept out of the footer (no room at 80 columns) that Help still lists
+    HELP_KEYS: ClassVar[frozenset[str]] = frozenset()
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
     ]

@@ -30,9 +30,10 @@ class HelpScreen(ModalScreen[None]):
         text = str(getattr(self.for_screen, "HELP", "") or "")
         keys = []
         seen = set()
+        also: frozenset[str] = getattr(self.for_screen, "HELP_KEYS", frozenset())
         for _key, active in self.for_screen.active_bindings.items():
             b = active.binding
-            if not b.description or b.description in seen or not b.show:
+            if not b.description or b.description in seen or not (b.show or b.id in also):
                 continue
             seen.add(b.description)
             keys.append(f"  {self.app.get_key_display(b):>8}  {b.description}")

@@ -78,14 +78,18 @@ numbers, and the patients behind each one).
         Binding("f", "app.open('patients')", "Find", id="find"),
         Binding("i", "app.open('import')", "Import", id="import"),
         Binding("s", "app.open('settings')", "Settings", id="settings"),
-        Binding("c", "app.open('codes')", "Codes", id="codes"),
-        # several practices only; the footer has no room left (the title bar names the
-        # practice, and Ctrl+P lists "Switch practice" and "PCN overview")
+        # the footer holds no more at 80 columns with q Quit and ? Help in view: Needs
+        # attention says "press c" when code lists need work, and Ctrl+P lists "Code lists"
+        Binding("c", "app.open('codes')", "Codes", show=False, id="codes"),
+        # several practices only; the title bar names the practice, and Ctrl+P lists
+        # "Switch practice" and "PCN overview"
         Binding("p", "practice", "Practice", show=False, id="practice"),
         Binding("o", "pcn", "PCN overview", show=False, id="pcn"),
         Binding("q", "app.quit", "Quit", id="quit"),
         Binding("escape", "back", "Back", show=False, id="back"),
     ]
+
+    HELP_KEYS = frozenset({"codes", "practice", "pcn"})
 
     dashboard: Dashboard | None = None
     stages: tuple[StageDue, ...] = ()
