@@ -82,7 +82,7 @@ def test_overview_equals_each_practices_dashboard_and_pca(
             ) == (
                 c["register"],
                 c["achieved"],
-                c["pca_eligible"],
+                c["can_be_excepted"],  # none where PCA does not apply or coding cannot
                 c["invited_once"],
                 c["not_invited"],
                 c["need_second_by_year_end"],

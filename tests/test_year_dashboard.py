@@ -22,7 +22,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from recall.cli import main
-from recall.domain.pca import STATUS_ORDER
+from recall.domain.pca import STATUS_ORDER, PcaStatus
 from recall.services.views.year_view import (
     COLUMN_IDS,
     NEED_SECOND,
@@ -58,12 +58,44 @@ def test_counts_equal_recall_pca_json(demo_url: str, capsys: pytest.CaptureFixtu
         c = with_register[r.key]
         assert r.register == c["register"]
         for status in STATUS_ORDER:
-            assert r.counts[status.value] == c[status.value], (r.key, status)
+            if status is not PcaStatus.PCA_ELIGIBLE:
+                assert r.counts[status.value] == c[status.value], (r.key, status)
+        # "can be excepted" only where this year's PCA applies and the tool can code it
+        assert r.counts["pca_eligible"] == c["can_be_excepted"]
+        assert c["can_be_excepted"] == (c["pca_eligible"] if c["pca_applies"] and c["ready"] else 0)
+        assert r.pca_applies == c["pca_applies"]
         assert r.counts[NEED_SECOND] == c["need_second_by_year_end"]
-        stuck = c["register"] - c["achieved"] - c["pca_eligible"]
+        stuck = c["register"] - c["achieved"]
         assert r.counts[NOT_CODEABLE] == (0 if c["ready"] else stuck)
     assert year.backlog == doc["need_second_by_year_end"]
     assert year.last_safe_date.isoformat() == "2027-03-31"  # a Wednesday
+
+
+def test_nothing_can_be_excepted_where_pca_does_not_apply_or_coding_cannot(
+    demo_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Depression (no QOF exception from 2025/26) and a condition the tool cannot code yet
+    (heart failure: provisional) have patients invited twice, yet none can be excepted: the
+    year dashboard, its lists and `recall pca` all say so."""
+    doc = pca_json(demo_url, capsys)
+    depr, hf = doc["conditions"]["DEPR"], doc["conditions"]["HF"]
+    assert depr["pca_eligible"] > 0 and not depr["pca_applies"] and depr["can_be_excepted"] == 0
+    assert hf["pca_eligible"] > 0 and not hf["ready"] and hf["can_be_excepted"] == 0
+    db = Database(demo_url)
+    try:
+        rows = {r.key: r for r in year_dashboard(db, TODAY).rows}
+        for key in ("DEPR", "HF"):
+            assert rows[key].counts["pca_eligible"] == 0
+            assert cell_patients(db, key, "pca_eligible", TODAY) == []
+            assert cell_patients(db, key, NEED_SECOND, TODAY) == [] or key == "HF"
+        assert rows["HF"].counts[NOT_CODEABLE] == hf["register"] - hf["achieved"]
+        assert len(cell_patients(db, "HF", NOT_CODEABLE, TODAY)) == rows["HF"].counts[NOT_CODEABLE]
+    finally:
+        db.dispose()
+    assert main(["--db", demo_url, "pca", "--as-of", TODAY.isoformat()]) == 0
+    lines = {ln.split()[0]: ln.split() for ln in capsys.readouterr().out.splitlines() if ln}
+    assert lines["DEPR"][3] == "n/a" and lines["HF"][3] == "n/a"
+    assert lines["HYP"][3] == f"{rows['HYP'].counts['pca_eligible']:,}"
 
 
 def test_last_safe_date_is_a_weekday() -> None:

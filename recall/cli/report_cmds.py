@@ -20,7 +20,7 @@ from recall.cli.common import (
     practice_database,
 )
 from recall.domain.nhs import format_nhs_number
-from recall.domain.pca import STATUS_ORDER
+from recall.domain.pca import STATUS_ORDER, PcaStatus
 from recall.services.batches import invite_patient
 from recall.services.patients import mark_response, patient_view
 from recall.services.pca_report import PcaReport, pca_report
@@ -52,9 +52,19 @@ def print_pca(report: PcaReport) -> None:
     }
     echo(f"{'':<6}" + "".join(f"{short[h]:>10}" for h in heads))
     for key, c in report.conditions.items():
-        values = [c.register, *(c.counts[s.value] for s in STATUS_ORDER), c.need_second_by_year_end]
-        note = "" if c.ready else f"  ({c.readiness_reason})"
-        echo(f"{key:<6}" + "".join(f"{v:>10,}" for v in values) + note)
+        values: list[int | str] = [
+            c.register,
+            *(c.counts[s.value] for s in STATUS_ORDER),
+            c.need_second_by_year_end,
+        ]
+        if not (c.pca_applies and c.ready):  # nobody can be excepted: say so, not a count
+            values[1 + STATUS_ORDER.index(PcaStatus.PCA_ELIGIBLE)] = "n/a"
+        note = "" if c.ready else f"  (not yet codeable: {c.readiness_reason})"
+        echo(
+            f"{key:<6}"
+            + "".join(f"{v:>10,}" if isinstance(v, int) else f"{v:>10}" for v in values)
+            + note
+        )
     for key, c in report.conditions.items():
         if c.out_of_target:
             echo(
@@ -65,8 +75,9 @@ def print_pca(report: PcaReport) -> None:
             echo(f"{key}: {c.qof_note}")
     echo("")
     echo(
-        "Eligible = invited twice 7+ days apart (can be excepted); Generic = invited with "
-        "the generic or LTC code only (fix with recall backfill)."
+        "Eligible = invited twice 7+ days apart (can be excepted; n/a where PCA does not "
+        "apply this year or the condition is not yet codeable); Generic = invited with the "
+        "generic or LTC code only (fix with recall backfill)."
     )
     echo(
         f"{report.need_second_by_year_end:,} patient-conditions need a 2nd invitation by "

@@ -36,11 +36,19 @@ class ConditionCounts:
     pca_applies: bool = True  # this QOF year excepts the condition's indicators by invitation
     qof_note: str = ""  # why not, in plain words (e.g. depression from 2025/26)
 
+    @property
+    def can_be_excepted(self) -> int:
+        """Patients this year's PCA can except: invited twice 7+ days apart, and only where
+        the year excepts the condition by invitation and the tool can code it (otherwise
+        `pca_eligible` is the invitation rule's status, not an exception anyone can claim)."""
+        return self.counts[PcaStatus.PCA_ELIGIBLE.value] if self.pca_applies and self.ready else 0
+
     def as_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "register": self.register,
             **self.counts,
+            "can_be_excepted": self.can_be_excepted,
             "need_second_by_year_end": self.need_second_by_year_end,
             "ready": self.ready,
             "readiness": self.readiness,

@@ -69,6 +69,7 @@ class YearRow:
     register: int
     counts: dict[str, int]
     qof_note: str = ""  # why this year excepts none of its patients by invitation
+    pca_applies: bool = True  # False: "can be excepted" is not applicable this year
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,21 @@ def last_safe_date(year_end: dt.date) -> dt.date:
 
 
 def _row(c: ConditionCounts) -> YearRow:
+    """`recall pca`'s counts; "can be excepted" is its `can_be_excepted` (none where PCA does
+    not apply this year, or the tool cannot code the condition: those are not yet codeable)."""
     counts = dict(c.counts)
-    stuck = c.register - counts["achieved"] - counts["pca_eligible"]
-    counts[NOT_CODEABLE] = 0 if c.ready else stuck
+    counts[PcaStatus.PCA_ELIGIBLE.value] = c.can_be_excepted
+    counts[NOT_CODEABLE] = 0 if c.ready else c.register - counts[PcaStatus.ACHIEVED.value]
     counts[NEED_SECOND] = c.need_second_by_year_end
     return YearRow(
-        c.key, c.name, c.ready, c.readiness_reason, c.register, counts, qof_note=c.qof_note
+        c.key,
+        c.name,
+        c.ready,
+        c.readiness_reason,
+        c.register,
+        counts,
+        qof_note=c.qof_note,
+        pca_applies=c.pca_applies,
     )
 
 
@@ -145,11 +155,15 @@ def _dashboard(report: PcaReport) -> YearDashboard:
     )
 
 
-def _in_cell(result: PcaResult, column: str, ready: bool, year_end: dt.date) -> bool:
-    if column == NEED_SECOND:
-        return can_still_become_eligible(result, qof_year_of(year_end))
+def _in_cell(
+    result: PcaResult, column: str, ready: bool, year_end: dt.date, pca_applies: bool = True
+) -> bool:
+    if column == NEED_SECOND:  # as `recall pca` counts them
+        return pca_applies and can_still_become_eligible(result, qof_year_of(year_end))
     if column == NOT_CODEABLE:
-        return not ready and result.status not in (PcaStatus.ACHIEVED, PcaStatus.PCA_ELIGIBLE)
+        return not ready and result.status is not PcaStatus.ACHIEVED
+    if column == PcaStatus.PCA_ELIGIBLE.value and not (ready and pca_applies):
+        return False  # nobody can be excepted (see `_row`)
     return result.status.value == column
 
 
@@ -173,11 +187,12 @@ def cell_patients(
             raise NotFound(f"no condition {condition!r} in the catalogue")
         cond = catalogue.conditions[condition]
         ready = cond.readiness(catalogue.profile).ready
+        applies = catalogue.year_profile(year).pca_applies(condition)
         results = pca_for_session(session, practice_id=pid, catalogue=catalogue, as_of=as_of)
         chosen = {
             patient: r
             for (patient, key), r in results.items()
-            if key == condition and _in_cell(r, column, ready, year.end)
+            if key == condition and _in_cell(r, column, ready, year.end, applies)
         }
         labels = patient_labels(session, list(chosen))
     out = [

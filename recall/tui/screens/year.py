@@ -18,12 +18,14 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
 from recall.domain.nhs import format_nhs_number
+from recall.domain.pca import PcaStatus
 from recall.services.views.year_view import (
     COLUMNS,
     MEANING,
     NEED_SECOND,
     CellPatient,
     YearDashboard,
+    YearRow,
     cell_patients,
     export_cell,
     year_dashboard,
@@ -110,7 +112,7 @@ table says what the highlighted number means. **Enter** lists the patients behin
         where = table.cursor_coordinate
         table.clear()
         for r in y.rows:
-            values = [Text(f"{r.counts[cid]:>{WIDTHS.get(cid, 7)},}") for cid, _h, _m in COLUMNS]
+            values = [Text(self._number(r, cid)) for cid, _h, _m in COLUMNS]
             key = Text(r.key, style="" if r.ready else "dim")
             table.add_row(key, *values, key=r.key)
         if y.rows:
@@ -130,6 +132,14 @@ table says what the highlighted number means. **Enter** lists the patients behin
             self.query_one("#year-cell", Static).update("Nobody is on a condition register yet.")
         table.focus()
         self._describe()
+
+    @staticmethod
+    def _number(r: YearRow, column: str) -> str:
+        """A cell's number, or "n/a" where nobody can be excepted because PCA does not apply."""
+        width = WIDTHS.get(column, 7)
+        if column == PcaStatus.PCA_ELIGIBLE.value and not r.pca_applies:
+            return f"{'n/a':>{width}}"
+        return f"{r.counts[column]:>{width},}"
 
     def _cell(self) -> tuple[str, str] | None:
         """(condition key, column id) under the cursor, or None on the key column."""
@@ -162,7 +172,11 @@ table says what the highlighted number means. **Enter** lists the patients behin
         else:
             n = r.counts[cell[1]]
             text = f"{head}.\n{plural(n, 'patient')}: {MEANING[cell[1]]}."
-            if n:
+            if cell[1] == PcaStatus.PCA_ELIGIBLE.value and not r.pca_applies:
+                text = f"{head}.\nCan be excepted: n/a, PCA does not apply this QOF year."
+            elif cell[1] == PcaStatus.PCA_ELIGIBLE.value and not r.ready:
+                text = f"{head}.\nCan be excepted: none until it can be coded (not yet codeable)."
+            elif n:
                 text += " Enter lists them."
         self.query_one("#year-cell", Static).update(plain(text))
 
