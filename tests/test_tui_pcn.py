@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from test_tui_snapshots import SnapCompare, snap
 from test_tui_support import TODAY, app_for, press, settle
+from textual.geometry import Region
 from textual.widgets import DataTable
 
 from recall.services.demo import build_demo
@@ -186,3 +187,24 @@ class TestSnapshots:
     def test_overview(self, snap_compare: SnapCompare, pcn_url: str) -> None:
         keys = ["down", "down", "down", "enter", "o"]
         assert snap(snap_compare, pcn_url, "pcn_overview", keys)
+
+
+async def test_overview_shows_whole_condition_names_at_120_columns(
+    pcn_url: str, tmp_path: Path
+) -> None:
+    app = app_for(pcn_url, tmp_path / "out")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await choose(pilot, "D99001")
+        await app.push_screen(PcnOverviewScreen())
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PcnOverviewScreen) and screen.rows
+        table = screen.query_one(DataTable)
+        longest = max(screen.rows, key=lambda r: len(r.name))
+        assert longest.name == "Coronary heart disease" or len(longest.name) > 20
+        table.move_cursor(row=screen.rows.index(longest))
+        await settle(pilot)
+        w, h = table.size.width, table.size.height
+        shown = [s.text for s in table.render_lines(Region(0, 0, w, h))]
+        assert any(longest.name in x for x in shown), shown

@@ -26,12 +26,35 @@ from textual.strip import Strip
 from recall.domain.text import printable
 
 Cell = str | tuple[str, str]  # text, or (text, rich style such as "bold green")
+FLEX_FLOOR = 24  # a fixed column grows only while the flexible ones keep this much room
 
 
 @dataclass(frozen=True)
 class Column:
     label: str
     width: int  # 0: take the room that is left
+
+
+def fit_widths(widths: Sequence[int], widest: Sequence[int], total: int) -> list[int]:
+    """Column widths for a line of `total` cells (each column is padded by one cell a side).
+
+    A fixed width (> 0) is the least a column gets; it grows towards its widest value while
+    the flexible columns (width 0) keep FLEX_FLOOR cells or their own widest value, so a wide
+    terminal shows whole values instead of "Coronary heart dise…". Flexible columns share the
+    rest.
+    """
+    out = list(widths)
+    flexible = [i for i, w in enumerate(out) if not w]
+    room = total - sum(w + 2 for w in out if w) - 2 * len(flexible)
+    spare = room - sum(min(widest[i], FLEX_FLOOR) for i in flexible)
+    for i, w in enumerate(out):
+        if w and spare > 0 and widest[i] > w:
+            grow = min(spare, widest[i] - w)
+            out[i] += grow
+            spare -= grow
+            room -= grow
+    share = max(room, 4) // max(len(flexible), 1)
+    return [w or share for w in out]
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -100,6 +123,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.keys: list[str] = []
         self.cells: list[Sequence[Cell]] = []
         self._index: dict[str, int] = {}
+        self._widest: list[int] = []  # per column: the widest value, header included
         self._cache: LRUCache[tuple[int, bool, int, bool], Strip] = LRUCache(1024)
 
     # -- data --------------------------------------------------------------------------
@@ -110,6 +134,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def set_columns(self, columns: Sequence[tuple[str, int]]) -> None:
         self.columns = [Column(label, width) for label, width in columns]
+        self._measure()
         self._cache.clear()
         self.refresh()
 
@@ -119,6 +144,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.keys = [k for k, _ in rows]
         self.cells = [c for _, c in rows]
         self._index = {k: i for i, k in enumerate(self.keys)}
+        self._measure()
         self._cache.clear()
         self.virtual_size = Size(self.size.width, len(self.keys) + 1)
         target = self._index.get(old, 0) if old is not None else 0
@@ -130,6 +156,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if index is None:
             return
         self.cells[index] = cells
+        self._measure()
         self._cache.clear()
         self.refresh()
 
@@ -190,12 +217,20 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- drawing -----------------------------------------------------------------------
 
+    def _measure(self) -> None:
+        widest = [cell_len(c.label) for c in self.columns]
+        for row in self.cells:
+            for i, cell in enumerate(row[: len(widest)]):
+                text = cell if isinstance(cell, str) else cell[0]
+                widest[i] = max(widest[i], cell_len(printable(text)))
+        self._widest = widest
+
     def _widths(self, total: int) -> list[int]:
-        fixed = sum(c.width + 2 for c in self.columns if c.width)
-        flexible = [c for c in self.columns if not c.width]
-        rest = max(total - fixed - 2 * len(flexible), 4)
-        share = rest // max(len(flexible), 1)
-        return [c.width or share for c in self.columns]
+        """Fixed columns keep their width, and grow to their widest value when the line has
+        room to spare (a wide terminal shows whole names); the others share what is left."""
+        widths = [c.width for c in self.columns]
+        widest = self._widest if len(self._widest) == len(widths) else widths
+        return fit_widths(widths, widest, total)
 
     def _line(self, cells: Sequence[Cell], base: Style, width: int) -> Strip:
         segments = []

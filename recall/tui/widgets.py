@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from recall.tui.safe import plain
+from recall.tui.virtual_table import fit_widths
 
 
 class TextBox(Input):
@@ -173,3 +174,24 @@ def add_columns(table: DataTable[object], *columns: tuple[str, int]) -> None:
     """Columns of fixed width: the table looks the same before and after it measures rows."""
     for label, width in columns:
         table.add_column(label, width=width, key=label)
+
+
+def fit_columns(
+    table: DataTable[object], columns: Sequence[tuple[str, int]], rows: list[list[str]], total: int
+) -> list[int]:
+    """Empty the table and set its column widths for these rows: each column at least its
+    usual width, wider (up to its longest value) when the screen has room."""
+    widest = [
+        max([*(len(x) for x in label.split("\n")), *(len(r[i]) for r in rows)])
+        for i, (label, _) in enumerate(columns)
+    ]
+    base = [w for _, w in columns]
+    widths = fit_widths(base, widest, max(total - 2, sum(w + 2 for w in base)))  # 2: scrollbar
+    table.clear(columns=True)
+    add_columns(table, *((label, w) for (label, _), w in zip(columns, widths, strict=True)))
+    return widths
+
+
+def fit_text(text: str, width: int) -> str:
+    """Text for a fixed column: whole, or visibly shortened ("…"); the line below has it all."""
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"

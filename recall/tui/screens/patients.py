@@ -27,9 +27,12 @@ from recall.services.patients import (
 from recall.services.views.patient_detail import condition_lines
 from recall.tui.safe import cells, line, plain
 from recall.tui.screens.base import RecallScreen
-from recall.tui.widgets import ConfirmModal, TextBox, add_columns
+from recall.tui.widgets import ConfirmModal, TextBox, add_columns, fit_columns, fit_text
 from recall.tui.words import plural, short_date
 
+# (header, least width): 78 cells with padding, so both tables fit 80 columns
+CONDITION_COLUMNS = [("Condition", 20), ("This year", 17), ("Invited on", 13), ("Next", 20)]
+TIMELINE_COLUMNS = [("Date", 11), ("Code", 18), ("What", 24), ("From", 17)]
 ORIGIN_WORDS = {
     "import": "clinical system",
     "send": "sent by this tool",
@@ -198,21 +201,13 @@ they responded another way; either stops further letters for that condition this
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        add_columns(
-            self.query_one("#conditions", DataTable),
-            ("Condition", 20),
-            ("This year", 17),
-            ("Invited on", 13),
-            ("Next", 20),
-        )
-        add_columns(
-            self.query_one("#timeline", DataTable),
-            ("Date", 12),
-            ("Code", 18),
-            ("What", 24),
-            ("From", 16),
-        )
+        add_columns(self.query_one("#conditions", DataTable), *CONDITION_COLUMNS)
+        add_columns(self.query_one("#timeline", DataTable), *TIMELINE_COLUMNS)
         self.load()
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self._loaded(PatientLoaded(self.view))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
@@ -232,7 +227,7 @@ they responded another way; either stops further letters for that condition this
         )
         conds = self.query_one("#conditions", DataTable)
         row = conds.cursor_row
-        conds.clear()
+        rows: dict[str, list[str]] = {}
         for key, s in v.status.items():
             invited = ", ".join(_day(d) for d in s.invitations) or "-"
             nxt = ""
@@ -245,19 +240,23 @@ they responded another way; either stops further letters for that condition this
                 nxt = f"2nd from {_day(s.earliest_second)}"
             elif not s.ready:
                 nxt = "not codeable yet"
-            conds.add_row(
-                *cells(_fit(s.name, 20), s.short, _fit(invited, 13), _fit(nxt, 20)), key=key
-            )
+            rows[key] = [s.name, s.short, invited, nxt]
+        widths = fit_columns(conds, CONDITION_COLUMNS, list(rows.values()), self.size.width)
+        for key, values in rows.items():
+            fitted = (fit_text(x, w) for x, w in zip(values, widths, strict=True))
+            conds.add_row(*cells(*fitted), key=key)
         if v.status:
             conds.move_cursor(row=min(row, len(v.status) - 1))
         timeline = self.query_one("#timeline", DataTable)
-        timeline.clear()
         self.events = [x for x in v.events if x.in_year]
-        for i, e in enumerate(self.events):
-            what = e.meaning or e.term
+        lines = [
+            [short_date(e.date), e.code, e.meaning or e.term, ORIGIN_WORDS.get(e.origin, e.origin)]
+            for e in self.events
+        ]
+        widths = fit_columns(timeline, TIMELINE_COLUMNS, lines, self.size.width)
+        for i, values in enumerate(lines):
             timeline.add_row(
-                *cells(short_date(e.date), e.code, what[:34], ORIGIN_WORDS.get(e.origin, e.origin)),
-                key=str(i),
+                *cells(*(fit_text(x, w) for x, w in zip(values, widths, strict=True))), key=str(i)
             )
         conds.focus()
         self._describe()
@@ -345,8 +344,3 @@ they responded another way; either stops further letters for that condition this
 def _day(day: dt.date | None) -> str:
     """`2026-12-01` -> "1 Dec": the year is the QOF year's, shown in the line below."""
     return "" if day is None else f"{day.day} {day:%b}"
-
-
-def _fit(text: str, width: int) -> str:
-    """Text for a fixed column: whole, or visibly shortened ("…"); the line below has it all."""
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"

@@ -21,6 +21,7 @@ from recall.services.views.pcn_view import PcnOverview, PcnRow, pcn_overview
 from recall.tui.safe import plain
 from recall.tui.screens.base import RecallScreen
 from recall.tui.screens.practices import SYSTEM_NAMES
+from recall.tui.widgets import add_columns, fit_columns, fit_text
 from recall.tui.words import plural, short_date
 
 NAME_WIDTH = 20
@@ -37,6 +38,11 @@ NUMBERS = (
 @dataclass
 class OverviewLoaded(Message):
     overview: PcnOverview
+
+
+def _columns() -> list[tuple[str, int]]:
+    """(header, least width) of the overview; the condition grows on a wide screen."""
+    return [("ODS", 6), ("Condition", NAME_WIDTH), *((h, w) for _k, h, w in NUMBERS)]
 
 
 class PcnOverviewScreen(RecallScreen):
@@ -70,12 +76,13 @@ year dashboard opens.
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("ODS", width=6, key="ods")
-        table.add_column("Condition", width=NAME_WIDTH, key="condition")
-        for key, header, width in NUMBERS:
-            table.add_column(header, width=width, key=key)
+        add_columns(table, *_columns())
         table.focus()
         self.load()
+
+    def on_resize(self) -> None:
+        if self.overview is not None:
+            self._loaded(OverviewLoaded(self.overview))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pcn")
     def load(self) -> None:
@@ -92,11 +99,15 @@ year dashboard opens.
             )
         )
         table = self.query_one(DataTable)
-        table.clear()
-        for r in self.rows:
-            numbers = [Text(f"{getattr(r, key):>{width},}") for key, _h, width in NUMBERS]
-            name = r.name if len(r.name) <= NAME_WIDTH else r.name[: NAME_WIDTH - 1] + "…"
-            table.add_row(Text(r.practice.ods_code), Text(name), *numbers, key=r.key)
+        values = [
+            [r.practice.ods_code, r.name, *(f"{getattr(r, k):,}" for k, _h, _w in NUMBERS)]
+            for r in self.rows
+        ]
+        widths = fit_columns(table, _columns(), values, self.size.width)
+        for r, row in zip(self.rows, values, strict=True):
+            ods, name, *numbers = (fit_text(x, w) for x, w in zip(row, widths, strict=True))
+            right = [Text(f"{n:>{w}}") for n, w in zip(numbers, widths[2:], strict=True)]
+            table.add_row(Text(ods), Text(name), *right, key=r.key)
         chosen = self.ctx.practice
         mine = [i for i, r in enumerate(self.rows) if chosen and r.practice.id == chosen.id]
         if mine:  # open on the practice being worked on

@@ -33,11 +33,14 @@ from recall.services.views.year_view import (
 from recall.tui.paths import PathText
 from recall.tui.safe import cells, line, plain
 from recall.tui.screens.base import RecallScreen
+from recall.tui.widgets import add_columns, fit_columns, fit_text
 from recall.tui.words import long_date, plural, short_date
 
 # on-screen widths: the key column (4) and one per status; 77 columns with cell padding
 WIDTHS = {"achieved": 8, "pca_eligible": 8, "not_codeable": 8, "invalid_interval": 5}
 WIDTHS["need_second"] = 5
+# a cell's patient list (header, least width): 78 cells with padding; wider screens show more
+CELL_COLUMNS = [("NHS number", 12), ("Name", 22), ("Born", 11), ("Invited / next", 25)]
 
 
 @dataclass
@@ -211,16 +214,17 @@ patient's year; **e** saves the list as a CSV file (it names patients: keep it p
         yield Header()
         yield Static("Loading…", id="cell-count", classes="status-line")
         yield DataTable(id="cell-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="cell-detail", classes="hint")
         yield Static("", id="cell-file", classes="hint")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("NHS number", width=12, key="nhs")
-        table.add_column("Name", width=26, key="name")
-        table.add_column("Born", width=11, key="born")
-        table.add_column("Invited / next", width=21, key="dates")
+        add_columns(self.query_one(DataTable), *CELL_COLUMNS)
         self.load()
+
+    def on_resize(self) -> None:
+        if self.patients:
+            self._loaded(CellLoaded(self.patients))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="cell")
     def load(self) -> None:
@@ -234,22 +238,32 @@ patient's year; **e** saves the list as a CSV file (it names patients: keep it p
     def _loaded(self, message: CellLoaded) -> None:
         self.patients = message.patients
         table = self.query_one(DataTable)
-        table.clear()
-        for i, p in enumerate(self.patients):
-            table.add_row(
-                *cells(
-                    format_nhs_number(p.nhs_number),
-                    p.name,
-                    short_date(p.date_of_birth),
-                    _dates(p, self.column),
-                ),
-                key=str(i),
-            )
+        rows = [
+            [
+                format_nhs_number(p.nhs_number),
+                line(p.name),
+                short_date(p.date_of_birth),
+                _dates(p, self.column),
+            ]
+            for p in self.patients
+        ]
+        widths = fit_columns(table, CELL_COLUMNS, rows, self.size.width)
+        for i, values in enumerate(rows):
+            table.add_row(*cells(*map(fit_text, values, widths)), key=str(i))
         n = len(self.patients)
         self.query_one("#cell-count", Static).update(
             plain(f"{plural(n, 'patient')}: {MEANING[self.column]}.")
         )
         table.focus()
+
+    @on(DataTable.RowHighlighted, "#cell-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted patient's name and dates in full (the columns may cut them)."""
+        if 0 <= event.cursor_row < len(self.patients):
+            p = self.patients[event.cursor_row]
+            self.query_one("#cell-detail", Static).update(
+                plain(f"{p.name}: {_dates(p, self.column)}")
+            )
 
     def action_open_patient(self) -> None:
         from recall.tui.screens.patients import PatientScreen
