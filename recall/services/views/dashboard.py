@@ -2,7 +2,7 @@
 
 The terminal UI never queries the database itself. The home screen asks for the cheap
 `Dashboard` first, then `due_options` (who is due which letter), `pca_bars` (the year's
-progress) and `backfill_count`, so each panel fills in as soon as its numbers are ready.
+progress) and `tidy_up_gain`, so each panel fills in as soon as its numbers are ready.
 """
 
 from __future__ import annotations
@@ -276,8 +276,26 @@ def backfill_count(
     db: Database, today: dt.date | None = None, *, practice_id: int | None = None
 ) -> int:
     """How many codes the tidy-up (backfill) would add for this QOF year so far."""
+    return tidy_up_gain(db, today, practice_id=practice_id).codes
+
+
+@dataclass(frozen=True)
+class TidyUpGain:
+    """What the tidy-up would add this QOF year, and how many patients it makes exceptable:
+    with none, it is optional record-keeping, not a task."""
+
+    codes: int = 0
+    exceptable: int = 0  # patients who can be excepted only once the codes are added
+    counted: int = 0  # patients whose PCA status the codes change (e.g. their letter counts)
+
+
+def tidy_up_gain(
+    db: Database, today: dt.date | None = None, *, practice_id: int | None = None
+) -> TidyUpGain:
+    """The tidy-up's dry run for this QOF year so far, in two numbers for Home."""
     plan = plan_backfill(db, today=today or dt.date.today(), practice_id=practice_id)
-    return plan.summary.items
+    changed = len({i.patient_id for i in plan.items if i.change})
+    return TidyUpGain(plan.summary.items, plan.summary.becomes_eligible_patients, changed)
 
 
 def no_qof_notes(

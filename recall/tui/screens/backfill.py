@@ -99,10 +99,22 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
                 f"{plural(s.patients_with_items, 'patient')}: {s.stage_codes:,} letter codes "
                 f"where only the generic code was used, {s.condition_codes:,} condition codes."
             )
-            lines.append(
-                f"Afterwards {plural(s.becomes_eligible_patients, 'patient')} can be excepted "
-                "if they do not reply."
-            )
+            if s.becomes_eligible_patients:
+                lines.append(
+                    f"Afterwards {plural(s.becomes_eligible_patients, 'more patient')} can be "
+                    "excepted if they do not reply."
+                )
+            elif any(i.change for i in p.items):
+                counted = len({i.patient_id for i in p.items if i.change})
+                lines.append(
+                    f"None can be excepted yet, but the letters of {plural(counted, 'patient')} "
+                    "will count: a 2nd letter can then except them."
+                )
+            else:
+                lines.append(
+                    "They change no patient's PCA status: adding them is optional, to tidy "
+                    "the records."
+                )
         if p.blocked:
             codes = sum(b.codes for b in p.blocked)
             lines.append(
@@ -110,10 +122,15 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
                 "that cannot be coded yet (see Code lists)."
             )
         if s.cannot_fix:
+            closed = self.ctx.today > v.year.end  # no letter can be sent into a year that has ended
             lines.append(
                 "Cannot be fixed here: "
                 + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in s.cannot_fix.items())
-                + " (new letters are needed)."
+                + (
+                    f" (QOF year {v.year.label} has ended, so no new letter can count for it)."
+                    if closed
+                    else " (new letters are needed)."
+                )
             )
         self.query_one("#bf-summary", Static).update("\n".join(lines))
         table = self.query_one(DataTable)
@@ -137,7 +154,10 @@ code, the way the clinical system's bulk-add works; **Enter** shows the patients
         g = self._group()
         text = ""
         if g is not None:
-            text = f"{g.term}\nBulk-add {g.code} dated {short_date(g.date)} for {g.count:,}."
+            text = (
+                f"{g.term}\nBulk-add {g.code} dated {short_date(g.date)} for "
+                f"{plural(g.count, 'patient')}."
+            )
         self.query_one("#bf-detail", Static).update(plain(text))
 
     def action_open_group(self) -> None:

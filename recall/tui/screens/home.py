@@ -19,12 +19,13 @@ from recall.services.views.dashboard import (
     Dashboard,
     PcaBar,
     StageDue,
+    TidyUpGain,
     UnsentLetters,
-    backfill_count,
     due_options,
     load_dashboard,
     pca_bars,
     stage_totals,
+    tidy_up_gain,
 )
 from recall.tui.safe import line
 from recall.tui.screens.base import RecallScreen
@@ -51,7 +52,7 @@ class ProgressCounted(Message):
 
 @dataclass
 class BackfillCounted(Message):
-    items: int
+    gain: TidyUpGain
 
 
 class HomeScreen(RecallScreen):
@@ -94,7 +95,7 @@ numbers, and the patients behind each one).
     dashboard: Dashboard | None = None
     stages: tuple[StageDue, ...] = ()
     bars: tuple[PcaBar, ...] = ()
-    backfill_items = 0
+    tidy_up = TidyUpGain()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -136,7 +137,7 @@ numbers, and the patients behind each one).
 
     def practice_changed(self) -> None:
         """Another practice was chosen: forget this one's numbers and count again."""
-        self.dashboard, self.stages, self.bars, self.backfill_items = None, (), (), 0
+        self.dashboard, self.stages, self.bars, self.tidy_up = None, (), (), TidyUpGain()
         self.query_one("#home-today", Static).update("Loading…")
         for widget in ("#due", "#pca", "#warnings"):
             self.query_one(widget, Static).update("")
@@ -149,7 +150,7 @@ numbers, and the patients behind each one).
         self.post_message(DashboardLoaded(load_dashboard(db, today, practice_id=pid)))
         self.post_message(DueCounted(stage_totals(due_options(db, today, practice_id=pid))))
         self.post_message(ProgressCounted(pca_bars(db, today, practice_id=pid)))
-        self.post_message(BackfillCounted(backfill_count(db, today, practice_id=pid)))
+        self.post_message(BackfillCounted(tidy_up_gain(db, today, practice_id=pid)))
 
     @on(DashboardLoaded)
     def _show(self, message: DashboardLoaded) -> None:
@@ -188,7 +189,7 @@ numbers, and the patients behind each one).
 
     @on(BackfillCounted)
     def _backfill(self, message: BackfillCounted) -> None:
-        self.backfill_items = message.items
+        self.tidy_up = message.gain
         if self.dashboard is not None:
             self.query_one("#warnings", Static).update(self._warnings_text(self.dashboard))
 
@@ -258,10 +259,22 @@ numbers, and the patients behind each one).
                 f"• {plural(d.unreconciled, 'code')} not yet seen in the clinical system "
                 "(import its events to check)."
             )
-        if self.backfill_items:
+        gain = self.tidy_up
+        if gain.codes and gain.exceptable:
             lines.append(
-                f"• {plural(self.backfill_items, 'code')} missing from earlier invitations can be "
-                "added. Press b to tidy up."
+                f"• {plural(gain.codes, 'code')} missing from earlier invitations can be added, "
+                f"so {plural(gain.exceptable, 'more patient')} can be excepted. Press b to tidy up."
+            )
+        elif gain.codes and gain.counted:
+            lines.append(
+                f"• {plural(gain.codes, 'code')} missing from earlier invitations can be added, "
+                f"so that the letters of {plural(gain.counted, 'patient')} count: a 2nd letter can "
+                "then except them. Press b to tidy up."
+            )
+        elif gain.codes:  # changes no one's PCA status: record-keeping, not a task
+            lines.append(
+                f"• Optional: {plural(gain.codes, 'code')} missing from earlier invitations can "
+                "be added to tidy the records (b); they change no patient's PCA status."
             )
         lines.extend(f"• {note}" for note in d.notes)
         return Content("\n".join(lines) if lines else "Nothing needs attention.")
