@@ -343,8 +343,10 @@ def standard_letter(doc: object, w: Writer, stage: int) -> None:
     w.para(doc, title, size=w.look.heading, bold=True, before=6, keep_next=True)
     if w.look.large:  # page 1: the first sentence, the conditions and how to book
         w.para(doc, opening[0])
+        w.tag(doc, "{%p if letter.names_conditions %}")  # else it repeats the opening
         w.para(doc, "Your review covers:", keep_next=True)
         large_conditions(doc, w)
+        w.tag(doc, "{%p endif %}")
         how_to_book(doc, w)
         for text in opening[1:]:
             w.para(doc, text)
@@ -352,8 +354,10 @@ def standard_letter(doc: object, w: Writer, stage: int) -> None:
     else:
         for text in opening:
             w.para(doc, text)
+        w.tag(doc, "{%p if letter.names_conditions %}")  # else it repeats the opening
         w.para(doc, "Your review covers:", keep_next=True)
         conditions_list(doc, w)
+        w.tag(doc, "{%p endif %}")
         how_to_book(doc, w)
     interpreter(doc, w)
     w.para(
@@ -463,7 +467,9 @@ def easy_letter(doc: object, w: Writer, stage: int) -> None:
         w.tag(cell, "{%p endfor %}")
 
     section(doc, w, "calendar", when)
+    w.tag(doc, "{%p if letter.names_conditions %}")
     section(doc, w, "person", about)
+    w.tag(doc, "{%p endif %}")
     w.tag(doc, "{%p if letter.anything_to_bring %}")
     section(doc, w, "pill", bring)
     w.tag(doc, "{%p endif %}")

@@ -111,6 +111,19 @@ def test_only_a_sensitive_condition_reads_annual_health_review(
     assert "It is time for your annual health review." in letters["standard"]
     assert "Please bring:" not in letters["easy_read"]  # nothing to bring: no empty heading
     assert "What to bring" not in letters["standard"]
+    # no list that only repeats the opening: "Your review covers: • Your annual health review"
+    for variant in ("standard", "large_print"):
+        assert "Your review covers" not in letters[variant], variant
+        assert letters[variant].lower().count("annual health review") == 1, variant
+    assert "The check is about" not in letters["easy_read"]
+    assert "health check" in letters["easy_read"]
+
+
+def test_a_named_condition_keeps_the_list(sqlite_db: Database, tmp_path: Path) -> None:
+    letters = _letters(sqlite_db, tmp_path)
+    for variant in ("standard", "large_print"):
+        assert "Your review covers" in letters[variant], variant
+    assert "The check is about" in letters["easy_read"]
 
 
 @pytest.mark.parametrize("stage", [1, 2, 3])
@@ -153,7 +166,8 @@ def test_easy_read_with_nothing_to_bring_drops_that_section(
         doc = docx.Document(str(_letter_files(sqlite_db, tmp_path)["easy_read"]))
     finally:
         THREE = saved
-    assert len(doc.tables[1:]) == 4 and len(doc.inline_shapes) == 4
+    # when, how to book, company: no "about" section, it would only say "annual health review"
+    assert len(doc.tables[1:]) == 3 and len(doc.inline_shapes) == 3
     assert "Please bring:" not in "\n".join(docx_text(doc))
 
 

@@ -59,6 +59,9 @@ LETTER_VARIABLES: dict[str, dict[str, str]] = {
         "'your annual health review' when no condition is named",
         "anything_to_bring": "true when some condition says what to bring (on an easy-read "
         "letter: in easy-read words)",
+        "names_conditions": "true when the letter names a condition; false when every one is "
+        "a sensitive condition the practice does not name (then 'Your review covers' would "
+        "only repeat 'your annual health review')",
     },
 }
 LETTER_DESCRIPTIONS = {
@@ -70,7 +73,7 @@ SMS_VARIABLES: dict[str, dict[str, str]] = {
     "letter": {  # a text names no condition, so it has no condition wording either
         k: v
         for k, v in LETTER_VARIABLES["letter"].items()
-        if k not in ("review_phrase", "anything_to_bring")
+        if k not in ("review_phrase", "anything_to_bring", "names_conditions")
     },
 }
 FILTERS = {"sentence": "capitalise the first letter only: {{ c.plain_name|sentence }}"}
@@ -198,6 +201,7 @@ class LetterContext:
             "letter": {
                 **letter_fields(self.stage, self.letter_date, self.variant),
                 "review_phrase": review_phrase(self.conditions),
+                "names_conditions": any(c.key != ANNUAL_REVIEW for c in self.conditions),
                 "anything_to_bring": any(
                     c.easy_bring if self.variant == "easy_read" else c.bring
                     for c in self.conditions
