@@ -133,6 +133,11 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`plural(1, "letter")` -> "1 letter"; `plural(3, "letter")` -> "3 letters"."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
 def echo(text: object = "", err: bool = False) -> None:
     """Every line the CLI prints goes through here: stored text may hold escape sequences
     (ESC[2J clears the screen, OSC 52 writes the clipboard) and must reach the terminal inert."""

@@ -17,6 +17,7 @@ from recall.cli.common import (
     echo,
     emit,
     open_database,
+    plural,
     practice_database,
     practice_ods,
 )
@@ -71,7 +72,7 @@ def _show(result: LettersResult) -> None:
     echo(f"Batch {result.batch_id}: letters written to {result.folder}")
     if result.print_file:
         echo(
-            f"  print file: {result.print_file} ({c.get('letters', 0)} letters, "
+            f"  print file: {result.print_file} ({plural(c.get('letters', 0), 'letter')}, "
             f"{c.get('large_print', 0)} large print, {c.get('easy_read', 0)} easy read; "
             "in postcode order)"
         )
@@ -79,7 +80,7 @@ def _show(result: LettersResult) -> None:
         echo("  no letters to print")
     if result.sms_csv:
         sms = c.get("sms", 0)
-        echo(f"  SMS list (Accurx): {result.sms_csv} ({sms} patient{'' if sms == 1 else 's'})")
+        echo(f"  SMS list (Accurx): {result.sms_csv} ({plural(sms, 'patient')})")
         echo(f"  SMS list (GOV.UK Notify): {result.notify_csv}")
         echo(f"  SMS text to send: {result.sms_message}")
     if result.print_file:  # without one, "no letters to print" was said above

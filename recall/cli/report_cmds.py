@@ -17,6 +17,7 @@ from recall.cli.common import (
     echo,
     emit,
     parse_date,
+    plural,
     practice_database,
 )
 from recall.domain.nhs import format_nhs_number
@@ -245,13 +246,13 @@ def reconcile_cmd(
 
     def human() -> None:
         echo(
-            f"{result.matched_now} codes newly found in the clinical system "
+            f"{plural(result.matched_now, 'code')} newly found in the clinical system "
             f"({result.reconciled_total} in all)."
         )
         if not result.missing:
             echo("Nothing missing.")
             return
-        echo(f"{len(result.missing)} codes still missing there:")
+        echo(f"{plural(len(result.missing), 'code')} still missing there:")
         for m in result.missing[:100]:
             echo(
                 f"  {m.date}  {m.code:<18} {format_nhs_number(m.nhs_number)} "

@@ -181,6 +181,11 @@ def demo_cmd(
     if url is None:
         url = demo_file_url()
         kept = discard_demo_file(url)
+    replaced = ""
+    if kept is not None:  # said now: the screens opening next would hide it until they close
+        where = url.removeprefix("sqlite:///")
+        replaced = f"The demo database {where} is replaced; its previous contents are in {kept}"
+        echo(replaced + ".", err=json_out)
     day = parse_date(today, "--today")
     database = open_database(url)
     try:
@@ -202,14 +207,15 @@ def demo_cmd(
             system = "EMIS Web" if p.clinical_system == "emis" else "SystmOne"
             echo(f"  {p.ods_code} {p.practice_name} ({system}): {p.patients:,} patients")
         echo(f"Database: {result.url}")
-        if result.copy:
+        if result.copy and not replaced:
             echo(f"The previous contents were copied to {result.copy}")
 
     emit(result, json_out, human)
     if not no_tui and not json_out:
         from recall.tui.app import run_app
 
-        run_app(url, notice=f"Demo database: {url} (recall demo --path prints it)")
+        notice = f"Demo database: {url} (recall demo --path prints it)"
+        run_app(url, notice=f"{notice}. {replaced}." if replaced else notice)
 
 
 codes_app = typer.Typer(

@@ -116,6 +116,8 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
         Binding("ctrl+s", "start", "Import", id="start"),
         Binding("ctrl+o", "browse", "Browse", id="browse"),
         Binding("f1", "app.help", "Help", id="help"),
+        # "?" is typed into the path box here, so the footer offers F1 only (not both)
+        Binding("question_mark", "app.help", "Help", show=False, id="help_key"),
         Binding("escape", "back", "Back", id="back"),
     ]
 
