@@ -309,12 +309,14 @@ def _gap_check(
     """Too close or still waiting (NotDue), a warning at exactly 7 days (str), or fine."""
     gap = (send_date - prev).days
     if gap < MIN_GAP_DAYS:
-        return NotDue(
+        earliest = prev + dt.timedelta(days=max(interval, MIN_GAP_DAYS))
+        return NotDue(  # what is true first: on a 1st-letter list she is past her 1st letter
             condition,
             Why.TOO_CLOSE,
-            f"the {ORDINAL[stage - 1]} invitation was sent {_plain(prev)}, {gap} days "
-            f"before (invitations must be at least {MIN_GAP_DAYS} days apart)",
-            prev + dt.timedelta(days=max(interval, MIN_GAP_DAYS)),
+            f"already had its {ORDINAL[stage - 1]} invitation (sent {_plain(prev)}, {gap} "
+            f"days before); the {ORDINAL[stage]} can go from {_plain(earliest)} "
+            f"(invitations must be at least {MIN_GAP_DAYS} days apart)",
+            earliest,
             next_stage=stage,
         )
     if gap < interval:
