@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 from test_tui_pcn import pcn_template_fixture, pcn_url_fixture  # noqa: F401 (fixtures)
 from test_tui_snapshots import SnapCompare, snap
@@ -24,8 +26,10 @@ from recall.store.db import Database
 from recall.tui.screens.confirm import ConfirmSentScreen
 from recall.tui.screens.help import HelpScreen
 from recall.tui.screens.home import HomeScreen
+from recall.tui.screens.imports import BrowseModal, CsvTree, ImportScreen
 from recall.tui.screens.patients import PatientScreen, PatientSearchScreen
 from recall.tui.screens.settings import SettingsScreen
+from recall.tui.widgets import TextBox
 
 
 def shown(app: Any) -> list[str]:
@@ -150,3 +154,80 @@ class TestHomeFooter:
     def test_snapshot_several_practices(self, snap_compare: SnapCompare, pcn_url: str) -> None:
         keys = ["down", "down", "down", "enter"]  # the practice with the longest name
         assert snap(snap_compare, pcn_url, "pcn_home", keys)
+
+
+class TestImportBrowser:
+    """Ctrl+O opens where the files are, and Backspace climbs to the parent folder."""
+
+    @staticmethod
+    def _folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        """A home folder holding only hidden files, started from a folder with exports."""
+        home = tmp_path / "home"
+        home.mkdir()
+        (home / ".bashrc").write_text("", encoding="utf-8")
+        work = tmp_path / "surgery" / "exports"
+        work.mkdir(parents=True)
+        (work / "patients.csv").write_text("nhs_number\n", encoding="utf-8")
+        monkeypatch.setenv("HOME", str(home))
+        monkeypatch.chdir(work)
+        return work
+
+    async def test_opens_where_there_is_something_and_goes_up(
+        self, demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        work = self._folders(tmp_path, monkeypatch)
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, "i")
+            await pilot.press("ctrl+o")  # the tree's loader runs as long as it is open
+            await pilot.pause(0.3)
+            modal = app.screen
+            assert isinstance(modal, BrowseModal)
+            tree = modal.query_one(CsvTree)
+            assert Path(tree.path) == work
+            said = str(modal.query_one("#browse-folder", Static).render())
+            assert said == f"In {work}"
+            await pilot.press("backspace")
+            await pilot.pause(0.3)
+            assert Path(tree.path) == work.parent
+            await pilot.press("backspace")
+            await pilot.pause(0.3)
+            assert Path(tree.path) == tmp_path
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, ImportScreen)
+
+    async def test_opens_in_the_folder_of_the_last_import(
+        self, demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        self._folders(tmp_path, monkeypatch)
+        monkeypatch.chdir(tmp_path / "home")  # started where nothing shows: home it is
+        elsewhere = tmp_path / "downloads"
+        elsewhere.mkdir()
+        bad = elsewhere / "registers.csv"
+        bad.write_text("nhs_number,condition\n123,HYP\n", encoding="utf-8")
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, "i")
+            screen = app.screen
+            assert isinstance(screen, ImportScreen)
+            box = screen.query_one("#path", TextBox)
+            await pilot.press("ctrl+o")
+            await pilot.pause(0.3)
+            first = app.screen
+            assert isinstance(first, BrowseModal)
+            assert Path(first.query_one(CsvTree).path) == Path(os.environ["HOME"])
+            await pilot.press("escape")
+            await pilot.pause()
+            box.value = str(bad)
+            await press(pilot, "ctrl+s")  # refused (a bad file), but that is where files are
+            box.value = ""
+            await pilot.press("ctrl+o")
+            await pilot.pause(0.3)
+            again = app.screen
+            assert isinstance(again, BrowseModal)
+            assert Path(again.query_one(CsvTree).path) == elsewhere
+            await pilot.press("escape")
+            await pilot.pause()

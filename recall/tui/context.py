@@ -19,6 +19,7 @@ class AppContext:
     make_pdf: bool = True  # also a PDF of the print file, when LibreOffice is installed
     practices: tuple[PracticeSummary, ...] = ()  # every practice of the database, by ODS code
     practice: PracticeSummary | None = None  # the chosen one (several practices only)
+    last_import_folder: Path | None = None  # the Import browser opens here (this run only)
 
     @property
     def today(self) -> dt.date:

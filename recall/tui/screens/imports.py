@@ -47,20 +47,51 @@ LAYOUTS = [
 ]
 
 
+def importable(path: Path) -> bool:
+    """What the browser shows: folders and CSV/TXT/TSV files, nothing hidden."""
+    if path.name.startswith("."):
+        return False
+    try:
+        return path.is_dir() or path.suffix.lower() in (".csv", ".txt", ".tsv")
+    except OSError:
+        return False
+
+
+def shows_something(folder: Path) -> bool:
+    """Whether the browser would show anything in `folder` (a home folder holding only
+    hidden files would look empty)."""
+    try:
+        return any(importable(p) for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def start_folder(typed: str, last: Path | None) -> Path:
+    """Where the browser opens: the typed path's folder, else the folder of the last import,
+    else the folder recall was started in or the home folder, whichever shows something."""
+    candidates = [Path(typed).expanduser()] if typed else []
+    candidates += [last] if last is not None else []
+    for start in candidates:
+        while not start.is_dir() and start != start.parent:
+            start = start.parent
+        if start.is_dir() and start != start.parent:
+            return start
+    here, home = Path.cwd(), Path.home()
+    return next((p for p in (here, home) if shows_something(p)), home)
+
+
 class CsvTree(DirectoryTree):
     """Folders and CSV/TXT files only."""
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
-        return [
-            p
-            for p in paths
-            if not p.name.startswith(".")
-            and (p.is_dir() or p.suffix.lower() in (".csv", ".txt", ".tsv"))
-        ]
+        return [p for p in paths if importable(p)]
 
 
 class BrowseModal(ModalScreen[Path | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("backspace", "up", "Up a folder", id="up"),
+        Binding("escape", "cancel", "Cancel", id="cancel"),
+    ]
 
     def __init__(self, start: Path) -> None:
         super().__init__()
@@ -69,8 +100,24 @@ class BrowseModal(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -help"):
             yield Label("Choose the file (Enter opens a folder or picks a file)", classes="title")
+            yield Static("", id="browse-folder", classes="hint")
             yield CsvTree(self.start, id="tree")
-            yield Static("Esc to cancel", classes="hint")
+            yield Static("Backspace goes up a folder · Esc to cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self._say_folder(self.start)
+
+    def _say_folder(self, folder: Path) -> None:
+        """The whole path of the folder shown, and a word when it has nothing to import."""
+        empty = "" if shows_something(folder) else " (no folders or CSV files here)"
+        self.query_one("#browse-folder", Static).update(plain(f"In {folder}{empty}"))
+
+    def action_up(self) -> None:
+        tree = self.query_one(CsvTree)
+        folder = Path(tree.path)
+        if folder.parent != folder:
+            tree.path = folder.parent
+            self._say_folder(folder.parent)
 
     @on(DirectoryTree.FileSelected)
     def _picked(self, event: DirectoryTree.FileSelected) -> None:
@@ -167,9 +214,7 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
 
     def action_browse(self) -> None:
         typed = self.query_one("#path", TextBox).value.strip()
-        start = Path(typed).expanduser() if typed else Path.home()
-        while not start.is_dir() and start != start.parent:
-            start = start.parent
+        start = start_folder(typed, self.ctx.last_import_folder)
 
         def picked(path: Path | None) -> None:
             if path is not None:
@@ -191,6 +236,9 @@ give the cluster's name (e.g. AFIBINVITE_COD) so the tool knows which condition 
         if kind == "codelist" and not cluster:
             status.update("Type the cluster's name, e.g. AFIBINVITE_COD.")
             return
+        folder = Path(path).expanduser().parent
+        if folder.is_dir():  # the browser opens here next time
+            self.ctx.last_import_folder = folder
         self.busy = True
         table = self.query_one(DataTable)
         table.clear()
