@@ -231,3 +231,18 @@ class TestImportBrowser:
             assert Path(again.query_one(CsvTree).path) == elsewhere
             await pilot.press("escape")
             await pilot.pause()
+
+
+class TestAnotherDay:
+    async def test_the_example_is_a_day_it_accepts(self, demo_url: str, tmp_path: Path) -> None:
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, *TO_CONFIRM_2ND, "d")
+            box = app.screen.query_one("#reason", TextBox)
+            example = str(box.placeholder).removeprefix("e.g. ")
+            assert example == f"{TODAY:%d/%m/%Y}"  # the letters were made today
+            box.value = example
+            await press(pilot, "enter")
+            screen = app.screen
+            assert isinstance(screen, ConfirmSentScreen) and screen.day == TODAY

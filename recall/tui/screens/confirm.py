@@ -176,12 +176,15 @@ do not reply can be excepted later. The day must be today or earlier.
         return True
 
     def action_other_day(self) -> None:
+        # the example is a day the box accepts: the day the letters were made, else today
+        example = f"{self.letters_made_on or self.ctx.today:%d/%m/%Y}"
+
         def answered(text: str | None) -> None:
             if text is None:
                 return
             day = parse_day(text)
             if day is None:
-                self.notify("Type the day like 26/11/2026.", severity="error")
+                self.notify(f"Type the day like {example}.", severity="error")
                 return
             if day > self.ctx.today:
                 self.notify("That day is in the future: letters can only be recorded once sent.")
@@ -199,7 +202,7 @@ do not reply can be excepted later. The day must be today or earlier.
             self.load()
 
         self.app.push_screen(
-            ReasonModal("Which day did the letters go out?", placeholder="e.g. 26/11/2026"),
+            ReasonModal("Which day did the letters go out?", placeholder=f"e.g. {example}"),
             answered,
         )
 
