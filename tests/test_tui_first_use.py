@@ -246,3 +246,25 @@ class TestAnotherDay:
             await press(pilot, "enter")
             screen = app.screen
             assert isinstance(screen, ConfirmSentScreen) and screen.day == TODAY
+
+
+class TestRefusedReason:
+    async def test_the_dialog_stays_open_with_the_text_and_the_error(
+        self, demo_url: str, tmp_path: Path
+    ) -> None:
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, "r", "enter")
+            review = app.screen
+            name = review.rows[review._current()].name  # type: ignore[attr-defined]
+            await press(pilot, "space")
+            box = app.screen.query_one("#reason", TextBox)
+            box.value = f"{name} is in hospital"
+            await press(pilot, "enter")
+            assert app.screen.query_one("#reason", TextBox).value == f"{name} is in hospital"
+            error = str(app.screen.query_one("#reason-error", Static).render())
+            assert "patient's name" in error
+            box.value = "in hospital"
+            await press(pilot, "enter")
+            assert app.screen is review

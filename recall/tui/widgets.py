@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual import on
@@ -81,21 +81,39 @@ class ReasonModal(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="cancel")]
 
-    def __init__(self, question: str, placeholder: str = "", value: str = "") -> None:
+    def __init__(
+        self,
+        question: str,
+        placeholder: str = "",
+        value: str = "",
+        check: Callable[[str], str] | None = None,
+    ) -> None:
         super().__init__()
         self.question = question
         self.placeholder = placeholder
         self.value = value
+        self.check = check  # "" when the text is fine, else why it would be refused
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(plain(self.question), classes="dialog-title")
             yield TextBox(value=self.value, placeholder=self.placeholder, id="reason")
+            yield Static("", id="reason-error", classes="error-text")
             yield Static("Enter to save · Esc to cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#reason-error", Static).display = False
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
+        text = event.value.strip()
+        problem = self.check(text) if self.check is not None else ""
+        if problem:  # stay open with what was typed, so it can be put right
+            error = self.query_one("#reason-error", Static)
+            error.update(plain(problem[:1].upper() + problem[1:]))
+            error.display = True
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -17,6 +17,7 @@ from recall.domain.recall_month import age_on
 from recall.services.batches import BatchInfo, BatchPlan, get_batch, plan_batch, set_excluded
 from recall.services.batches.codes import preview_codes
 from recall.services.catalogue import load_catalogue
+from recall.services.infra.free_text import IdentifyingText, screen_free_text
 from recall.store.batches_repo import earlier_staff_exclusions
 from recall.store.db import Database
 from recall.store.models import batch_t, patient_t
@@ -252,3 +253,14 @@ def uncoded_conditions(
         c = catalogue.get(key)
         out.append(UncodedCondition(c.name if c else key, n, year.label))
     return out
+
+
+def reason_problem(db: Database, reason: str) -> str:
+    """Why saving this untick reason would be refused (a patient's name, an NHS number…),
+    or "" when it is fine: the dialog says so and stays open with the text."""
+    with db.read() as session:
+        try:
+            screen_free_text(session, reason or "unticked by staff", "the reason")
+        except IdentifyingText as exc:
+            return str(exc)
+    return ""

@@ -30,6 +30,7 @@ from recall.services.views.run_view import (
     Review,
     ReviewRow,
     open_review,
+    reason_problem,
     set_included,
 )
 from recall.tui.safe import plain
@@ -454,6 +455,7 @@ This is everyone due this letter. Check the list and untick anyone who should no
             ReasonModal(
                 f"Why leave out {r.name}?",
                 placeholder="e.g. seen last week, in hospital, moving away",
+                check=lambda text: reason_problem(self.ctx.db, text),
             ),
             answered,
         )
