@@ -268,3 +268,19 @@ class TestRefusedReason:
             box.value = "in hospital"
             await press(pilot, "enter")
             assert app.screen is review
+
+
+class TestNotDueFooter:
+    async def test_space_and_g_leave_the_footer_there(self, demo_url: str, tmp_path: Path) -> None:
+        app = app_for(demo_url, tmp_path / "out")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await press(pilot, "r", "enter")
+            footer = shown(app)[-1]
+            assert "space Untick/tick" in footer and "g Make letters" in footer
+            await press(pilot, "n")
+            footer = shown(app)[-1]
+            assert "Untick" not in footer and "Make letters" not in footer, footer
+            assert "n Not due" in footer
+            await press(pilot, "n")
+            assert "g Make letters" in shown(app)[-1]

@@ -437,6 +437,11 @@ This is everyone due this letter. Check the list and untick anyone who should no
             return
         self.showing_not_due = not self.showing_not_due
         self._fill()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The not-due list has no ticks and makes no letters: those keys leave the footer."""
+        return not (action in ("toggle_row", "letters") and self.showing_not_due)
 
     def action_toggle_row(self) -> None:
         pid = self._current()
