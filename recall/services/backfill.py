@@ -10,10 +10,8 @@ still missing: a second apply finds nothing to add.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +39,7 @@ from recall.domain.qof_year import QofYear, qof_year_of
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import RecallError
 from recall.services.history import codeable_conditions
+from recall.services.infra.bulk_objects import no_cycle_collection
 from recall.services.infra.database import database_id
 from recall.services.infra.files import protected_for
 from recall.services.infra.operator import current_operator
@@ -508,22 +507,10 @@ def _build_result(
     )
 
 
-@contextmanager
-def _bulk_objects() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small acyclic objects."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _plan_in_session(
     session: Session, practice_id: int, window: Window, as_of: dt.date, today: dt.date
 ) -> tuple[BackfillPlan, BackfillPlanResult]:
-    with _bulk_objects():
+    with no_cycle_collection():
         loaded = _load(session, practice_id, window, as_of, today)
         result = plan(loaded.journals, _rules(loaded.catalogue), window)
         return result, _build_result(loaded, result, window, as_of)

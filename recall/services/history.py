@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +11,7 @@ from recall.domain.catalogue import Catalogue
 from recall.domain.invitations import PatientFacts, RegisterSpan, pca_status
 from recall.domain.pca import PcaResult, PcaStatus
 from recall.domain.qof_year import QofYear, qof_year_of
+from recall.services.infra.bulk_objects import no_cycle_collection
 from recall.store.history_repo import (
     History,
     PatientDates,
@@ -35,21 +34,6 @@ def codeable_conditions(catalogue: Catalogue, year: QofYear | None = None) -> fr
     return ready - catalogue.no_code_conditions(year) if year is not None else ready
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector while a PCA pass builds its many small sets and fact
-    sets: left running, it rescans the growing history again and again and takes a third of
-    the pass's time. Those objects form no cycles (reference counting frees them); anything
-    else is collected once it resumes."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def pca_for_session(
     session: Session,
     *,
@@ -66,7 +50,7 @@ def pca_for_session(
     """
     year = qof_year_of(as_of)
     known = set(catalogue.conditions)
-    with _no_cycle_collection():
+    with no_cycle_collection():
         registers, dates = registers_with_dates(
             session, practice_id=practice_id, patient_ids=patient_ids
         )
@@ -104,7 +88,7 @@ def pca_for_practices(
 ) -> dict[int, dict[Key, PcaResult]]:
     """`pca_for_session` for every practice of the database (practice id -> results), each
     with its own catalogue, reading the registers and the journal once for all of them."""
-    with _no_cycle_collection():
+    with no_cycle_collection():
         return _for_practices(session, catalogues, as_of)
 
 

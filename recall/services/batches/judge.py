@@ -26,6 +26,7 @@ from recall.domain.qof_year import QofYear
 from recall.services.batches.model import Invitee
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import Problem
+from recall.services.infra.bulk_objects import no_cycle_collection
 from recall.services.settings import get_settings
 from recall.store import batches_repo as repo
 from recall.store.history_repo import load_history, load_registers, patient_facts
@@ -173,7 +174,8 @@ def judge_all(
     """The rule on `day` for every invitee of batch `b` (staff_out: taken out by staff)."""
     catalogue = load_catalogue(session, b.practice_id)
     interval = get_settings(session, b.practice_id).stage_interval_days
-    decisions, facts = decide_all(session, b, invited, catalogue, day)
+    with no_cycle_collection():
+        decisions, facts = decide_all(session, b, invited, catalogue, day)
     no_code = catalogue.no_code_conditions(QofYear(b.qof_year))
     out = Outcome()
     for x in invited:

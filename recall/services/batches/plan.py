@@ -26,6 +26,7 @@ from recall.services.batches.model import BatchPlan
 from recall.services.batches.read import load_plan, resolve_practice
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Problem, RecallError, Refused
+from recall.services.infra.bulk_objects import no_cycle_collection
 from recall.services.infra.operator import current_operator
 from recall.services.settings import PracticeSettings, get_settings
 from recall.store import batches_repo as repo
@@ -315,6 +316,22 @@ def preview(
     patient_ids: list[int] | None = None,
 ) -> Preview:
     """The rule applied to a batch's candidates: the same answer `plan_batch` writes."""
+    with no_cycle_collection():
+        return _preview(
+            session, practice_id, kind, stage, month, send_date, batch_id, patient_ids
+        )
+
+
+def _preview(
+    session: Session,
+    practice_id: int,
+    kind: str,
+    stage: int,
+    month: str,
+    send_date: dt.date,
+    batch_id: int | None,
+    patient_ids: list[int] | None,
+) -> Preview:
     settings = get_settings(session, practice_id)
     catalogue = load_catalogue(session, practice_id)
     interval = MIN_GAP_DAYS if kind == "adhoc" else settings.stage_interval_days
