@@ -56,6 +56,29 @@ def _local_header(name: bytes, flags: int, method: int, crc: int, csize: int, si
     )
 
 
+def _central_head(m: ZipMember, flags: int, name_len: int, csize: int) -> bytes:
+    """A central-directory record up to (not including) its local-header offset."""
+    return struct.pack(
+        "<IHHHHHHIIIHHHHHI",
+        0x02014B50,
+        20,
+        20,
+        flags,
+        m.method,
+        _DOS_TIME,
+        _DOS_DATE,
+        m.crc,
+        csize,
+        m.size,
+        name_len,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+
+
 @dataclass(frozen=True)
 class PackedRun:
     """Members that are always written together, prepared once per template: their local
@@ -75,24 +98,7 @@ def pack_run(members: Iterable[ZipMember]) -> PackedRun:
         csize = len(m.data)
         if m.size >= _LIMIT or csize >= _LIMIT:
             raise ValueError("letter package too large for a .docx file")
-        head = struct.pack(
-            "<IHHHHHHIIIHHHHH",
-            0x02014B50,
-            20,
-            20,
-            flags,
-            m.method,
-            _DOS_TIME,
-            _DOS_DATE,
-            m.crc,
-            csize,
-            m.size,
-            len(name),
-            0,
-            0,
-            0,
-            0,
-        ) + struct.pack("<I", 0)  # external attributes
+        head = _central_head(m, flags, len(name), csize)
         records.append((head, len(blob), name))
         blob += _local_header(name, flags, m.method, m.crc, csize, m.size) + name + m.data
     return PackedRun(bytes(blob), tuple(records))
@@ -117,26 +123,8 @@ class ZipWriter:
         if m.size >= _LIMIT or csize >= _LIMIT or at >= _LIMIT:
             raise ValueError("letter package too large for a .docx file")
         self.central.append(
-            struct.pack(
-                "<IHHHHHHIIIHHHHHII",
-                0x02014B50,
-                20,
-                20,
-                flags,
-                m.method,
-                _DOS_TIME,
-                _DOS_DATE,
-                m.crc,
-                csize,
-                m.size,
-                len(name),
-                0,
-                0,
-                0,
-                0,
-                0,
-                at,
-            )
+            _central_head(m, flags, len(name), csize)
+            + struct.pack("<I", at)
             + name
         )
 

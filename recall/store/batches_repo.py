@@ -326,19 +326,12 @@ def live_elsewhere(
     return {(p, c, s): b for p, c, s, b in session.execute(q) if p in wanted}
 
 
-def invitation_stages(
-    session: Session, invitation_ids: Collection[int], *, batch_id: int | None = None
-) -> dict[int, dict[str, int]]:
-    """Per invitation: each invited condition's own stage (`batch_id`: every invitation of
-    that batch, without sending their ids)."""
+def invitation_stages(session: Session, batch_id: int) -> dict[int, dict[str, int]]:
+    """Per invitation of the batch: each invited condition's own stage."""
     ic, i = invitation_condition_t, invitation_t
-    q = select(ic.c.invitation_id, ic.c.condition, ic.c.stage)
-    if batch_id is not None:
-        q = q.where(ic.c.invitation_id.in_(select(i.c.id).where(i.c.batch_id == batch_id)))
-    elif invitation_ids:
-        q = q.where(ic.c.invitation_id.in_(sorted(invitation_ids)))
-    else:
-        return {}
+    q = select(ic.c.invitation_id, ic.c.condition, ic.c.stage).where(
+        ic.c.invitation_id.in_(select(i.c.id).where(i.c.batch_id == batch_id))
+    )
     out: dict[int, dict[str, int]] = {}
     for iid, cond, stage in session.execute(q):
         out.setdefault(iid, {})[cond] = stage

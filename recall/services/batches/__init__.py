@@ -7,7 +7,7 @@ the send date), `void` (and the ad-hoc invitation).
 """
 
 from recall.services.batches.confirm import confirm_batch
-from recall.services.batches.letters_check import recheck_before_letters
+from recall.services.batches.letters_check import recheck_and_load
 from recall.services.batches.model import (
     BatchInfo,
     BatchPlan,
@@ -37,7 +37,7 @@ __all__ = [
     "list_batches",
     "plan_adhoc",
     "plan_batch",
-    "recheck_before_letters",
+    "recheck_and_load",
     "set_excluded",
     "void_batch",
 ]

@@ -26,13 +26,6 @@ from recall.store.audit_repo import (
 from recall.store.db import Database
 
 
-def recheck_before_letters(
-    db: Database, batch_id: int, *, today: dt.date | None = None, operator: str | None = None
-) -> list[str]:
-    """See `recheck_and_load`; returns only the lines."""
-    return recheck_and_load(db, batch_id, today=today, operator=operator)[0]
-
-
 def recheck_and_load(
     db: Database, batch_id: int, *, today: dt.date | None = None, operator: str | None = None
 ) -> tuple[list[str], BatchPlan | None]:

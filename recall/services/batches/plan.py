@@ -103,6 +103,17 @@ class Placement:
     waiting_until: dt.date | None = None
 
 
+def in_other_batches(
+    patient_id: int, d: Decision, elsewhere: Mapping[tuple[int, str, int], int]
+) -> dict[str, int]:
+    """The due conditions already live in another batch at that stage: condition -> batch."""
+    return {
+        x.condition: elsewhere[(patient_id, x.condition, x.stage)]
+        for x in d.due
+        if (patient_id, x.condition, x.stage) in elsewhere
+    }
+
+
 def place(
     p: Any,
     d: Decision,
@@ -117,11 +128,7 @@ def place(
     """Where one patient goes in a stage-`stage` batch: invited, left out (why) or not listed."""
     if d.patient_why is not None:
         return Placement(NewInvitation(p.id, stage, (), "letter", "excluded", d.patient_reason))
-    taken = {
-        x.condition: elsewhere[(p.id, x.condition, x.stage)]
-        for x in d.due
-        if (p.id, x.condition, x.stage) in elsewhere
-    }
+    taken = in_other_batches(p.id, d, elsewhere)
     due = [x for x in d.due if x.condition not in taken]
     letter = max((x.stage for x in due), default=0)
 
@@ -260,11 +267,7 @@ def _refuse_adhoc(
     d = decisions.get(p.id) if p is not None else None
     if p is None or d is None:
         raise Refused("the patient is not on any condition register")
-    taken = {
-        x.condition: elsewhere[(p.id, x.condition, x.stage)]
-        for x in d.due
-        if (p.id, x.condition, x.stage) in elsewhere
-    }
+    taken = in_other_batches(p.id, d, elsewhere)
     if d.stage == stage and len(taken) < len(d.due):
         return
     if taken:

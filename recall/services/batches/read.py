@@ -24,7 +24,7 @@ def load_plan(session: Session, batch_id: int) -> BatchPlan:
     if b is None:
         raise NotFound(f"no batch {batch_id}")
     rows = repo.invitation_rows(session, batch_id)
-    stages = repo.invitation_stages(session, (), batch_id=batch_id)
+    stages = repo.invitation_stages(session, batch_id)
     day = b.sent_on or b.planned_send_date
     invitations = [
         invitee(r, day, stages.get(r.invitation_id))
