@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -48,12 +49,16 @@ class Protected:
         main = _canonical(path)
         return cls((main, *(main.with_name(main.name + s) for s in COMPANIONS)))
 
+    @cached_property
+    def names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.files)
+
     def covers(
         self, target: Path, st: os.stat_result | None, *, folder: Path | None = None
     ) -> bool:
         """Whether `target` is one of these files (`folder`: its folder, already resolved)."""
-        if not self.files:
-            return False
+        if not self.files or (st is None and target.name not in self.names):
+            return False  # nothing there: only the very path could match, and its name differs
         where = folder / target.name if folder is not None else _canonical(target)
         for f in self.files:
             if where == f:
@@ -124,7 +129,9 @@ def refusal(
     """Why `name` in `folder` may never be written, whatever --force says; None if it may.
 
     `resolved`: the folder with its links resolved, when the caller knows it already."""
-    if protected.covers(folder / name, st, folder=resolved):
+    if (st is not None or name in protected.names) and protected.covers(
+        folder / name, st, folder=resolved
+    ):
         return "that is the database itself: never written over"
     if st is None:
         if looks_like_database(name, dir_fd, folder, exists=False):

@@ -159,6 +159,13 @@ class _Folder:
         except OSError:
             return []
 
+    def listing(self) -> frozenset[str] | None:
+        """Every name in the folder now; None if it cannot be listed (then ask name by name)."""
+        try:
+            return frozenset(os.listdir(self.fd if self.fd is not None else self.path))
+        except OSError:
+            return None
+
     def sync(self) -> None:
         if self.fd is not None:
             with contextlib.suppress(OSError):
@@ -266,20 +273,33 @@ class OutputSet:
             folder = _Folder(self.path)
             try:
                 manifest = read_manifest(folder.fd, self.path)
+                present = folder.listing()
                 for name in names:
-                    self._check(folder, manifest, name)
+                    self._check(folder, manifest, name, present)
             finally:
                 folder.close()
         else:
             manifest = read_manifest(self._folder.fd, self.path)
+            present = self._folder.listing()
             for name in names:
-                self._check(self._folder, manifest, name)
+                self._check(self._folder, manifest, name, present)
         self._cleared.update(names)
 
-    def _check(self, folder: _Folder, manifest: Manifest, name: str) -> os.stat_result | None:
+    def _check(
+        self,
+        folder: _Folder,
+        manifest: Manifest,
+        name: str,
+        present: frozenset[str] | None = None,
+    ) -> os.stat_result | None:
+        """Why `name` may not be written (raised), else what is there now (None: nothing).
+
+        `present`: the folder's names listed just before (under its lock), so a name not in
+        it needs no lstat. A file appearing after the listing is still never replaced: the
+        caller puts a name that had nothing there in place without replacing (place_new)."""
         if not name or "/" in name or "\\" in name or name in (".", "..", MANIFEST):
             raise OutputRefused(self.path / name, "is not a file name recall may write")
-        st = folder.lstat(name)
+        st = folder.lstat(name) if present is None or name in present else None
         if self._resolved is None:
             self._resolved = resolved_folder(self.path)
         why = refusal(
@@ -397,7 +417,8 @@ class OutputSet:
                 os.sync()  # every temp file's data is on disk before any rename
             with folder_lock(folder.fd):
                 manifest = read_manifest(folder.fd, self.path)
-                existing = {name: self._check(folder, manifest, name) for name in self._staged}
+                present = folder.listing()
+                existing = {n: self._check(folder, manifest, n, present) for n in self._staged}
                 for name, (_tmp, fid) in self._staged.items():
                     manifest.add(name, self.owner, fid)
                 folder.write_manifest(manifest)
