@@ -152,7 +152,7 @@ class CompiledDocx:
             self._runs = (pack_run(self.members[:at]), pack_run(self.members[at:]))
         zw = ZipWriter(fh)
         zw.add_run(self._runs[0])
-        zw.add(deflate(self.main_part, self.document_xml(body)))
+        zw.add(deflate(self.main_part, self.document_xml(body), level=1))  # ~10 KB: speed first
         zw.add_run(self._runs[1])
         zw.close()
 
