@@ -6,18 +6,24 @@ Each runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from engine_seed import HYP, STAGE, Seeder
 from sqlalchemy import select
+from test_tui_support import app_for, settle
+from textual.content import Content
+from textual.widgets import Static
 
 from recall.services.backfill import plan_backfill
 from recall.services.batches import confirm_batch, plan_batch
 from recall.services.batches.codes import preview_codes
 from recall.services.pca_report import pca_report
+from recall.services.views.dashboard import pca_bars
 from recall.services.views.year_view import year_dashboard
 from recall.services.worksheet import worksheet_rows
 from recall.store.db import Database
 from recall.store.models import event_t, recorded_code_t
+from recall.tui.screens.home import HomeScreen
 
 D = dt.date
 TODAY = D(2026, 11, 27)
@@ -86,3 +92,45 @@ def test_backfill_still_codes_depression_in_2024_25_but_not_after(db: Database) 
     assert {(i.condition, i.date) for i in last_year.items} == {("HYP", old), ("DEPR", old)}
     this_year = plan_backfill(db, D(2025, 4, 1), D(2026, 3, 31), today=TODAY)
     assert {(i.condition, i.date) for i in this_year.items} == {("HYP", new)}
+
+
+async def test_home_draws_no_can_be_excepted_part_where_nobody_can_be(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """Depression invited twice, 7+ days apart, can be excepted by nobody from 2025/26: Home's
+    bar shows that patient as invited (not "can be excepted", not "done"), the line says
+    "(no PCA)" as the year screen says n/a, and the key leaves "can be excepted" out until a
+    condition that can be excepted is on screen."""
+    seed = Seeder(sqlite_db)
+    twice, _ = seed.patient(conditions=("DEPR",))
+    once, _ = seed.patient(conditions=("DEPR",), given="Dee")
+    seed.events((twice, D(2026, 10, 1), DEPR), (twice, D(2026, 10, 20), DEPR))
+    seed.events((once, D(2026, 10, 1), DEPR))
+    assert pca_report(sqlite_db, TODAY).conditions["DEPR"].counts["pca_eligible"] == 1
+    (bar,) = pca_bars(sqlite_db, TODAY)
+    assert (bar.key, bar.eligible, bar.invited_twice, bar.invited_once) == ("DEPR", 0, 1, 1)
+    assert not bar.can_except and bar.need_second == 0
+
+    app = app_for(f"sqlite:///{tmp_path / 'recall.db'}", tmp_path / "out")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        text = str(home.query_one("#pca", Static).render())
+        (line,) = [ln for ln in text.splitlines() if ln.startswith("Depression")]
+        assert line.startswith("Depression (no PCA) ")
+        assert line.endswith("0% done of 2") and "█" not in line  # reviewed or excepted: none
+        assert line.count("▓") == 28  # both invited: the whole bar
+        legend = Content.from_markup(str(home.query_one("#pca-panel").border_subtitle)).plain
+        assert "can be excepted" not in legend and "▓ invited" in legend
+
+        # a condition whose patients can be excepted: its bar has the part, the key names it
+        hyp, _ = seed.patient(conditions=("HYP",), given="Hal")
+        seed.events((hyp, D(2026, 10, 1), HYP), (hyp, D(2026, 10, 20), HYP))
+        home.refresh_dashboard()
+        await settle(pilot)
+        text = str(home.query_one("#pca", Static).render())
+        (line,) = [ln for ln in text.splitlines() if ln.startswith("Hypertension")]
+        assert line.endswith("100% done of 1") and line.count("█") == 28
+        legend = Content.from_markup(str(home.query_one("#pca-panel").border_subtitle)).plain
+        assert "█ can be excepted" in legend

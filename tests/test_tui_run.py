@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from sqlalchemy import func, insert, select
 from test_tui_support import (
     TODAY,
@@ -15,7 +16,7 @@ from test_tui_support import (
     press,
     settle,
 )
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, OptionList, Static
 
 from recall.services.backfill import plan_backfill
 from recall.services.catalogue import load_catalogue
@@ -95,6 +96,50 @@ async def test_monthly_first_letters_from_home_to_recorded_codes(
     assert len(stage_codes) == len(ticked)
     assert all(c.condition for c in codes if c.code != "XabEf")
     assert left_out not in {c.patient_id for c in codes}
+
+
+async def test_a_sent_run_keeps_its_line_and_the_cursor_its_place(
+    demo_url: str, tmp_path: Path
+) -> None:
+    """November's 1st letters are sent (here from another terminal while the list is open):
+    back on the chooser their line is still first, dimmed and marked sent, the lines below
+    have not moved and the cursor is where it was. Enter on it opens no empty list; opening
+    the chooser afresh puts the cursor on the first line still due."""
+    from recall.services.batches import confirm_batch, plan_batch
+
+    app = app_for(demo_url, tmp_path / "out")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        review = await open_first_letters(pilot)
+        choose = app.screen_stack[-2]
+        assert isinstance(choose, ChooseRunScreen)
+        lines = [(o.stage, o.month) for o in choose.options]
+        plan = plan_batch(app.ctx.db, 1, "2026-11", TODAY, today=TODAY)
+        assert plan.batch.id == review.review.batch.id  # type: ignore[union-attr]
+        confirm_batch(app.ctx.db, plan.batch.id, today=TODAY)
+        sent = len(plan.invitations)
+        await press(pilot, "escape")
+        assert app.screen_stack[-1:] == [choose]
+        assert [(o.stage, o.month) for o in choose.options][: len(lines)] == lines
+        first = choose.options[0]
+        assert first.done and first.due == 0
+        ol = choose.query_one(OptionList)
+        assert ol.highlighted == 0 and ol.option_count == len(choose.options)
+        text = ol.get_option_at_index(0).prompt
+        assert isinstance(text, Text)
+        # the demo sends some by text, and "5 letters, 11 texts" is too long for the line
+        assert str(text).endswith(f"sent 27 Nov, {sent} patients"), str(text)
+        assert all(span.style == "dim" for span in text.spans)
+        detail = str(choose.query_one("#choose-detail", Static).render())
+        assert "Sent on Friday 27 November 2026" in detail and "Nobody else is due" in detail
+        await press(pilot, "enter")
+        assert app.screen_stack[-1:] == [choose]  # nothing to open: it says so instead
+        await press(pilot, "escape", "r")
+        again = app.screen
+        assert isinstance(again, ChooseRunScreen) and again is not choose
+        assert again.options[0].done
+        cursor = again.query_one(OptionList).highlighted
+        assert cursor == 1 and not again.options[1].done and again.options[1].due > 0
 
 
 async def test_a_seven_day_refusal_is_listed_per_patient_then_left_out(

@@ -98,6 +98,11 @@ class TestMonthlyRun:
         keys = ["r", "enter", "g", "enter", "enter", "y"]
         assert snap(snap_compare, demo_url, "done", keys)
 
+    def test_choose_after_sending(self, snap_compare: SnapCompare, demo_url: str) -> None:
+        """November's 1st letters sent: their line stays first, dimmed, "sent 27 Nov, ..."."""
+        keys = ["r", "enter", "g", "enter", "enter", "y", "enter", "r", "up"]
+        assert snap(snap_compare, demo_url, "choose_sent", keys)
+
 
 class TestTidyUp:
     def test_plan(self, snap_compare: SnapCompare, demo_url: str) -> None:

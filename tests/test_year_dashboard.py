@@ -19,7 +19,7 @@ from test_tui_support import (
     settle,
 )
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from recall.cli import main
 from recall.domain.pca import STATUS_ORDER, PcaStatus
@@ -34,6 +34,7 @@ from recall.services.views.year_view import (
 )
 from recall.store.db import Database
 from recall.tui.screens.year import YearCellScreen, YearScreen
+from recall.tui.words import plural
 
 SnapCompare = Callable[..., bool]
 
@@ -65,9 +66,18 @@ def test_counts_equal_recall_pca_json(demo_url: str, capsys: pytest.CaptureFixtu
         assert c["can_be_excepted"] == (c["pca_eligible"] if c["pca_applies"] and c["ready"] else 0)
         assert r.pca_applies == c["pca_applies"]
         assert r.counts[NEED_SECOND] == c["need_second_by_year_end"]
+        # "2nd due" likewise: a 2nd letter excepts nobody where PCA does not apply or the
+        # condition is not yet codeable; the latter's backlog-to-be is counted apart
+        assert c["need_second_applies"] == (c["pca_applies"] and c["ready"])
+        if not c["need_second_applies"]:
+            assert c["need_second_by_year_end"] == 0
+        assert r.need_second_when_codeable == c["need_second_when_codeable"]
+        assert c["need_second_when_codeable"] == 0 or (c["pca_applies"] and not c["ready"])
         stuck = c["register"] - c["achieved"]
         assert r.counts[NOT_CODEABLE] == (0 if c["ready"] else stuck)
     assert year.backlog == doc["need_second_by_year_end"]
+    waiting = sum(c["need_second_when_codeable"] for c in doc["conditions"].values())
+    assert doc["need_second_when_codeable"] == waiting > 0  # AF and HF invited once
     assert year.last_safe_date.isoformat() == "2027-03-31"  # a Wednesday
 
 
@@ -87,7 +97,10 @@ def test_nothing_can_be_excepted_where_pca_does_not_apply_or_coding_cannot(
         for key in ("DEPR", "HF"):
             assert rows[key].counts["pca_eligible"] == 0
             assert cell_patients(db, key, "pca_eligible", TODAY) == []
-            assert cell_patients(db, key, NEED_SECOND, TODAY) == [] or key == "HF"
+            assert cell_patients(db, key, NEED_SECOND, TODAY) == []
+            assert rows[key].counts[NEED_SECOND] == 0
+        # heart failure has patients invited once, but no 2nd letter can except them yet
+        assert hf["need_second_by_year_end"] == 0 < hf["need_second_when_codeable"]
         assert rows["HF"].counts[NOT_CODEABLE] == hf["register"] - hf["achieved"]
         assert len(cell_patients(db, "HF", NOT_CODEABLE, TODAY)) == rows["HF"].counts[NOT_CODEABLE]
     finally:
@@ -96,6 +109,9 @@ def test_nothing_can_be_excepted_where_pca_does_not_apply_or_coding_cannot(
     lines = {ln.split()[0]: ln.split() for ln in capsys.readouterr().out.splitlines() if ln}
     assert lines["DEPR"][3] == "n/a" and lines["HF"][3] == "n/a"
     assert lines["HYP"][3] == f"{rows['HYP'].counts['pca_eligible']:,}"
+    need_second = 2 + len(STATUS_ORDER)  # key, register, the statuses, then "Need 2nd"
+    assert lines["DEPR"][need_second] == "n/a" and lines["HF"][need_second] == "n/a"
+    assert lines["HYP"][need_second] == f"{rows['HYP'].counts[NEED_SECOND]:,}"
 
 
 def test_last_safe_date_is_a_weekday() -> None:
@@ -163,6 +179,50 @@ async def test_home_key_table_drill_down_and_export(demo_url: str, tmp_path: Pat
         assert len(files) == 1
         await press(pilot, "escape", "escape")
         assert not isinstance(app.screen, YearScreen | YearCellScreen)
+
+
+async def test_second_due_says_n_a_or_dash_where_a_2nd_letter_excepts_nobody(
+    demo_url: str, tmp_path: Path
+) -> None:
+    """The year screen's "2nd due", like "can be excepted": n/a for depression (no PCA this
+    QOF year), "-" for heart failure (not yet codeable) with the reason under the table, a
+    count for hypertension; Enter on n/a or "-" opens no list."""
+    db = Database(demo_url)
+    try:
+        year = year_dashboard(db, TODAY)
+    finally:
+        db.dispose()
+    app = app_for(demo_url, tmp_path / "out")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "y")
+        screen = app.screen
+        assert isinstance(screen, YearScreen)
+        table = screen.query_one(DataTable)
+        where = {r.key: i for i, r in enumerate(year.rows)}
+        second = 1 + COLUMN_IDS.index(NEED_SECOND)
+        eligible = 1 + COLUMN_IDS.index("pca_eligible")
+
+        def shown(key: str, column: int) -> str:
+            return str(table.get_cell_at(Coordinate(where[key], column))).strip()
+
+        assert shown("DEPR", second) == shown("DEPR", eligible) == "n/a"
+        assert shown("HF", second) == shown("HF", eligible) == "-"
+        assert shown("HYP", second) == f"{year.rows[where['HYP']].counts[NEED_SECOND]:,}"
+        table.cursor_coordinate = Coordinate(where["HF"], second)
+        await settle(pilot)
+        text = str(screen.query_one("#year-cell", Static).render())
+        assert "2nd due: none until it can be coded" in text
+        later = plural(year.rows[where["HF"]].need_second_when_codeable, "patient")
+        assert f"{later} invited once would then be due one" in text
+        await press(pilot, "enter")
+        assert app.screen is screen  # nobody behind a "-"
+        table.cursor_coordinate = Coordinate(where["DEPR"], second)
+        await settle(pilot)
+        text = str(screen.query_one("#year-cell", Static).render())
+        assert "2nd due: n/a, PCA does not apply this QOF year" in text
+        backlog = str(screen.query_one("#year-backlog", Static).render())
+        assert f"{year.backlog:,} patient-conditions" in backlog
 
 
 async def test_palette_offers_the_year_dashboard(demo_url: str, tmp_path: Path) -> None:

@@ -58,8 +58,9 @@ def print_pca(report: PcaReport) -> None:
             *(c.counts[s.value] for s in STATUS_ORDER),
             c.need_second_by_year_end,
         ]
-        if not (c.pca_applies and c.ready):  # nobody can be excepted: say so, not a count
+        if not c.second_letter_counts:  # nobody can be excepted: say so, not a count
             values[1 + STATUS_ORDER.index(PcaStatus.PCA_ELIGIBLE)] = "n/a"
+            values[-1] = "n/a"
         note = "" if c.ready else f"  (not yet codeable: {c.readiness_reason})"
         echo(
             f"{key:<6}"
@@ -77,13 +78,21 @@ def print_pca(report: PcaReport) -> None:
     echo("")
     echo(
         "Eligible = invited twice 7+ days apart (can be excepted; n/a where PCA does not "
-        "apply this year or the condition is not yet codeable); Generic = invited with the "
-        "generic or LTC code only (fix with recall backfill)."
+        "apply this year or the condition is not yet codeable: there a 2nd letter excepts "
+        "nobody, so Need 2nd is n/a too); Generic = invited with the generic or LTC code only "
+        "(fix with recall backfill)."
     )
     echo(
         f"{report.need_second_by_year_end:,} patient-conditions need a 2nd invitation by "
         f"{report.year_end} to become eligible."
     )
+    waiting = {k: c.need_second_when_codeable for k, c in report.conditions.items()}
+    if sum(waiting.values()):
+        keys = ", ".join(k for k, n in waiting.items() if n)
+        echo(
+            f"Not counted: {sum(waiting.values()):,} invited once for conditions not yet "
+            f"codeable ({keys}); they would need one once the condition can be coded."
+        )
 
 
 def pca_cmd(

@@ -31,7 +31,11 @@ class ConditionCounts:
     can_be_achieved: bool  # a review code list is configured
     register: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in STATUS_ORDER})
-    need_second_by_year_end: int = 0  # one more invitation by 31 March makes them eligible
+    # one more invitation by 31 March can except them: only where this year excepts the
+    # condition by invitation and the tool can code it (a 2nd letter without its code
+    # excepts nobody); `need_second_when_codeable` counts the rest of a not-yet-codeable one
+    need_second_by_year_end: int = 0
+    need_second_when_codeable: int = 0
     out_of_target: int = 0  # latest reading out of target: earlier invitations do not count
     pca_applies: bool = True  # this QOF year excepts the condition's indicators by invitation
     qof_note: str = ""  # why not, in plain words (e.g. depression from 2025/26)
@@ -41,7 +45,14 @@ class ConditionCounts:
         """Patients this year's PCA can except: invited twice 7+ days apart, and only where
         the year excepts the condition by invitation and the tool can code it (otherwise
         `pca_eligible` is the invitation rule's status, not an exception anyone can claim)."""
-        return self.counts[PcaStatus.PCA_ELIGIBLE.value] if self.pca_applies and self.ready else 0
+        return self.counts[PcaStatus.PCA_ELIGIBLE.value] if self.second_letter_counts else 0
+
+    @property
+    def second_letter_counts(self) -> bool:
+        """Whether a 2nd letter can except anyone this year: PCA applies to the condition this
+        QOF year and the tool can code it. Otherwise "can be excepted" and "need a 2nd" count
+        nobody, and the screens and `recall pca` show n/a (or "-") rather than a count."""
+        return self.pca_applies and self.ready
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +61,8 @@ class ConditionCounts:
             **self.counts,
             "can_be_excepted": self.can_be_excepted,
             "need_second_by_year_end": self.need_second_by_year_end,
+            "need_second_applies": self.second_letter_counts,
+            "need_second_when_codeable": self.need_second_when_codeable,
             "ready": self.ready,
             "readiness": self.readiness,
             "readiness_reason": self.readiness_reason,
@@ -73,6 +86,10 @@ class PcaReport:
     def need_second_by_year_end(self) -> int:
         return sum(c.need_second_by_year_end for c in self.conditions.values())
 
+    @property
+    def need_second_when_codeable(self) -> int:
+        return sum(c.need_second_when_codeable for c in self.conditions.values())
+
     def as_json(self) -> dict[str, Any]:
         """The `recall pca --json` document (formats.md), with extra keys."""
         return {
@@ -82,6 +99,7 @@ class PcaReport:
             "year_end": self.year_end.isoformat(),
             "days_left": self.days_left,
             "need_second_by_year_end": self.need_second_by_year_end,
+            "need_second_when_codeable": self.need_second_when_codeable,
             "conditions": {k: c.as_json() for k, c in self.conditions.items()},
         }
 
@@ -145,7 +163,10 @@ def _report(catalogue: Catalogue, results: dict[Key, PcaResult], as_of: dt.date)
             and result.status in (PcaStatus.INVITED_ONCE, PcaStatus.INVALID_INTERVAL)
             and can_still_become_eligible(result, year)
         ):  # no 2nd letter can except a patient where the year has no such exception
-            c.need_second_by_year_end += 1
+            if c.ready:
+                c.need_second_by_year_end += 1
+            else:  # nor where it cannot be coded: the backlog once it can be
+                c.need_second_when_codeable += 1
     shown = {k: c for k, c in out.items() if c.register or c.ready}
     return PcaReport(
         as_of=as_of,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     delete,
     extract,
     func,
@@ -509,6 +510,39 @@ def live_batches(session: Session, practice_id: int) -> list[tuple[int, str, int
             .order_by(b.c.id)
         )
     ]
+
+
+def sent_monthly(session: Session, practice_id: int, months: Collection[str]) -> list[Any]:
+    """Monthly batches of these recall months recorded as sent, in the order they were sent.
+
+    Each row: id, cohort_month, stage, sent_on, `sent` (patients the batch was sent to) and
+    `texts` (how many of them by text message).
+    """
+    if not months:
+        return []
+    b, i = batch_t, invitation_t
+    texts = func.coalesce(func.sum(case((i.c.channel == "sms", 1), else_=0)), 0)
+    return list(
+        session.execute(
+            select(
+                b.c.id,
+                b.c.cohort_month,
+                b.c.stage,
+                b.c.sent_on,
+                func.count(i.c.id).label("sent"),
+                texts.label("texts"),
+            )
+            .outerjoin(i, and_(i.c.batch_id == b.c.id, i.c.status == InvitationStatus.SENT))
+            .where(
+                b.c.practice_id == practice_id,
+                b.c.kind == "monthly",
+                b.c.status == "sent",
+                b.c.cohort_month.in_(list(months)),
+            )
+            .group_by(b.c.id, b.c.cohort_month, b.c.stage, b.c.sent_on)
+            .order_by(b.c.sent_on, b.c.id)
+        )
+    )
 
 
 def made_not_sent(session: Session, practice_id: int) -> list[Any]:

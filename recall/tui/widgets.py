@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import ClassVar
 
 from textual import on
@@ -154,7 +154,7 @@ class MessageModal(ModalScreen[None]):
 SEGMENTS = (
     ("achieved", "█", "$success", "reviewed"),
     ("eligible", "█", "$primary", "can be excepted"),
-    ("invited_once", "▓", "$warning", "invited once"),
+    ("invited", "▓", "$warning", "invited"),  # not (yet) excepted: once, or where no one can be
     ("not_invited", "░", "$foreground-muted", "not invited"),
 )
 
@@ -182,9 +182,14 @@ def stacked_bar(counts: dict[str, int], width: int) -> Content:
     return Content.from_markup(markup)
 
 
-def legend() -> Content:
+def legend(leave_out: Collection[str] = ()) -> Content:
+    """The bars' key; `leave_out` names segments no bar on screen can have."""
     return Content.from_markup(
-        "  ".join(f"[{colour}]{glyph}[/] {words}" for _, glyph, colour, words in SEGMENTS)
+        "  ".join(
+            f"[{colour}]{glyph}[/] {words}"
+            for key, glyph, colour, words in SEGMENTS
+            if key not in leave_out
+        )
     )
 
 

@@ -20,7 +20,7 @@ from recall.services.pca_report import pca_report
 from recall.services.practice_scope import resolve_practice_id
 from recall.services.settings import PracticeSettings, get_settings
 from recall.services.views.settings_view import ConditionReadiness, readiness_rows
-from recall.store.batches_repo import live_batches, made_not_sent
+from recall.store.batches_repo import live_batches, made_not_sent, sent_monthly
 from recall.store.db import Database
 from recall.store.models import patient_t, recorded_code_t
 
@@ -38,6 +38,20 @@ class StageDue:
 
 
 @dataclass(frozen=True)
+class SentLetters:
+    """One batch of a run recorded as sent: when, and to how many patients (texts among them)."""
+
+    batch_id: int
+    sent_on: dt.date
+    patients: int
+    texts: int = 0
+
+    @property
+    def letters(self) -> int:
+        return self.patients - self.texts
+
+
+@dataclass(frozen=True)
 class RunOption:
     """One monthly run staff could do today: a stage for a recall month's cohort."""
 
@@ -48,10 +62,16 @@ class RunOption:
     next_due: dt.date | None = None
     batch_id: int | None = None  # a batch for this cohort and stage already exists
     batch_status: str | None = None  # planned | sent
+    sent: tuple[SentLetters, ...] = ()  # this run's batches already sent, oldest first
 
     @property
     def started(self) -> bool:
         return self.batch_status == "planned"
+
+    @property
+    def done(self) -> bool:
+        """Sent, and nobody else is due it now: a line kept only to show it went out."""
+        return bool(self.sent) and self.due == 0 and not self.started
 
 
 @dataclass(frozen=True)
@@ -62,12 +82,20 @@ class PcaBar:
     name: str
     register: int
     achieved: int
-    eligible: int
+    eligible: int  # can be excepted (recall pca's can_be_excepted): 0 where nobody can be
     invited_once: int
     not_invited: int
     other: int = 0  # generic-only or too-close invitations (fixable)
     ready: bool = True  # the tool can code this condition
     need_second: int = 0  # invited once; a 2nd by 31 March makes them eligible (recall pca)
+    pca_applies: bool = True  # this QOF year excepts the condition's indicators by invitation
+    invited_twice: int = 0  # invited twice 7+ days apart where that excepts nobody (can_except)
+
+    @property
+    def can_except(self) -> bool:
+        """Whether anyone can be excepted for this condition this QOF year: PCA applies and
+        the tool can code it. Where not, its patients invited twice are only invited."""
+        return self.pca_applies and self.ready
 
 
 @dataclass(frozen=True)
@@ -179,6 +207,7 @@ def due_options(
     *,
     months: list[str] | None = None,
     practice_id: int | None = None,
+    with_sent: bool = False,
 ) -> list[RunOption]:
     """Who is due which letter if it went out today: the lists staff can open.
 
@@ -186,6 +215,10 @@ def due_options(
     3rd letters once each, for every non-responder whose next stage is due whatever their
     recall month (the whole year's backlog). Each count is exactly what planning that list
     would invite (the same rule, the same placement); nothing is written.
+
+    `with_sent` also keeps the runs already sent that nobody else is due (`done`, due 0),
+    where they stood while they were due, so the chooser's lines do not move once a run is
+    sent. They add nothing to any count: `stage_totals` is the same with or without them.
     """
     today = today or dt.date.today()
     this_month = _month_key(today)
@@ -195,6 +228,11 @@ def due_options(
         existing = {(m, st): (bid, status) for bid, m, st, status in live_batches(session, pid)}
         wanted = [(1, m) for m in months or _cohort_months(today)]
         wanted += [(2, this_month), (3, this_month)]
+        sent: dict[tuple[str, int], list[SentLetters]] = {}
+        for r in sent_monthly(session, pid, {m for _, m in wanted}):
+            sent.setdefault((r.cohort_month, r.stage), []).append(
+                SentLetters(r.id, r.sent_on, int(r.sent or 0), int(r.texts or 0))
+            )
         for stage, month in wanted:
             batch = existing.get((month, stage))
             planned_id = batch[0] if batch and batch[1] == "planned" else None
@@ -208,7 +246,8 @@ def due_options(
                 batch_id=planned_id,
             )
             waits = seen.waiting
-            if seen.due or waits or planned_id is not None:
+            went = tuple(sent.get((month, stage), ()))
+            if seen.due or waits or planned_id is not None or (with_sent and went):
                 out.append(
                     RunOption(
                         stage=stage,
@@ -218,12 +257,15 @@ def due_options(
                         next_due=min(waits) if waits else None,
                         batch_id=batch[0] if batch else None,
                         batch_status=batch[1] if batch else None,
+                        sent=went,
                     )
                 )
 
     def order(o: RunOption) -> tuple[bool, bool, int, str]:
-        # what is due first; this month's 1st letters first of all; then oldest month first
-        return (o.due == 0 and not o.started, o.month != this_month, o.stage, o.month)
+        # what is due (or was, and went out) first; this month's 1st letters first of all;
+        # then oldest month first. A run keeps its place once sent.
+        idle = o.due == 0 and not o.started and not o.sent
+        return (idle, o.month != this_month, o.stage, o.month)
 
     return sorted(out, key=order)
 
@@ -261,12 +303,14 @@ def pca_bars(
                 name=c.name,
                 register=c.register,
                 achieved=n.get("achieved", 0),
-                eligible=n.get("pca_eligible", 0),
+                eligible=c.can_be_excepted,
                 invited_once=n.get("invited_once", 0),
                 not_invited=n.get("not_invited", 0),
                 other=n.get("generic_only", 0) + n.get("invalid_interval", 0),
                 ready=c.ready,
                 need_second=c.need_second_by_year_end,
+                pca_applies=c.pca_applies,
+                invited_twice=n.get("pca_eligible", 0) - c.can_be_excepted,
             )
         )
     return tuple(bars)

@@ -31,6 +31,8 @@ class PcnRow:
     invited_once: int
     not_invited: int
     backlog: int  # invited once: a 2nd letter by the last safe date can except them
+    pca_applies: bool = True  # False: nobody can be excepted this QOF year (n/a)
+    ready: bool = True  # False: nobody can be excepted until the tool can code it (-)
 
     @property
     def key(self) -> str:
@@ -74,6 +76,8 @@ def _rows(year: PracticeYear) -> list[PcnRow]:
             invited_once=r.counts[PcaStatus.INVITED_ONCE.value],
             not_invited=r.counts[PcaStatus.NOT_INVITED.value],
             backlog=r.counts[NEED_SECOND],
+            pca_applies=r.pca_applies,
+            ready=r.ready,
         )
         for r in year.dashboard.rows
     ]

@@ -69,7 +69,8 @@ class YearRow:
     register: int
     counts: dict[str, int]
     qof_note: str = ""  # why this year excepts none of its patients by invitation
-    pca_applies: bool = True  # False: "can be excepted" is not applicable this year
+    pca_applies: bool = True  # False: "can be excepted" and "2nd due" are not applicable
+    need_second_when_codeable: int = 0  # not yet codeable: the 2nd-letter backlog once it is
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,9 @@ def last_safe_date(year_end: dt.date) -> dt.date:
 
 
 def _row(c: ConditionCounts) -> YearRow:
-    """`recall pca`'s counts; "can be excepted" is its `can_be_excepted` (none where PCA does
-    not apply this year, or the tool cannot code the condition: those are not yet codeable)."""
+    """`recall pca`'s counts; "can be excepted" is its `can_be_excepted` and "2nd due" its
+    `need_second_by_year_end` (none where PCA does not apply this year, or the tool cannot
+    code the condition: those are not yet codeable)."""
     counts = dict(c.counts)
     counts[PcaStatus.PCA_ELIGIBLE.value] = c.can_be_excepted
     counts[NOT_CODEABLE] = 0 if c.ready else c.register - counts[PcaStatus.ACHIEVED.value]
@@ -128,6 +130,7 @@ def _row(c: ConditionCounts) -> YearRow:
         counts,
         qof_note=c.qof_note,
         pca_applies=c.pca_applies,
+        need_second_when_codeable=c.need_second_when_codeable,
     )
 
 
@@ -158,8 +161,8 @@ def _dashboard(report: PcaReport) -> YearDashboard:
 def _in_cell(
     result: PcaResult, column: str, ready: bool, year_end: dt.date, pca_applies: bool = True
 ) -> bool:
-    if column == NEED_SECOND:  # as `recall pca` counts them
-        return pca_applies and can_still_become_eligible(result, qof_year_of(year_end))
+    if column == NEED_SECOND:  # as `recall pca` counts them: only where a 2nd letter counts
+        return pca_applies and ready and can_still_become_eligible(result, qof_year_of(year_end))
     if column == NOT_CODEABLE:
         return not ready and result.status is not PcaStatus.ACHIEVED
     if column == PcaStatus.PCA_ELIGIBLE.value and not (ready and pca_applies):

@@ -32,6 +32,8 @@ from recall.tui.screens.base import RecallScreen
 from recall.tui.widgets import legend, stacked_bar
 from recall.tui.words import long_date, month_name, plural, short_date
 
+NO_PCA = " (no PCA)"  # after a condition's name: nobody can be excepted for it this year
+
 
 @dataclass
 class DashboardLoaded(Message):
@@ -63,8 +65,10 @@ The home screen shows what needs doing this month.
 * **Letters due** – how many patients are due a 1st, 2nd or 3rd invitation letter this month.
   "Waiting" means their last letter went out recently, so the next one is not due yet.
 * **This year's reviews** – for each condition, how far the QOF year has got: reviewed,
-  can be excepted (invited twice, at least 7 days apart), invited once, not invited.
-  "Done" counts the patients who were reviewed or can be excepted.
+  can be excepted (invited twice, at least 7 days apart), invited, not invited.
+  "Done" counts the patients who were reviewed or can be excepted. A condition marked
+  "(no PCA)" has no QOF exception this year (for example depression from 2025/26): nobody
+  can be excepted, so its bar shows reviewed, invited and not invited only.
 * **Needs attention** – letters made but not yet recorded as sent, conditions the tool
   cannot code yet, codes you still need to add in the clinical system, and old coding that
   the tidy-up can fix.
@@ -186,6 +190,10 @@ numbers, and the patients behind each one).
     def _progress(self, message: ProgressCounted) -> None:
         self.bars = message.bars
         self.query_one("#pca", Static).update(self._pca_text(message.bars))
+        # the key names "can be excepted" only when some bar on screen can have it
+        shown = [b for b in message.bars if b.ready] or list(message.bars)
+        panel = self.query_one("#pca-panel")
+        panel.border_subtitle = legend(() if any(b.can_except for b in shown) else ("eligible",))
 
     @on(BackfillCounted)
     def _backfill(self, message: BackfillCounted) -> None:
@@ -213,15 +221,18 @@ numbers, and the patients behind each one).
         for bar in shown:
             counts = {
                 "achieved": bar.achieved,
-                "eligible": bar.eligible,
-                "invited_once": bar.invited_once,
+                "eligible": bar.eligible,  # none where nobody can be excepted this year
+                "invited": bar.invited_once + bar.invited_twice,
                 "not_invited": bar.not_invited + bar.other,
             }
             done = bar.achieved + bar.eligible
             pct = round(100 * done / bar.register) if bar.register else 0
+            name = bar.name[:22]
+            if not bar.pca_applies:  # as the year screen's n/a: nobody can be excepted
+                name = f"{bar.name[: 22 - len(NO_PCA)]}{NO_PCA}"
             rows.append(
                 Content.assemble(
-                    f"{bar.name[:22]:<22} ",
+                    f"{name:<22} ",
                     stacked_bar(counts, 28),
                     f" {pct:>3}% done of {bar.register:,}",
                 )

@@ -40,6 +40,17 @@ class OverviewLoaded(Message):
     overview: PcnOverview
 
 
+def _number(r: PcnRow, column: str) -> str:
+    """A count; as on the year dashboard, "can be excepted" and "2nd due" say "n/a" where PCA
+    does not apply this QOF year and "-" where the condition cannot be coded yet."""
+    if column in ("can_be_excepted", "backlog"):
+        if not r.pca_applies:
+            return "n/a"
+        if not r.ready:
+            return "-"
+    return f"{getattr(r, column):,}"
+
+
 def _columns() -> list[tuple[str, int]]:
     """(header, least width) of the overview; the condition grows on a wide screen."""
     return [("ODS", 6), ("Condition", NAME_WIDTH), *((h, w) for _k, h, w in NUMBERS)]
@@ -52,7 +63,8 @@ Every practice of the PCN side by side, condition by condition, this QOF year: h
 were reviewed, can be excepted (invited twice, at least 7 days apart), were invited once,
 or not invited at all, and "2nd due": patients invited once who can still be excepted if a
 2nd letter goes by 31 March. Each practice's numbers are the ones its own year dashboard
-shows.
+shows: **n/a** where PCA does not apply to the condition this QOF year, **-** where the
+practice cannot code it yet.
 
 Press **Enter** on a line to work on that practice: the title bar then names it and its
 year dashboard opens.
@@ -100,7 +112,7 @@ year dashboard opens.
         )
         table = self.query_one(DataTable)
         values = [
-            [r.practice.ods_code, r.name, *(f"{getattr(r, k):,}" for k, _h, _w in NUMBERS)]
+            [r.practice.ods_code, r.name, *(_number(r, k) for k, _h, _w in NUMBERS)]
             for r in self.rows
         ]
         widths = fit_columns(table, _columns(), values, self.size.width)

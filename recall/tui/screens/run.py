@@ -125,8 +125,11 @@ class ChooseRunScreen(RecallScreen):
     TITLE = "Send letters"
     HELP = """\
 Choose which letters you are sending today. The list shows, for each recall month, how many
-patients are due a 1st, 2nd or 3rd invitation letter. The first line is usually the right
-one: press **Enter** to open its list of patients.
+patients are due a 1st, 2nd or 3rd invitation letter. The highlighted line is usually the
+right one: press **Enter** to open its list of patients.
+
+Letters already sent keep their line, dimmed, with the day they went and how many: nobody
+else is due them, so there is nothing more to do there.
 
 Press **o** to pick another month (for example to catch up on a month that was missed).
 """
@@ -162,28 +165,33 @@ Press **o** to pick another month (for example to catch up on a month that was m
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
         ctx = self.ctx
-        options = due_options(ctx.db, ctx.today, practice_id=ctx.practice_id)
+        options = due_options(ctx.db, ctx.today, practice_id=ctx.practice_id, with_sent=True)
         self.post_message(OptionsLoaded(options))
 
     @on(OptionsLoaded)
     def _loaded(self, message: OptionsLoaded) -> None:
-        self.options = message.options
         ol = self.query_one(OptionList)
+        keys = [(o.stage, o.month) for o in self.options]
+        at = ol.highlighted
+        was = keys[at] if at is not None and 0 <= at < len(keys) else None
+        self.options = message.options
         ol.clear_options()
         for i, o in enumerate(self.options):
-            label = run_title(o.stage, o.month)
-            count = f"{o.due:,} due"
-            if o.started:
-                count += " · started"
-            elif o.batch_status == "sent" and not o.due:
-                count = "sent"
-            ol.add_option(Option(Text.assemble(f"{label:<46}", (count, "bold")), id=str(i)))
+            ol.add_option(Option(_choice_line(o), id=str(i)))
+        index = 0
         if not self.options:
             ol.add_option(Option("Nobody is due a letter this month.", id="none", disabled=True))
         else:
-            ol.highlighted = 0
+            # back from a list: the cursor stays on the same line (a run just sent stays in
+            # its place, marked sent); on opening, it starts on the first line still due
+            keys = [(o.stage, o.month) for o in self.options]
+            if was in keys:
+                index = keys.index(was)
+            else:
+                index = next((i for i, o in enumerate(self.options) if not o.done), 0)
+            ol.highlighted = index
         ol.focus()
-        self._detail(0)
+        self._detail(index)
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -195,8 +203,12 @@ Press **o** to pick another month (for example to catch up on a month that was m
             detail.update("Press o to choose a month and letter yourself.")
             return
         o = self.options[index]
-        lines = [f"{plural(o.due, 'patient')} due a {run_title(o.stage, o.month)[:3]} letter."]
-        if o.stage > 1:
+        if o.done:
+            lines = [*_sent_lines(o), "Nobody else is due these letters now."]
+        else:
+            ordinal = run_title(o.stage, o.month)[:3]
+            lines = [f"{plural(o.due, 'patient')} due a {ordinal} letter.", *_sent_lines(o)]
+        if o.stage > 1 and not o.done:
             lines.append(
                 "Everyone whose next letter is due, whatever their recall month: nobody "
                 "invited earlier in the year is left behind."
@@ -221,6 +233,13 @@ Press **o** to pick another month (for example to catch up on a month that was m
     def _open(self, index: int) -> None:
         if 0 <= index < len(self.options):
             o = self.options[index]
+            if o.done:  # opening it would only start an empty list
+                day = o.sent[-1].sent_on
+                self.notify(
+                    f"Sent on {day:%a} {short_date(day)}: nobody else is due these letters now.",
+                    title="Already sent",
+                )
+                return
             self.app.push_screen(ReviewScreen(o.stage, o.month))
 
     def action_other(self) -> None:
@@ -231,6 +250,53 @@ Press **o** to pick another month (for example to catch up on a month that was m
                 self.app.push_screen(ReviewScreen(*choice))
 
         self.app.push_screen(OtherRunModal(today), chosen)
+
+
+CHOICE_WIDTH = 76  # an option's text at 80 columns (the list's border and padding take 4)
+LABEL_WIDTH = 46
+
+
+def _choice_line(o: RunOption) -> Text:
+    """One line of the chooser: which letters, then how many are due (or when they went)."""
+    label = f"{run_title(o.stage, o.month):<{LABEL_WIDTH}}"
+    if o.done:  # kept in its place, dimmed, so the lines below do not move up
+        return Text.assemble((label, "dim"), (_sent_short(o, CHOICE_WIDTH - LABEL_WIDTH), "dim"))
+    count = f"{o.due:,} due"
+    if o.started:
+        count += " · started"
+    return Text.assemble(label, (count, "bold"))
+
+
+def _channels(letters: int, texts: int, text: str = "text") -> str:
+    """Who a run went to, e.g. "5 letters, 11 texts" ("nobody": everyone was left out)."""
+    parts = [plural(letters, "letter")] if letters else []
+    if texts:
+        parts.append(plural(texts, text))
+    return ", ".join(parts) or "nobody"
+
+
+def _sent_short(o: RunOption, width: int) -> str:
+    """A run already sent, within `width`: "sent 20 Nov, 65 letters" (the latest day, and
+    everyone it went to)."""
+    day = o.sent[-1].sent_on
+    when = f"sent {day.day} {day:%b}"
+    letters = sum(s.letters for s in o.sent)
+    texts = sum(s.texts for s in o.sent)
+    if not letters + texts:
+        return f"{when}, nobody"
+    full = f"{when}, {_channels(letters, texts)}"
+    return full if len(full) <= width else f"{when}, {plural(letters + texts, 'patient')}"
+
+
+def _sent_lines(o: RunOption) -> list[str]:
+    """Each batch of this run already sent: the day it went and to how many (latest three)."""
+    lines = [
+        f"Sent on {long_date(s.sent_on)}: {_channels(s.letters, s.texts, 'text message')}."
+        for s in o.sent[-3:]
+    ]
+    if len(o.sent) > 3:
+        lines.insert(0, f"Sent in {len(o.sent)} batches; the latest three:")
+    return lines
 
 
 @dataclass

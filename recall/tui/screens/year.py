@@ -39,6 +39,8 @@ from recall.tui.words import long_date, plural, short_date
 # on-screen widths: the key column (4) and one per status; 77 columns with cell padding
 WIDTHS = {"achieved": 8, "pca_eligible": 8, "not_codeable": 8, "invalid_interval": 5}
 WIDTHS["need_second"] = 5
+# the columns that count who can be, or can still be, excepted
+EXCEPTING = frozenset({PcaStatus.PCA_ELIGIBLE.value, NEED_SECOND})
 # a cell's patient list (header, least width): 78 cells with padding; wider screens show more
 CELL_COLUMNS = [("NHS number", 12), ("Name", 22), ("Born", 11), ("Invited / next", 25)]
 
@@ -67,6 +69,9 @@ can be excepted (invited twice, at least 7 days apart), were invited once, twice
 close together, only with the generic code, or not at all. "Not yet codeable" counts
 patients of a condition the tool cannot code yet. "2nd due" is the backlog: patients
 invited once who can still be excepted if a 2nd letter goes by the last safe date.
+
+Where nobody can be excepted, "can be excepted" and "2nd due" show **n/a** (PCA does not
+apply to the condition this QOF year) or **-** (the tool cannot code the condition yet).
 
 These are the same numbers as `recall pca`. Move with the arrow keys; the line under the
 table says what the highlighted number means. **Enter** lists the patients behind it.
@@ -138,10 +143,15 @@ table says what the highlighted number means. **Enter** lists the patients behin
 
     @staticmethod
     def _number(r: YearRow, column: str) -> str:
-        """A cell's number, or "n/a" where nobody can be excepted because PCA does not apply."""
+        """A cell's number; where nobody can be excepted, "can be excepted" and "2nd due" say
+        so instead of counting: "n/a" where PCA does not apply this QOF year, "-" until the
+        condition can be coded (the line under the table says why)."""
         width = WIDTHS.get(column, 7)
-        if column == PcaStatus.PCA_ELIGIBLE.value and not r.pca_applies:
-            return f"{'n/a':>{width}}"
+        if column in EXCEPTING:
+            if not r.pca_applies:
+                return f"{'n/a':>{width}}"
+            if not r.ready:
+                return f"{'-':>{width}}"
         return f"{r.counts[column]:>{width},}"
 
     def _cell(self) -> tuple[str, str] | None:
@@ -179,6 +189,19 @@ table says what the highlighted number means. **Enter** lists the patients behin
                 text = f"{head}.\nCan be excepted: n/a, PCA does not apply this QOF year."
             elif cell[1] == PcaStatus.PCA_ELIGIBLE.value and not r.ready:
                 text = f"{head}.\nCan be excepted: none until it can be coded (not yet codeable)."
+            elif cell[1] == NEED_SECOND and not r.pca_applies:
+                text = (
+                    f"{head}.\n2nd due: n/a, PCA does not apply this QOF year, so a 2nd letter "
+                    "excepts nobody."
+                )
+            elif cell[1] == NEED_SECOND and not r.ready:
+                text = (
+                    f"{head}.\n2nd due: none until it can be coded, as a 2nd letter without its "
+                    "code excepts nobody."
+                )
+                if r.need_second_when_codeable:
+                    later = plural(r.need_second_when_codeable, "patient")
+                    text += f" {later} invited once would then be due one."
             elif n:
                 text += " Enter lists them."
         self.query_one("#year-cell", Static).update(plain(text))
@@ -188,6 +211,13 @@ table says what the highlighted number means. **Enter** lists the patients behin
         if cell is None or self.year is None:
             return
         row = next(r for r in self.year.rows if r.key == cell[0])
+        if cell[1] in EXCEPTING and not (row.pca_applies and row.ready):
+            why = "this QOF year" if not row.pca_applies else "until it can be coded"
+            self.notify(  # n/a or "-": nobody is behind it (the line under the table says why)
+                f"{row.name}: nobody can be excepted {why}, so there is nobody to list.",
+                title="Nobody to list",
+            )
+            return
         self.app.push_screen(YearCellScreen(cell[0], row.name, cell[1]))
 
 
