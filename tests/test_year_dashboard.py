@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Static
 
 from recall.cli import main
 from recall.domain.pca import STATUS_ORDER, PcaStatus
+from recall.services.views.dashboard import pca_bars
 from recall.services.views.year_view import (
     COLUMN_IDS,
     NEED_SECOND,
@@ -33,6 +34,7 @@ from recall.services.views.year_view import (
     year_dashboard,
 )
 from recall.store.db import Database
+from recall.tui.screens.home import bar_parts
 from recall.tui.screens.year import YearCellScreen, YearScreen
 from recall.tui.words import plural
 
@@ -251,3 +253,18 @@ class TestYearSnapshots:
         shutil.rmtree(folder, ignore_errors=True)
         app = app_for(demo_url, folder)
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_home_draws_too_close_and_generic_only_invitations_as_invited(demo_url: str) -> None:
+    """Home's bar: a patient invited in a way that does not count yet was still invited."""
+    db = Database(demo_url)
+    try:
+        bars = pca_bars(db, TODAY)
+    finally:
+        db.dispose()
+    assert any(b.other for b in bars), "the demo has generic-only and too-close invitations"
+    for b in bars:
+        parts = bar_parts(b)
+        assert parts["not_invited"] == b.not_invited
+        assert parts["invited"] == b.invited_once + b.invited_twice + b.other
+        assert sum(parts.values()) == b.register, b.key

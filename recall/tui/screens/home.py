@@ -57,6 +57,17 @@ class BackfillCounted(Message):
     gain: TidyUpGain
 
 
+def bar_parts(bar: PcaBar) -> dict[str, int]:
+    """A condition's bar: every invited patient is drawn as invited, even where the
+    invitations do not count yet (twice too close together, or only the generic code)."""
+    return {
+        "achieved": bar.achieved,
+        "eligible": bar.eligible,  # none where nobody can be excepted this year
+        "invited": bar.invited_once + bar.invited_twice + bar.other,
+        "not_invited": bar.not_invited,
+    }
+
+
 class HomeScreen(RecallScreen):
     TITLE = "Home"
     HELP = """\
@@ -65,7 +76,8 @@ The home screen shows what needs doing this month.
 * **Letters due** – how many patients are due a 1st, 2nd or 3rd invitation letter this month.
   "Waiting" means their last letter went out recently, so the next one is not due yet.
 * **This year's reviews** – for each condition, how far the QOF year has got: reviewed,
-  can be excepted (invited twice, at least 7 days apart), invited, not invited.
+  can be excepted (invited twice, at least 7 days apart), invited (once, or not yet in a
+  way that counts: twice too close together, or only the generic code), not invited.
   "Done" counts the patients who were reviewed or can be excepted. A condition marked
   "(no PCA)" has no QOF exception this year (for example depression from 2025/26): nobody
   can be excepted, so its bar shows reviewed, invited and not invited only.
@@ -219,12 +231,7 @@ numbers, and the patients behind each one).
         hidden = [b for b in bars if not b.ready]
         shown = [b for b in bars if b.ready] or list(bars)
         for bar in shown:
-            counts = {
-                "achieved": bar.achieved,
-                "eligible": bar.eligible,  # none where nobody can be excepted this year
-                "invited": bar.invited_once + bar.invited_twice,
-                "not_invited": bar.not_invited + bar.other,
-            }
+            counts = bar_parts(bar)
             done = bar.achieved + bar.eligible
             pct = round(100 * done / bar.register) if bar.register else 0
             name = bar.name[:22]
