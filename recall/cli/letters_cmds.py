@@ -52,13 +52,23 @@ def batch_letters(
         typer.Option("--duplex", help="Printing double-sided: start every letter on a new sheet."),
     ] = False,
     force: ForceOption = False,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Make again, dated today, letters already made on an earlier day (the send "
+            "date can then be no earlier than today). Without it that is refused: if they "
+            "went out, record them with recall batch confirm --sent-on instead.",
+        ),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write the batch's print file, single letters and SMS list (repeatable)."""
+    """Write the batch's print file, single letters and SMS list (repeatable the same day;
+    letters made on an earlier day are made again only with --again)."""
     with practice_database(ctx, db, as_json, batch_id=batch_id) as (database, _pid):
         result = render_batch_letters(
-            database, batch_id, out, pdf=not no_pdf, duplex=duplex, force=force
+            database, batch_id, out, pdf=not no_pdf, duplex=duplex, force=force, again=again
         )
 
     def human() -> None:

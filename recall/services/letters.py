@@ -12,7 +12,9 @@ whole are they renamed into place, so a broken template, a bad value or a full d
 the previous output as it was. Re-running writes the same file names again and removes this
 batch's own letters no longer in it; nothing else in the folder is touched, and a file recall
 did not write for this batch is not replaced without `force`. A confirmed batch's letters
-are never rewritten. Files are 0600; folders recall creates are 0700.
+are never rewritten, and letters made on an earlier day are made again (dated today) only
+with `again`: the send date may not precede the day they were made. Files are 0600; folders
+recall creates are 0700.
 """
 
 from __future__ import annotations
@@ -53,7 +55,16 @@ from recall.letters.templates import all_template_names
 from recall.outputs import OutputError, OutputSet, Protected, write_file
 from recall.resources import templates_dir
 from recall.services.batches import BatchInfo, BatchPlan, Invitee, get_batch
-from recall.services.batches.letters_check import mark_letters_made, recheck_and_load
+from recall.services.batches.letters_check import (  # the first two: for the CLI and screens
+    MadeOnEarlierDay as MadeOnEarlierDay,
+)
+from recall.services.batches.letters_check import (
+    made_on_earlier_day as made_on_earlier_day,
+)
+from recall.services.batches.letters_check import (
+    mark_letters_made,
+    recheck_and_load,
+)
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Refused
 from recall.services.infra.database import database_id
@@ -502,14 +513,22 @@ def _record_made(
         session.execute(
             update(batch_t).where(batch_t.c.id == batch_id).values(letters_dir=str(folder))
         )
-        mark_letters_made(session, batch_id, made_on, numbers)
+        before = mark_letters_made(session, batch_id, made_on, numbers)
+        details: dict[str, object] = {
+            **counts,
+            "folder": folder.name,
+            "pdf": pdf,
+            "made_on": made_on.isoformat(),
+        }
+        if before is not None and before != made_on:  # made again on another day
+            details["previously_made_on"] = before.isoformat()
         append_audit(
             session,
             operator=operator,
             action="batch.letters",
             practice_id=src.practice_id,
             batch_id=batch_id,
-            details={**counts, "folder": folder.name, "pdf": pdf},
+            details=details,
         )
 
 
@@ -524,8 +543,13 @@ def render_batch_letters(
     pdf: bool = True,
     duplex: bool = False,
     force: bool = False,
+    again: bool = False,
 ) -> LettersResult:
     """Write the batch's print file, single letters, SMS CSVs and PDF; record the folder.
+
+    Letters already made on an earlier day (batch not yet recorded as sent) are refused with
+    MadeOnEarlierDay unless `again`: made again they are dated today, and the batch's send
+    date can then be no earlier than today (the audit keeps both days).
 
     `force`: replace files in the folder that recall did not write for this batch (never a
     database, a backup or a link).
@@ -535,7 +559,7 @@ def render_batch_letters(
     """
     operator = operator or current_operator()
     made_on = today or dt.date.today()
-    taken_out, plan_ = recheck_and_load(db, batch_id, today=made_on, operator=operator)
+    taken_out, plan_ = recheck_and_load(db, batch_id, today=made_on, operator=operator, again=again)
     src = _load(db, batch_id, made_on, plan_)
     batch, practice, who = src.batch, src.practice, src.who
     if batch.status == "sent" and batch.letters_dir:

@@ -1,5 +1,10 @@
 """Letters are a record: the rule is checked again, against the latest import, before they
-are made, and a confirmed batch's letters are never made again."""
+are made, and a confirmed batch's letters are never made again.
+
+Making a batch's letters records the day they were made, and a send date may not be earlier.
+So letters already made on an earlier day are made again only when asked for in so many
+words (`again`): otherwise the day they may really have gone out could no longer be recorded.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from recall.domain.invitations import BatchStatus, InvitationStatus
 from recall.services.batches.judge import judge_all
 from recall.services.batches.model import BatchPlan
 from recall.services.batches.plan import AUDIT_SEEN
-from recall.services.batches.read import load_plan
+from recall.services.batches.read import load_plan, resolve_practice
 from recall.services.errors import NotFound, Refused
 from recall.services.infra.operator import current_operator
 from recall.store import batches_repo as repo
@@ -26,16 +31,73 @@ from recall.store.audit_repo import (
 from recall.store.db import Database
 
 
+class MadeOnEarlierDay(Refused):
+    """The batch's letters were made on an earlier day and it is not recorded as sent yet:
+    making them again would date them today and move the earliest send date to today."""
+
+    def __init__(self, batch_id: int, made_on: dt.date, today: dt.date) -> None:
+        self.batch_id = batch_id
+        self.made_on = made_on
+        self.today = today
+        super().__init__(
+            f"the letters for batch {batch_id} were already made on {made_on.isoformat()} and "
+            "are not recorded as sent. If they went out, record them as sent on the day they "
+            f"went out: recall batch confirm {batch_id} --sent-on {made_on.isoformat()} (or "
+            "the later day they went out). To make them again dated today instead, so the "
+            f"send date can be no earlier than {today.isoformat()}: recall batch letters "
+            f"{batch_id} --again"
+        )
+
+
+def made_on_earlier_day(db: Database, batch_id: int, today: dt.date) -> dt.date | None:
+    """The day the batch's letters were made, when that is before `today` and the batch is
+    still to be recorded as sent (making them again would then move its earliest send date);
+    None otherwise (never made, made today, sent or void)."""
+    with db.read() as session:
+        b = repo.batch_row(session, batch_id)
+    if b is None:
+        raise NotFound(f"no batch {batch_id}")
+    return _earlier_day(b, today)
+
+
+def batch_made_on_earlier_day(
+    db: Database, stage: int, month: str, today: dt.date, *, practice_id: int | None = None
+) -> int | None:
+    """The planned monthly batch for this recall month (`YYYY-MM`) and stage whose letters
+    were made before `today` and are not recorded as sent yet, if there is one."""
+    with db.read() as session:
+        pid = resolve_practice(session, practice_id)
+        for row in repo.made_not_sent(session, pid):
+            if (row.kind, row.stage, row.cohort_month) == ("monthly", stage, month) and (
+                row.letters_made_on < today
+            ):
+                return int(row.id)
+    return None
+
+
+def _earlier_day(b: Any, today: dt.date) -> dt.date | None:
+    made = b.letters_made_on
+    if b.status != BatchStatus.PLANNED or made is None or made >= today:
+        return None
+    return made  # type: ignore[no-any-return]
+
+
 def recheck_and_load(
-    db: Database, batch_id: int, *, today: dt.date | None = None, operator: str | None = None
+    db: Database,
+    batch_id: int,
+    *,
+    today: dt.date | None = None,
+    operator: str | None = None,
+    again: bool = False,
 ) -> tuple[list[str], BatchPlan | None]:
     """Take out, with the reason, anyone who should no longer get this batch's letter.
 
     Only what happened since planning takes someone out (died, left, reviewed, declined,
     booked, left the register); the send date's own rules are checked at confirm. Returns one
     plain line per patient taken out and the batch as it now is (None for a confirmed batch),
-    so letters need not read it again. Refused for a void batch, and for a confirmed batch
-    whose letters were already made (they are the record of what was sent).
+    so letters need not read it again. Refused for a void batch, for a confirmed batch
+    whose letters were already made (they are the record of what was sent), and, unless
+    `again`, for a batch whose letters were made on an earlier day (MadeOnEarlierDay).
     """
     today = today or dt.date.today()
     operator = operator or current_operator()
@@ -53,6 +115,9 @@ def recheck_and_load(
                     "are not made again"
                 )
             return [], None
+        earlier = _earlier_day(b, today)
+        if earlier is not None and not again:
+            raise MadeOnEarlierDay(batch_id, earlier, today)
         return _take_out_changed(session, b, max(b.planned_send_date, today), operator)
 
 
@@ -91,9 +156,13 @@ def _take_out_changed(
 
 def mark_letters_made(
     session: Session, batch_id: int, day: dt.date, numbers: Mapping[int, int]
-) -> None:
-    """Record the day the letters were made and each invitation's letter or text number."""
+) -> dt.date | None:
+    """Record the day the letters were made and each invitation's letter or text number;
+    returns the day they were made before (None: never), read under the batch's lock."""
+    b = repo.lock_batch(session, batch_id)
+    before = b.letters_made_on if b is not None else None
     repo.record_letters_made(session, batch_id, day, numbers)
+    return before
 
 
 def _unchanged_since_planning(session: Session, b: Any, day: dt.date) -> bool:

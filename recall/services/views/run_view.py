@@ -16,6 +16,7 @@ from recall.domain.qof_year import qof_year_of
 from recall.domain.recall_month import age_on
 from recall.services.batches import BatchInfo, BatchPlan, get_batch, plan_batch, set_excluded
 from recall.services.batches.codes import preview_codes
+from recall.services.batches.letters_check import batch_made_on_earlier_day
 from recall.services.catalogue import load_catalogue
 from recall.services.infra.free_text import IdentifyingText, screen_free_text
 from recall.store.batches_repo import earlier_staff_exclusions
@@ -159,8 +160,15 @@ def open_review(
     today: dt.date | None = None,
     practice_id: int | None = None,
 ) -> Review:
-    """Plan (or re-plan, keeping staff's unticks) the batch and return the review list."""
+    """Plan (or re-plan, keeping staff's unticks) the batch and return the review list.
+
+    A list whose letters were made on an earlier day and are not recorded as sent yet is
+    shown as it was when they were made, not planned again: it is the list of who got them,
+    to record as sent on the day they went out (or to make again, after asking)."""
     today = today or dt.date.today()
+    made = batch_made_on_earlier_day(db, stage, month, today, practice_id=practice_id)
+    if made is not None:
+        return reopen_review(db, made, today=today)
     plan = plan_batch(db, stage, month, today, today=today, practice_id=practice_id)
     return _review(db, plan, today)
 

@@ -71,8 +71,9 @@ Only say yes once the letters have actually gone out (printed and posted, or the
 The tool then records the codes listed, all dated the day they went out, so that patients who
 do not reply can be excepted later. The day must be today or earlier.
 
-* **y** records the codes dated today.
-* **d** lets you type another day, if the letters went out earlier.
+* **y** records the codes dated the day in the question (today, or the day the letters were
+  made when you came here from "already made on an earlier day").
+* **d** lets you type another day, if the letters went out on another day.
 * If some patients cannot be coded (for example, their last letter was less than 7 days
   ago), they are listed; **x** leaves them out and records everybody else.
 """
@@ -83,11 +84,14 @@ do not reply can be excepted later. The day must be today or earlier.
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    def __init__(self, batch_id: int, title: str, folder: str | None = None) -> None:
+    def __init__(
+        self, batch_id: int, title: str, folder: str | None = None, day: dt.date | None = None
+    ) -> None:
         super().__init__()
         self.batch_id = batch_id
         self.title = title
         self.folder = folder
+        self.first_day = day  # the day to ask about first (default today)
         self.day: dt.date | None = None
         self.leave_out: set[int] = set()
         self.problem_ids: set[int] = set()
@@ -109,7 +113,7 @@ do not reply can be excepted later. The day must be today or earlier.
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.day = self.ctx.today
+        self.day = self.first_day or self.ctx.today
         self.query_one("#problems-panel").display = False
         self.query_one("#confirm-body").focus()
         self._question()

@@ -41,9 +41,10 @@ When it is done, press **Enter** to read one of the letters before you print.
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    def __init__(self, batch_id: int, title: str, count: int) -> None:
+    def __init__(self, batch_id: int, title: str, count: int, *, again: bool = False) -> None:
         super().__init__()
         self.batch_id = batch_id
+        self.again = again  # staff chose to make again letters made on an earlier day
         self.title = title
         self.count = count
         self.result: LettersResult | None = None
@@ -65,7 +66,14 @@ When it is done, press **Enter** to read one of the letters before you print.
     @work(thread=True, exclusive=True, exit_on_error=False)
     def make(self) -> None:
         out = self.ctx.out_dir / f"batch-{self.batch_id}" if self.ctx.out_dir else None
-        result = render(self.ctx.db, self.batch_id, out, self.ctx.today, pdf=self.ctx.make_pdf)
+        result = render(
+            self.ctx.db,
+            self.batch_id,
+            out,
+            self.ctx.today,
+            pdf=self.ctx.make_pdf,
+            again=self.again,
+        )
         self.post_message(LettersMade(result))
 
     def unsaved_work(self) -> str:

@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 
 from recall.domain.nhs import format_nhs_number
 from recall.domain.qof_year import qof_year_of
+from recall.services.letters import made_on_earlier_day
 from recall.services.views.dashboard import RunOption, due_options
 from recall.services.views.run_view import (
     NotDueRow,
@@ -35,6 +36,7 @@ from recall.services.views.run_view import (
 )
 from recall.tui.safe import plain
 from recall.tui.screens.base import RecallScreen
+from recall.tui.screens.made_earlier import MadeEarlierChoice, MadeEarlierModal
 from recall.tui.virtual_table import Cell, VirtualTable
 from recall.tui.widgets import ReasonModal, TextBox
 from recall.tui.words import long_date, month_name, needs_words, plural, run_title, short_date
@@ -309,6 +311,13 @@ class ToggleSaved(Message):
     patient_id: int
 
 
+@dataclass
+class MadeChecked(Message):
+    """Whether the list's letters were made on an earlier day (None: no, or never)."""
+
+    made_on: dt.date | None
+
+
 class ReviewScreen(RecallScreen):
     """Step 2: the list of patients to invite. Space unticks (with a reason) or ticks again."""
 
@@ -320,7 +329,9 @@ This is everyone due this letter. Check the list and untick anyone who should no
 * **/** moves to the filter box: type part of a name, NHS number or condition.
   **Enter** or **Esc** in the filter box goes back to the list.
 * **n** shows the patients who are not due, and why.
-* **g** makes the letters for everyone ticked.
+* **g** makes the letters for everyone ticked. If they were already made on an earlier
+  day and not recorded as sent, you are asked first: **s** records them as sent (on the day
+  they went out), **a** makes them again dated today, **Esc** changes nothing.
 """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_row", "Untick/tick", id="toggle"),
@@ -569,6 +580,42 @@ This is everyone due this letter. Check the list and untick anyone who should no
         if not ticked:
             self.notify("Nobody is ticked, so there are no letters to make.", severity="warning")
             return
+        self._check_made()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="made")
+    def _check_made(self) -> None:
+        """Read the day the letters were made now (not when the list opened)."""
+        assert self.review is not None
+        made = made_on_earlier_day(self.ctx.db, self.review.batch.id, self.ctx.today)
+        self.post_message(MadeChecked(made))
+
+    @on(MadeChecked)
+    def _made_checked(self, message: MadeChecked) -> None:
+        """Made on an earlier day and not recorded as sent: ask before making them again."""
+        if self.app.screen is not self:  # g pressed twice: the first answer is on screen
+            return
+        made_on = message.made_on
+        if made_on is None:
+            self._make_letters(again=False)
+            return
+
+        def chosen(choice: MadeEarlierChoice) -> None:
+            if choice == "again":
+                self._make_letters(again=True)
+            elif choice == "sent" and self.review is not None:
+                from recall.tui.screens.confirm import ConfirmSentScreen
+
+                batch_id = self.review.batch.id
+                self.app.push_screen(ConfirmSentScreen(batch_id, str(self.title), day=made_on))
+
+        self.app.push_screen(MadeEarlierModal(made_on, self.ctx.today), chosen)
+
+    def _make_letters(self, *, again: bool) -> None:
+        if self.review is None:
+            return
         from recall.tui.screens.letters import LettersScreen
 
-        self.app.push_screen(LettersScreen(self.review.batch.id, str(self.title), ticked))
+        ticked = sum(1 for r in self.rows.values() if r.included)
+        self.app.push_screen(
+            LettersScreen(self.review.batch.id, str(self.title), ticked, again=again)
+        )
