@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from engine_seed import Seeder
 from sqlalchemy import select
-from test_tui_snapshots import SIZE, SnapCompare, out_dir
 from test_tui_support import TODAY, app_for, press, settle
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -123,9 +124,9 @@ async def test_a_makes_them_again_dated_today(demo_url: str, tmp_path: Path) -> 
 async def test_s_records_them_as_sent_on_the_day_they_were_made(
     demo_url: str, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"
+    out = tmp_path / "made-on-monday"
     batch_id = made_on_monday(demo_url, out)
-    app = app_for(demo_url, out)
+    app = app_for(demo_url, tmp_path / "out")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await open_list(pilot, batch_id)
@@ -137,6 +138,8 @@ async def test_s_records_them_as_sent_on_the_day_they_were_made(
         await press(pilot, "y")
         assert isinstance(app.screen, DoneScreen)
     assert state(app, batch_id) == (MON, "sent", 1)  # no letters made again
+    # the coding worksheet is written beside the letters that went out
+    assert (out / f"batch-{batch_id}" / f"coding-worksheet-batch-{batch_id}.csv").is_file()
     with app.ctx.db.read() as s:
         dates = set(
             s.execute(
@@ -164,6 +167,17 @@ async def test_made_earlier_today_asks_nothing(demo_url: str, tmp_path: Path) ->
 
 
 # ----------------------------------------------------------------------------- snapshot
+
+SIZE = (80, 24)
+SnapCompare = Callable[..., bool]
+
+
+def out_dir(name: str) -> Path:
+    """A fixed output folder, so file paths on screen are the same every run."""
+    path = Path("/tmp/recall-snapshots") / name
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
 
 WED = dt.date(2026, 9, 23)  # the longest words a date can give: Wednesday, September
 LATER = dt.date(2026, 9, 30)

@@ -605,8 +605,10 @@ This is everyone due this letter. Check the list and untick anyone who should no
             elif choice == "sent" and self.review is not None:
                 from recall.tui.screens.confirm import ConfirmSentScreen
 
-                batch_id = self.review.batch.id
-                self.app.push_screen(ConfirmSentScreen(batch_id, str(self.title), day=made_on))
+                batch = self.review.batch  # the worksheet goes beside the letters
+                self.app.push_screen(
+                    ConfirmSentScreen(batch.id, str(self.title), batch.letters_dir, day=made_on)
+                )
 
         self.app.push_screen(MadeEarlierModal(made_on, self.ctx.today), chosen)
 
