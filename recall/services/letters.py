@@ -547,15 +547,10 @@ def render_batch_letters(
 ) -> LettersResult:
     """Write the batch's print file, single letters, SMS CSVs and PDF; record the folder.
 
-    Letters already made on an earlier day (batch not yet recorded as sent) are refused with
-    MadeOnEarlierDay unless `again`: made again they are dated today, and the batch's send
-    date can then be no earlier than today (the audit keeps both days).
-
-    `force`: replace files in the folder that recall did not write for this batch (never a
-    database, a backup or a link).
-
-    `duplex`: the print file is for double-sided printing, so every letter starts on a new
-    sheet (Word adds a blank back page after a letter with an odd number of pages).
+    `again`: make again, dated today, letters made on an earlier day and not yet recorded as
+    sent (without it: MadeOnEarlierDay). `force`: replace files in the folder that recall did
+    not write for this batch (never a database, a backup or a link). `duplex`: every letter
+    starts on a new sheet (Word adds a blank back page after an odd number of pages).
     """
     operator = operator or current_operator()
     made_on = today or dt.date.today()
