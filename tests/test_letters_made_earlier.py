@@ -19,7 +19,15 @@ from engine_seed import HYP, STAGE, Seeder
 from sqlalchemy import select
 
 from recall.cli import main
-from recall.services.batches import confirm_batch, get_batch, plan_batch
+from recall.services.batches import (
+    as_made_note,
+    confirm_batch,
+    exclude_patient,
+    get_batch,
+    include_patient,
+    plan_batch,
+)
+from recall.services.batches.codes import preview_codes
 from recall.services.errors import Refused
 from recall.services.letters import MadeOnEarlierDay, made_on_earlier_day, render_batch_letters
 from recall.services.views.run_view import open_review
@@ -159,7 +167,10 @@ def test_the_list_made_on_an_earlier_day_is_shown_as_it_was_made(
     assert newcomer in {r.patient_id for r in later.rows}
 
 
-def test_same_day_list_is_still_planned_again(db: Database, tmp_path: Path) -> None:
+def test_a_list_whose_letters_were_made_today_is_not_planned_again(
+    db: Database, tmp_path: Path
+) -> None:
+    """Planning again would add a newcomer with no letter and lose the letters' numbers."""
     seed = Seeder(db)
     seed.patient(conditions=("HYP",), family="Able")
     first = open_review(db, 1, "2026-11", today=MON)
@@ -167,7 +178,47 @@ def test_same_day_list_is_still_planned_again(db: Database, tmp_path: Path) -> N
     newcomer, _ = seed.patient(conditions=("HYP",), family="Baker")
     again = open_review(db, 1, "2026-11", today=MON)
     assert again.batch.id == first.batch.id
-    assert newcomer in {r.patient_id for r in again.rows}
+    assert newcomer not in {r.patient_id for r in again.rows}
+    replanned = plan_batch(db, 1, "2026-11", MON, today=MON)  # `recall batch plan` too
+    assert replanned.batch.id == first.batch.id
+    assert [x.letter_number for x in replanned.invitations] == [1]
+    assert "stays as they were made" in (as_made_note(replanned.batch) or "")
+    result = confirm_batch(db, first.batch.id, MON, today=MON)
+    assert {c.family_name for c in result.codes} == {"Able"}
+
+
+def test_a_patient_ticked_again_after_the_letters_were_made_is_not_coded(
+    db: Database, tmp_path: Path
+) -> None:
+    """Confirm codes only the patients the letters were made for; the rest are named."""
+    seed = Seeder(db)
+    able, _ = seed.patient(conditions=("HYP",), family="Able")
+    baker, _ = seed.patient(conditions=("HYP",), family="Baker")
+    plan = plan_batch(db, 1, "2026-11", MON, today=MON)
+    exclude_patient(db, plan.batch.id, baker, "away until December")
+    render_batch_letters(db, plan.batch.id, tmp_path / "out", MON, pdf=False)
+    include_patient(db, plan.batch.id, baker)
+    rows, _missing = preview_codes(db, plan.batch.id, MON)
+    assert {r["patient_id"] for r in rows} == {able}
+    result = confirm_batch(db, plan.batch.id, MON, today=MON)
+    assert {c.patient_id for c in result.codes} == {able}
+    dropped = {e.patient_id: e.reason for e in result.dropped}
+    assert "not in the letters or texts made on 23 November 2026" in dropped[baker]
+
+
+def test_letters_made_again_after_ticking_again_include_the_patient(
+    db: Database, tmp_path: Path
+) -> None:
+    seed = Seeder(db)
+    able, _ = seed.patient(conditions=("HYP",), family="Able")
+    baker, _ = seed.patient(conditions=("HYP",), family="Baker")
+    plan = plan_batch(db, 1, "2026-11", MON, today=MON)
+    exclude_patient(db, plan.batch.id, baker, "away until December")
+    render_batch_letters(db, plan.batch.id, tmp_path / "out", MON, pdf=False)
+    include_patient(db, plan.batch.id, baker)
+    render_batch_letters(db, plan.batch.id, tmp_path / "out", MON, pdf=False)
+    result = confirm_batch(db, plan.batch.id, MON, today=MON)
+    assert {c.patient_id for c in result.codes} == {able, baker}
 
 
 # ----------------------------------------------------------------------------- the CLI

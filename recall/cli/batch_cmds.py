@@ -12,6 +12,7 @@ from recall.services.batches import (
     BatchInfo,
     BatchPlan,
     ConfirmResult,
+    as_made_note,
     confirm_batch,
     get_batch,
     list_batches,
@@ -45,6 +46,7 @@ def batch_json(b: BatchInfo) -> dict[str, Any]:
         "created_by": b.created_by,
         "confirmed_by": b.confirmed_by,
         "void_reason": b.void_reason,
+        "letters_made_on": b.letters_made_on.isoformat() if b.letters_made_on else None,
     }
 
 
@@ -130,6 +132,9 @@ def _head(b: BatchInfo) -> str:
 def print_plan(plan: BatchPlan) -> None:
     echo(_head(plan.batch))
     echo(f"{len(plan.invitations)} to invite, {len(plan.excluded)} left out.")
+    note = as_made_note(plan.batch)
+    if note:
+        echo(f"  {note}")
     blocked = sorted({w.split(":", 1)[0] for w in plan.warnings})
     if blocked:
         echo(

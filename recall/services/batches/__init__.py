@@ -15,6 +15,7 @@ from recall.services.batches.model import (
     ConfirmResult,
     Excluded,
     Invitee,
+    as_made_note,
 )
 from recall.services.batches.plan import check_stage_arg, plan_adhoc, plan_batch
 from recall.services.batches.read import get_batch, list_batches
@@ -28,6 +29,7 @@ __all__ = [
     "ConfirmResult",
     "Excluded",
     "Invitee",
+    "as_made_note",
     "check_stage_arg",
     "confirm_batch",
     "exclude_patient",

@@ -152,7 +152,7 @@ def preview_codes(
             for x in load_plan(session, batch_id).invitations
             if x.status == InvitationStatus.PLANNED and x.patient_id not in leave_out
         ]
-        out, catalogue = judge_all(session, b, invited, day)
+        out, catalogue = judge_all(session, b, invited, day, sending=True)
         record = record_codes(catalogue, out, day, strict=False)
         _lines, rows = code_rows(session, b, day, catalogue, record, out)
     missing = Counter(

@@ -157,7 +157,7 @@ def confirm_in(
     if not invited:
         _refuse_if_done_elsewhere(session, b)
     want_out = _staff_exclusions(invited, exclude, exclude_ids, batch_id)
-    out, catalogue = judge_all(session, b, invited, day, staff_out=want_out)
+    out, catalogue = judge_all(session, b, invited, day, staff_out=want_out, sending=True)
     if out.refusals:
         raise Refused(
             f"{len({p.patient_id for p in out.refusals})} patient(s) cannot be coded as "

@@ -170,20 +170,35 @@ def judge_all(
     day: dt.date,
     *,
     staff_out: Collection[int] = (),
+    sending: bool = False,
 ) -> tuple[Outcome, Catalogue]:
-    """The rule on `day` for every invitee of batch `b` (staff_out: taken out by staff)."""
+    """The rule on `day` for every invitee of batch `b` (staff_out: taken out by staff).
+
+    `sending` (confirm and its preview): once the batch's letters were made, only patients
+    they were made for can be coded; one ticked again or added since got no letter."""
     catalogue = load_catalogue(session, b.practice_id)
     interval = get_settings(session, b.practice_id).stage_interval_days
     with no_cycle_collection():
         decisions, facts = decide_all(session, b, invited, catalogue, day)
     no_code = catalogue.no_code_conditions(QofYear(b.qof_year))
     out = Outcome()
+    made = b.letters_made_on if sending else None
     for x in invited:
         if x.patient_id in staff_out:
             out.dropped.append((x, "excluded by staff at confirm", True))
+        elif made is not None and x.letter_number is None:
+            out.dropped.append((x, no_letter_made(made), False))
         else:
             f = facts[x.patient_id]
             judge(
                 x, decisions[x.patient_id], f, day=day, interval=interval, out=out, no_code=no_code
             )
     return out, catalogue
+
+
+def no_letter_made(made: dt.date) -> str:
+    return (
+        f"not in the letters or texts made on {made.day} {made:%B %Y} (ticked again or added "
+        "since, or nothing could be sent to them): not coded; make the letters again to "
+        "include them"
+    )

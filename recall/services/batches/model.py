@@ -207,3 +207,15 @@ def excluded(r: Any) -> Excluded:
         letter_number=r.letter_number,
         channel=r.channel,
     )
+
+
+def as_made_note(b: BatchInfo) -> str | None:
+    """Why a planned list whose letters were made does not change (None for any other)."""
+    made = b.letters_made_on
+    if b.status != "planned" or made is None:
+        return None
+    return (
+        f"The letters for this list were made on {made.day} {made:%B %Y}, so it stays as "
+        "they were made. Anyone due since then goes in the next list, once this one is "
+        "recorded as sent."
+    )

@@ -401,7 +401,7 @@ def _plan(
             "another terminal planned or confirmed some of these patients at the same time: "
             "plan again"
         ) from None
-    return _with_waits_and_warnings(plan, seen)
+    return plan if seen is None else _with_waits_and_warnings(plan, seen)
 
 
 def plan_in(
@@ -414,8 +414,10 @@ def plan_in(
     patient_ids: list[int] | None,
     operator: str,
     practice_id: int | None,
-) -> tuple[BatchPlan, Preview]:
-    """Plan inside the caller's transaction (the ad-hoc invitation confirms in the same one)."""
+) -> tuple[BatchPlan, Preview | None]:
+    """Plan inside the caller's transaction (the ad-hoc invitation confirms in the same one).
+
+    No preview (None) when the batch's letters were made: it is returned as it stands."""
     year = qof_year_of(send_date)
     pid = resolve_practice(session, practice_id)
     # two terminals planning one cohort and stage: the second waits, then re-plans
@@ -429,6 +431,9 @@ def plan_in(
         month=month,
         patient_id=patient_ids[0] if patient_ids else None,
     )
+    made = _as_made(session, existing) if existing is not None else None
+    if made is not None:
+        return made, None
     seen = preview(
         session,
         practice_id=pid,
@@ -475,6 +480,18 @@ def plan_in(
         },
     )
     return load_plan(session, batch_id), seen
+
+
+def _as_made(session: Session, batch_id: int) -> BatchPlan | None:
+    """A batch whose letters were made is not planned again: its list is who got them.
+
+    Planning again would replace its invitations, so patients due since then would be coded
+    without a letter and the letters' numbers (to take one out at confirm) would be lost.
+    Anyone due since goes in the next list, once this one is recorded as sent."""
+    row = repo.batch_row(session, batch_id)
+    if row is None or row.letters_made_on is None:
+        return None
+    return load_plan(session, batch_id)
 
 
 def _with_waits_and_warnings(plan: BatchPlan, seen: Preview) -> BatchPlan:

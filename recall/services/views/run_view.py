@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 from recall.domain.invitations import ORDINAL, InvitationStatus
 from recall.domain.qof_year import qof_year_of
 from recall.domain.recall_month import age_on
-from recall.services.batches import BatchInfo, BatchPlan, get_batch, plan_batch, set_excluded
+from recall.services.batches import (
+    BatchInfo,
+    BatchPlan,
+    as_made_note,
+    get_batch,
+    plan_batch,
+    set_excluded,
+)
 from recall.services.batches.codes import preview_codes
 from recall.services.batches.letters_check import batch_made_on_earlier_day
 from recall.services.catalogue import load_catalogue
@@ -60,6 +67,7 @@ class Review:
     not_due: list[NotDueRow]
     warnings: list[str]
     condition_names: dict[str, str]
+    note: str | None = None  # e.g. why a list whose letters were made does not change
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,7 @@ def _review(db: Database, plan: BatchPlan, today: dt.date) -> Review:
         for e in plan.excluded
         if not e.by_staff
     ]
-    return Review(plan.batch, rows, not_due, list(plan.warnings), names)
+    return Review(plan.batch, rows, not_due, list(plan.warnings), names, as_made_note(plan.batch))
 
 
 def _earlier(found: tuple[int, str, dt.date] | None) -> str:

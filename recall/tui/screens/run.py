@@ -388,10 +388,13 @@ This is everyone due this letter. Check the list and untick anyone who should no
         self._fill()
         table.focus()
         keys = [w.split(":", 1)[0] for w in message.review.warnings]
-        warn = self.query_one("#review-warning", Static)
-        warn.display = bool(keys)
+        lines = [message.review.note] if message.review.note else []
         if keys:
-            warn.update(f"Not invited for {', '.join(keys)}: cannot be coded yet (see Code lists).")
+            blocked = ", ".join(keys)
+            lines.append(f"Not invited for {blocked}: cannot be coded yet (see Code lists).")
+        warn = self.query_one("#review-warning", Static)
+        warn.display = bool(lines)
+        warn.update("\n".join(lines))
 
     # -- drawing -----------------------------------------------------------------------
 
