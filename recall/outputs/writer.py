@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from recall.outputs.errors import OutputError, OutputRefused
+from recall.outputs.flusher import BackgroundFlush
 from recall.outputs.guard import Protected, lstat_in, refusal, resolved_folder
 from recall.outputs.manifest import (
     MANIFEST,
@@ -239,6 +240,7 @@ class OutputSet:
         # Many files (a batch's letters): one system-wide sync before the renames instead of
         # one fsync per file, which would halve the letters' speed. Same guarantee.
         self.bulk = bulk and hasattr(os, "sync")
+        self._flush = BackgroundFlush()  # bulk: letters reach the disk while more are made
         self._manifest: Manifest | None = None
         self._resolved: Path | None = None
         self.owner = owner
@@ -352,6 +354,8 @@ class OutputSet:
         folder = self._open_folder()
         if name not in self._cleared:
             self._check(folder, self._known(folder), name)
+        if self.bulk:
+            self._flush.start()
         tmp = _temp_name(name)
         try:
             fd = folder.open_new(tmp)
@@ -413,6 +417,7 @@ class OutputSet:
         """Put every staged file in place; returns their paths."""
         folder = self._open_folder()
         try:
+            self._flush.stop()
             if self.bulk and self._staged:
                 os.sync()  # every temp file's data is on disk before any rename
             with folder_lock(folder.fd):
@@ -460,6 +465,7 @@ class OutputSet:
 
     def abort(self) -> None:
         """Remove every staged temp file and the folders this set created (if still empty)."""
+        self._flush.stop()
         folder = self._folder
         if folder is not None:
             for tmp, _fid in self._staged.values():
