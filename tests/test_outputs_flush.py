@@ -54,3 +54,14 @@ def test_the_flusher_syncs_until_stopped() -> None:
     assert flush.running
     flush.stop()
     assert not flush.running and not flushers()
+
+
+def test_the_flusher_stops_when_the_set_ends_with_nothing_staged(tmp_path: Path) -> None:
+    """The one file's write failed and the caller went on without committing: nothing is
+    staged, and the set ends without an error, but the flusher still stops with it."""
+    with OutputSet(tmp_path / "letters", "batch-1", bulk=True) as out:
+        with pytest.raises(RuntimeError), out.open("letter-1.docx") as fh:
+            fh.write(b"x")
+            raise RuntimeError("a letter could not be filled in")
+        assert len(flushers()) == 1
+    assert not flushers()

@@ -482,6 +482,7 @@ class OutputSet:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._flush.stop()  # never outlives the set, even one that ends with nothing staged
         if exc_type is not None or self._staged:
             self.abort()
 
