@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -368,3 +369,39 @@ def test_copy_templates_then_edited_copy_is_used(
     result = render_batch_letters(db, batch_id, tmp_path / "o", pdf=False)
     standard = [t for t in map(_text, result.letters) if "Cal Cole" in t]
     assert "Our car park is closed on Fridays." in standard[0]
+
+
+FAKE_SOFFICE = """#!{python}
+import sqlite3, sys
+from pathlib import Path
+args = sys.argv[1:]
+outdir, docx = Path(args[args.index("--outdir") + 1]), Path(args[-1])
+con = sqlite3.connect({db!r})
+made = con.execute("select letters_made_on from batch where id = ?", ({batch},)).fetchone()[0]
+(outdir / (docx.stem + ".pdf")).write_bytes(b"%PDF-1.4 letters_made_on=" + str(made).encode())
+"""
+
+
+def test_letters_are_recorded_as_made_before_the_pdf_is_made(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PDF can take minutes: quitting then must still leave the letters known as made,
+    or the list would be planned again under letters already printed."""
+    batch_id = seed(sqlite_db)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "soffice"
+    db_file = str(sqlite_db.url).removeprefix("sqlite:///")
+    fake.write_text(FAKE_SOFFICE.format(python=sys.executable, db=db_file, batch=batch_id))
+    fake.chmod(0o700)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    result = render_batch_letters(sqlite_db, batch_id, tmp_path / "out", TODAY, pdf=True)
+    assert result.pdf is not None, result.pdf_message
+    assert Path(result.pdf).read_bytes() == f"%PDF-1.4 letters_made_on={TODAY}".encode()
+    with sqlite_db.read() as s:
+        actions = s.execute(
+            select(audit_log_t.c.action)
+            .where(audit_log_t.c.batch_id == batch_id)
+            .order_by(audit_log_t.c.id)
+        ).scalars()
+        assert list(actions)[-2:] == ["batch.letters", "batch.letters_pdf"]

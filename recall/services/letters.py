@@ -502,7 +502,6 @@ def _record_made(
     folder: Path,
     made_on: dt.date,
     counts: dict[str, int],
-    pdf: bool,
     operator: str,
 ) -> None:
     """The folder, the day the letters were made, each letter's number, and the audit."""
@@ -517,7 +516,6 @@ def _record_made(
         details: dict[str, object] = {
             **counts,
             "folder": folder.name,
-            "pdf": pdf,
             "made_on": made_on.isoformat(),
         }
         if before is not None and before != made_on:  # made again on another day
@@ -529,6 +527,18 @@ def _record_made(
             practice_id=src.practice_id,
             batch_id=batch_id,
             details=details,
+        )
+
+
+def _record_pdf(db: Database, src: _Source, pdf: Path, operator: str) -> None:
+    with db.write() as session:
+        append_audit(
+            session,
+            operator=operator,
+            action="batch.letters_pdf",
+            practice_id=src.practice_id,
+            batch_id=src.batch.id,
+            details={"file": pdf.name},
         )
 
 
@@ -594,10 +604,12 @@ def render_batch_letters(
     sms_csv = by_name.get(sms_names[0]) if sms_names else None
     notify_csv = by_name.get(sms_names[1]) if sms_names else None
     message_path = by_name.get(sms_names[2]) if sms_names else None
-    pdf_path, pdf_message = _pdf(print_path, pdf, owner=owner, force=force, protected=guard)
-
     counts = _counts(who)
-    _record_made(db, src, folder, made_on, counts, pdf_path is not None, operator)
+    # recorded before the PDF (LibreOffice can take minutes): letters in place are always known
+    _record_made(db, src, folder, made_on, counts, operator)
+    pdf_path, pdf_message = _pdf(print_path, pdf, owner=owner, force=force, protected=guard)
+    if pdf_path is not None:
+        _record_pdf(db, src, Path(pdf_path), operator)
     return LettersResult(
         batch_id=batch_id,
         folder=str(folder),
