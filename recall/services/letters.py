@@ -67,6 +67,7 @@ from recall.services.batches.letters_check import (
 )
 from recall.services.catalogue import load_catalogue
 from recall.services.errors import NotFound, Refused
+from recall.services.infra.bulk_objects import no_cycle_collection
 from recall.services.infra.database import database_id
 from recall.services.infra.files import protected_for, writing
 from recall.services.infra.operator import current_operator
@@ -587,7 +588,7 @@ def render_batch_letters(
 
     # 3. Render and write, letter by letter, into temp files; then put them all in place.
     try:
-        with out:
+        with out, no_cycle_collection():  # thousands of small acyclic contexts and strings
             if print_name is not None:
                 _write_letters(out, src, compiled, letter_names, print_name, duplex)
             if sms_names and sms_text is not None:

@@ -36,6 +36,7 @@ from recall.services.batches.model import (
 )
 from recall.services.batches.read import load_plan
 from recall.services.errors import NotFound, Problem, RecallError, Refused
+from recall.services.infra.bulk_objects import no_cycle_collection
 from recall.services.infra.operator import current_operator
 from recall.store import batches_repo as repo
 from recall.store.audit_repo import append_audit
@@ -120,7 +121,7 @@ def confirm_batch(
     operator = operator or current_operator()
     today = today or dt.date.today()
     try:
-        with db.write() as session:
+        with db.write() as session, no_cycle_collection():  # a batch's rows and fact sets
             return confirm_in(
                 session,
                 batch_id,

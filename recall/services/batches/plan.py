@@ -385,7 +385,7 @@ def _plan(
 ) -> BatchPlan:
     """Load -> decide -> write -> audit, in one transaction."""
     try:
-        with db.write() as session:
+        with db.write() as session, no_cycle_collection():  # a cohort's rows and fact sets
             plan, seen = plan_in(
                 session,
                 kind=kind,

@@ -1,7 +1,8 @@
 """Pausing Python's cycle collector while a pass builds many small acyclic objects.
 
 A PCA pass, a backfill plan or a batch's fact sets create hundreds of thousands of small
-sets, tuples and frozen dataclasses. Left running, the cycle collector rescans that growing
+sets, tuples and frozen dataclasses; a batch's letters, thousands of template contexts.
+Left running, the cycle collector rescans that growing
 heap again and again and takes up to a third of the pass's time. Those objects form no
 cycles (reference counting frees them); anything else is collected once it resumes.
 """
