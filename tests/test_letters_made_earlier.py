@@ -187,20 +187,27 @@ def test_a_list_whose_letters_were_made_today_is_not_planned_again(
     assert {c.family_name for c in result.codes} == {"Able"}
 
 
-def test_a_patient_ticked_again_after_the_letters_were_made_is_not_coded(
-    db: Database, tmp_path: Path
-) -> None:
-    """Confirm codes only the patients the letters were made for; the rest are named."""
+def ticked_again_after_letters(db: Database, out: Path) -> tuple[int, int, int]:
+    """Able and Baker due; Baker unticked, the letters made (Able's only), Baker ticked again.
+    Returns (batch id, Able's id, Baker's id)."""
     seed = Seeder(db)
     able, _ = seed.patient(conditions=("HYP",), family="Able")
     baker, _ = seed.patient(conditions=("HYP",), family="Baker")
     plan = plan_batch(db, 1, "2026-11", MON, today=MON)
     exclude_patient(db, plan.batch.id, baker, "away until December")
-    render_batch_letters(db, plan.batch.id, tmp_path / "out", MON, pdf=False)
+    render_batch_letters(db, plan.batch.id, out, MON, pdf=False)
     include_patient(db, plan.batch.id, baker)
-    rows, _missing = preview_codes(db, plan.batch.id, MON)
+    return plan.batch.id, able, baker
+
+
+def test_a_patient_ticked_again_after_the_letters_were_made_is_not_coded(
+    db: Database, tmp_path: Path
+) -> None:
+    """Confirm codes only the patients the letters were made for; the rest are named."""
+    batch_id, able, baker = ticked_again_after_letters(db, tmp_path / "out")
+    rows, _missing = preview_codes(db, batch_id, MON)
     assert {r["patient_id"] for r in rows} == {able}
-    result = confirm_batch(db, plan.batch.id, MON, today=MON)
+    result = confirm_batch(db, batch_id, MON, today=MON)
     assert {c.patient_id for c in result.codes} == {able}
     dropped = {e.patient_id: e.reason for e in result.dropped}
     assert "not in the letters or texts made on 23 November 2026" in dropped[baker]
@@ -209,15 +216,9 @@ def test_a_patient_ticked_again_after_the_letters_were_made_is_not_coded(
 def test_letters_made_again_after_ticking_again_include_the_patient(
     db: Database, tmp_path: Path
 ) -> None:
-    seed = Seeder(db)
-    able, _ = seed.patient(conditions=("HYP",), family="Able")
-    baker, _ = seed.patient(conditions=("HYP",), family="Baker")
-    plan = plan_batch(db, 1, "2026-11", MON, today=MON)
-    exclude_patient(db, plan.batch.id, baker, "away until December")
-    render_batch_letters(db, plan.batch.id, tmp_path / "out", MON, pdf=False)
-    include_patient(db, plan.batch.id, baker)
-    render_batch_letters(db, plan.batch.id, tmp_path / "out", MON, pdf=False)
-    result = confirm_batch(db, plan.batch.id, MON, today=MON)
+    batch_id, able, baker = ticked_again_after_letters(db, tmp_path / "out")
+    render_batch_letters(db, batch_id, tmp_path / "out", MON, pdf=False)
+    result = confirm_batch(db, batch_id, MON, today=MON)
     assert {c.patient_id for c in result.codes} == {able, baker}
 
 
