@@ -602,9 +602,7 @@ def render_batch_letters(
     by_name = {p.name: str(p) for p in written}
     letter_paths = [by_name[n] for n in letter_names]
     print_path = by_name.get(print_name) if print_name else None
-    sms_csv = by_name.get(sms_names[0]) if sms_names else None
-    notify_csv = by_name.get(sms_names[1]) if sms_names else None
-    message_path = by_name.get(sms_names[2]) if sms_names else None
+    sms_csv, notify_csv, message_path = [by_name.get(n) for n in sms_names] or [None] * 3
     counts = _counts(who)
     # recorded before the PDF (LibreOffice can take minutes): letters in place are always known
     _record_made(db, src, folder, made_on, counts, operator)
