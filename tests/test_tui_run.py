@@ -142,6 +142,32 @@ async def test_a_sent_run_keeps_its_line_and_the_cursor_its_place(
         assert cursor == 1 and not again.options[1].done and again.options[1].due > 0
 
 
+async def test_a_list_whose_letters_were_made_says_so_in_the_chooser(
+    demo_url: str, tmp_path: Path
+) -> None:
+    """Its line counts the patients the letters were made for (the list opens as they were
+    made), and the line below it says how to go on and where anyone due since goes."""
+    from recall.services.batches import plan_batch
+    from recall.services.letters import render_batch_letters
+
+    app = app_for(demo_url, tmp_path / "out")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        plan = plan_batch(app.ctx.db, 1, "2026-11", TODAY, today=TODAY)
+        render_batch_letters(app.ctx.db, plan.batch.id, tmp_path / "letters", TODAY, pdf=False)
+        await press(pilot, "r")
+        choose = app.screen
+        assert isinstance(choose, ChooseRunScreen)
+        first = choose.options[0]
+        assert (first.stage, first.month, first.made_on) == (1, "2026-11", TODAY)
+        assert first.in_letters == len(plan.invitations) > 0
+        text = str(choose.query_one(OptionList).get_option_at_index(0).prompt)
+        assert text.endswith(f"{len(plan.invitations)} in letters made 27 Nov"), text
+        detail = str(choose.query_one("#choose-detail", Static).render())
+        assert "Letters made on Friday 27 November" in detail
+        assert "Anyone due since goes in the next list" in detail
+
+
 async def test_a_seven_day_refusal_is_listed_per_patient_then_left_out(
     demo_url: str, tmp_path: Path
 ) -> None:

@@ -63,6 +63,8 @@ class RunOption:
     batch_id: int | None = None  # a batch for this cohort and stage already exists
     batch_status: str | None = None  # planned | sent
     sent: tuple[SentLetters, ...] = ()  # this run's batches already sent, oldest first
+    made_on: dt.date | None = None  # its list's letters were made that day, not yet sent
+    in_letters: int = 0  # how many patients those letters were made for
 
     @property
     def started(self) -> bool:
@@ -233,6 +235,11 @@ def due_options(
             sent.setdefault((r.cohort_month, r.stage), []).append(
                 SentLetters(r.id, r.sent_on, int(r.sent or 0), int(r.texts or 0))
             )
+        made = {
+            (r.cohort_month, r.stage): (r.letters_made_on, int(r.patients or 0))
+            for r in made_not_sent(session, pid)
+            if r.kind == "monthly"
+        }
         for stage, month in wanted:
             batch = existing.get((month, stage))
             planned_id = batch[0] if batch and batch[1] == "planned" else None
@@ -258,6 +265,8 @@ def due_options(
                         batch_id=batch[0] if batch else None,
                         batch_status=batch[1] if batch else None,
                         sent=went,
+                        made_on=made.get((month, stage), (None, 0))[0],
+                        in_letters=made.get((month, stage), (None, 0))[1],
                     )
                 )
 

@@ -221,7 +221,9 @@ Press **o** to pick another month (for example to catch up on a month that was m
                 f"{plural(o.waiting, 'more patient')} will be due once enough days have "
                 f"passed since their last letter{when}."
             )
-        if o.started:
+        if o.made_on is not None:
+            lines = [made_lines(o), *_sent_lines(o)]  # its count is the letters', not today's
+        elif o.started:
             lines.append("You started this list earlier: your changes are kept.")
         detail.update("\n".join(lines))
 
@@ -264,9 +266,23 @@ def _choice_line(o: RunOption) -> Text:
     if o.done:  # kept in its place, dimmed, so the lines below do not move up
         return Text.assemble((label, "dim"), (_sent_short(o, CHOICE_WIDTH - LABEL_WIDTH), "dim"))
     count = f"{o.due:,} due"
-    if o.started:
+    if o.made_on is not None:  # the list stays as the letters were made: say so
+        count = f"{o.in_letters:,} in letters made {o.made_on.day} {o.made_on:%b}"
+    elif o.started:
         count += " · started"
     return Text.assemble(label, (count, "bold"))
+
+
+def made_lines(o: RunOption) -> str:
+    """A list whose letters were made and not yet recorded as sent: who is in them, and
+    where anyone due since goes."""
+    assert o.made_on is not None
+    return (
+        f"Letters made on {o.made_on:%A} {o.made_on.day} {o.made_on:%B} for "
+        f"{plural(o.in_letters, 'patient')}, not yet recorded as sent: open the list to "
+        "record them as sent (or to make them again). Anyone due since goes in the next "
+        "list, once these are recorded as sent."
+    )
 
 
 def _channels(letters: int, texts: int, text: str = "text") -> str:
