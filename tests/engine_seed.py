@@ -7,11 +7,18 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from recall.services.settings import ConditionChoice, get_settings, save_settings
 from recall.store.db import Database
-from recall.store.models import event_t, patient_t, register_t, response_t, utcnow
+from recall.store.models import (
+    event_t,
+    patient_t,
+    recorded_code_t,
+    register_t,
+    response_t,
+    utcnow,
+)
 from recall.store.practice_repo import get_or_create_practice
 
 STAGE = {1: "XabEf", 2: "XabEh", 3: "XabEj"}
@@ -115,3 +122,11 @@ class Seeder:
             for c in enable:
                 st.conditions[c] = ConditionChoice(enabled=True)
             save_settings(s, st, operator="test", practice_id=self.practice_id)
+
+
+def live_codes(db: Database, pid: int) -> set[tuple[str, dt.date]]:
+    """A patient's recorded codes that count (not voided): (code, date)."""
+    r = recorded_code_t
+    with db.read() as s:
+        q = select(r.c.code, r.c.date).where(r.c.patient_id == pid, r.c.voided.is_(False))
+        return {(c, d) for c, d in s.execute(q)}

@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from engine_seed import HYP, STAGE, Seeder
-from sqlalchemy import select
+from engine_seed import HYP, STAGE, Seeder, live_codes
 from test_tui_support import app_for, settle
 from textual.content import Content
 from textual.widgets import Static
@@ -22,23 +21,12 @@ from recall.services.views.dashboard import pca_bars
 from recall.services.views.year_view import year_dashboard
 from recall.services.worksheet import worksheet_rows
 from recall.store.db import Database
-from recall.store.models import event_t, recorded_code_t
+from recall.store.models import event_t
 from recall.tui.screens.home import HomeScreen
 
 D = dt.date
 TODAY = D(2026, 11, 27)
 DEPR = "1110911000000106"  # DEPRINVITE_COD, the depression QOF invitation code
-
-
-def codes(db: Database, pid: int) -> set[tuple[str, D]]:
-    r = recorded_code_t
-    with db.read() as s:
-        return {
-            (c, d)
-            for c, d in s.execute(
-                select(r.c.code, r.c.date).where(r.c.patient_id == pid, r.c.voided.is_(False))
-            )
-        }
 
 
 def test_depression_is_invited_without_a_qof_code_from_2025(db: Database) -> None:
@@ -52,8 +40,8 @@ def test_depression_is_invited_without_a_qof_code_from_2025(db: Database) -> Non
     assert DEPR not in {r["code"] for r in rows} and not missing
     confirm_batch(db, first.batch.id, today=TODAY)
     day1 = D(2026, 11, 2)
-    assert codes(db, both) == {(STAGE[1], day1), (HYP, day1)}
-    assert codes(db, alone) == {(STAGE[1], day1)}
+    assert live_codes(db, both) == {(STAGE[1], day1), (HYP, day1)}
+    assert live_codes(db, alone) == {(STAGE[1], day1)}
     sheet = worksheet_rows(db, batch_id=first.batch.id)
     assert DEPR not in {r.code for r in sheet} and "DEPR" not in {r.condition for r in sheet}
 
@@ -62,7 +50,7 @@ def test_depression_is_invited_without_a_qof_code_from_2025(db: Database) -> Non
     stages = {i.patient_id: dict(i.condition_stages) for i in second.invitations}
     assert stages == {both: {"HYP": 2, "DEPR": 2}, alone: {"DEPR": 2}}
     confirm_batch(db, second.batch.id, today=D(2026, 11, 20))
-    assert (DEPR, D(2026, 11, 20)) not in codes(db, both)
+    assert (DEPR, D(2026, 11, 20)) not in live_codes(db, both)
 
     report = pca_report(db, TODAY)
     depr = report.conditions["DEPR"]

@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from engine_seed import DM, GENERIC_CTV3, HYP, STAGE, Seeder
+from engine_seed import DM, GENERIC_CTV3, HYP, STAGE, Seeder, live_codes
 from sqlalchemy import func, select
 
 from recall.domain.backfill import PatientJournal, Window, plan_patient
@@ -32,17 +32,6 @@ D = dt.date
 TODAY = D(2026, 11, 27)
 
 
-def codes(db: Database, pid: int) -> set[tuple[str, D]]:
-    r = recorded_code_t
-    with db.read() as s:
-        return {
-            (c, d)
-            for c, d in s.execute(
-                select(r.c.code, r.c.date).where(r.c.patient_id == pid, r.c.voided.is_(False))
-            )
-        }
-
-
 def test_second_invitation_dated_before_the_first_is_refused(db: Database) -> None:
     seed = Seeder(db)
     pid, _ = seed.patient(conditions=("HYP",))
@@ -53,7 +42,7 @@ def test_second_invitation_dated_before_the_first_is_refused(db: Database) -> No
     with pytest.raises(Refused, match="stage order") as info:
         confirm_batch(db, second.batch.id, D(2026, 11, 2), today=TODAY)
     assert info.value.problems[0]["condition"] == "HYP"
-    assert codes(db, pid) == {(STAGE[1], D(2026, 11, 10)), (HYP, D(2026, 11, 10))}
+    assert live_codes(db, pid) == {(STAGE[1], D(2026, 11, 10)), (HYP, D(2026, 11, 10))}
 
 
 def test_send_date_before_the_letters_were_made_is_refused(db: Database, tmp_path: Path) -> None:
@@ -63,7 +52,7 @@ def test_send_date_before_the_letters_were_made_is_refused(db: Database, tmp_pat
     render_batch_letters(db, plan.batch.id, tmp_path / "out", D(2026, 11, 29), pdf=False)
     with pytest.raises(Refused, match="before they existed"):
         confirm_batch(db, plan.batch.id, D(2026, 11, 12), today=D(2026, 11, 29))
-    assert codes(db, pid) == set()
+    assert live_codes(db, pid) == set()
     done = confirm_batch(db, plan.batch.id, D(2026, 11, 29), today=D(2026, 11, 29))
     assert done.batch.letters_made_on == D(2026, 11, 29)
 
@@ -91,7 +80,7 @@ def test_confirm_names_the_letters_to_take_out(db: Database, tmp_path: Path) -> 
     assert len(result.take_out) == 1
     assert result.take_out[0].startswith("letter 2 (Ann Baker)")
     assert "excluded by staff" in result.take_out[0]
-    assert codes(db, out) == set()
+    assert live_codes(db, out) == set()
 
 
 def test_letters_recheck_takes_out_a_patient_reviewed_since_planning(
@@ -152,7 +141,7 @@ def test_no_codes_dated_before_registration(db: Database) -> None:
     with pytest.raises(Refused, match="registers on 2026-11-05") as info:
         confirm_batch(db, plan.batch.id, D(2026, 11, 3), today=TODAY)
     assert info.value.problems[0]["nhs_number"] == nhs
-    assert codes(db, pid) == set()
+    assert live_codes(db, pid) == set()
 
 
 def test_invitations_before_register_entry_or_registration_do_not_count_for_pca(
@@ -183,7 +172,7 @@ def test_condition_added_mid_year_gets_its_own_invitations(db: Database) -> None
     s3 = plan_batch(db, 3, "2026-07", D(2026, 7, 10), today=TODAY)
     assert [dict(x.condition_stages) for x in s3.invitations] == [{"DM": 3, "HYP": 1}]
     confirm_batch(db, s3.batch.id, today=TODAY)
-    assert {(STAGE[3], D(2026, 7, 10)), (HYP, D(2026, 7, 10))} <= codes(db, pid)
+    assert {(STAGE[3], D(2026, 7, 10)), (HYP, D(2026, 7, 10))} <= live_codes(db, pid)
     # then HYP's own 2nd letter: its exception is reachable
     s4 = plan_batch(db, 2, "2026-07", D(2026, 7, 24), today=TODAY)
     assert [dict(x.condition_stages) for x in s4.invitations] == [{"HYP": 2}]
@@ -287,7 +276,7 @@ def test_patient_with_no_address_and_no_mobile_is_not_coded(db: Database) -> Non
     phone = {e.patient_id: e for e in plan.excluded}[nowhere]
     assert phone.channel == "phone" and "contact by phone" in phone.reason
     confirm_batch(db, plan.batch.id, today=TODAY)
-    assert codes(db, nowhere) == set()
+    assert live_codes(db, nowhere) == set()
 
 
 def test_condition_code_already_on_the_send_date_is_the_same_invitation(db: Database) -> None:
@@ -296,7 +285,7 @@ def test_condition_code_already_on_the_send_date_is_the_same_invitation(db: Data
     plan = plan_batch(db, 1, "2026-11", D(2026, 11, 20), today=TODAY)
     seed.events((pid, D(2026, 11, 20), HYP))  # keyed in by hand that morning
     result = confirm_batch(db, plan.batch.id, today=TODAY)
-    assert codes(db, pid) == {(STAGE[1], D(2026, 11, 20)), (DM, D(2026, 11, 20))}
+    assert live_codes(db, pid) == {(STAGE[1], D(2026, 11, 20)), (DM, D(2026, 11, 20))}
     assert {c.condition for c in result.codes} == {None, "DM"}
 
 

@@ -412,6 +412,19 @@ def load_registers(
 
 PatientDates = tuple[dt.date | None, dt.date | None, dt.date | None, dt.date | None]
 
+# a register entry and its patient's dates: (patient id, condition, since, until,
+# registered_on, deregistered_on, date_of_death, date_of_birth)
+_REGISTER_WITH_DATES = (
+    register_t.c.patient_id,
+    register_t.c.condition,
+    register_t.c.diagnosed_on,
+    register_t.c.resolved_on,
+    patient_t.c.registered_on,
+    patient_t.c.deregistered_on,
+    patient_t.c.date_of_death,
+    patient_t.c.date_of_birth,
+)
+
 
 def registers_with_dates(
     session: Session, *, practice_id: int, patient_ids: Collection[int] | None = None
@@ -421,22 +434,12 @@ def registers_with_dates(
     register, and nobody else."""
     rg, p = register_t, patient_t
     q = (
-        select(
-            rg.c.patient_id,
-            rg.c.condition,
-            rg.c.diagnosed_on,
-            rg.c.resolved_on,
-            p.c.registered_on,
-            p.c.deregistered_on,
-            p.c.date_of_death,
-            p.c.date_of_birth,
-        )
+        select(*_REGISTER_WITH_DATES)
         .join(p, p.c.id == rg.c.patient_id)
         .where(p.c.practice_id == practice_id)
     )
     wanted = set(patient_ids) if patient_ids is not None else None
-    if wanted is not None and len(wanted) <= _ID_FILTER_LIMIT:
-        q = q.where(rg.c.patient_id.in_(sorted(wanted)))
+    q = _restrict(q, rg.c.patient_id, _query_ids(wanted, None), None)
     registers: dict[int, list[RegisterSpan]] = {}
     dates: dict[int, PatientDates] = {}
     for pid, cond, since, until, reg, dereg, died, born in session.execute(q):
@@ -452,17 +455,7 @@ def registers_by_practice(
     """`registers_with_dates` for every practice of the database, in one query:
     practice id -> (register entries per patient, that patient's dates)."""
     rg, p = register_t, patient_t
-    q = select(
-        p.c.practice_id,
-        rg.c.patient_id,
-        rg.c.condition,
-        rg.c.diagnosed_on,
-        rg.c.resolved_on,
-        p.c.registered_on,
-        p.c.deregistered_on,
-        p.c.date_of_death,
-        p.c.date_of_birth,
-    ).join(p, p.c.id == rg.c.patient_id)
+    q = select(p.c.practice_id, *_REGISTER_WITH_DATES).join(p, p.c.id == rg.c.patient_id)
     out: dict[int, tuple[dict[int, list[RegisterSpan]], dict[int, PatientDates]]] = {}
     for practice, pid, cond, since, until, reg, dereg, died, born in session.execute(q).all():
         mine = out.get(practice)

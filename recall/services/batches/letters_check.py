@@ -18,7 +18,7 @@ from recall.domain.invitations import BatchStatus, InvitationStatus
 from recall.services.batches.judge import judge_all
 from recall.services.batches.model import BatchPlan
 from recall.services.batches.plan import AUDIT_SEEN
-from recall.services.batches.read import load_plan, resolve_practice
+from recall.services.batches.read import load_plan
 from recall.services.errors import NotFound, Refused
 from recall.services.infra.operator import current_operator
 from recall.store import batches_repo as repo
@@ -58,21 +58,6 @@ def made_on_earlier_day(db: Database, batch_id: int, today: dt.date) -> dt.date 
     if b is None:
         raise NotFound(f"no batch {batch_id}")
     return _earlier_day(b, today)
-
-
-def batch_made_on_earlier_day(
-    db: Database, stage: int, month: str, today: dt.date, *, practice_id: int | None = None
-) -> int | None:
-    """The planned monthly batch for this recall month (`YYYY-MM`) and stage whose letters
-    were made before `today` and are not recorded as sent yet, if there is one."""
-    with db.read() as session:
-        pid = resolve_practice(session, practice_id)
-        for row in repo.made_not_sent(session, pid):
-            if (row.kind, row.stage, row.cohort_month) == ("monthly", stage, month) and (
-                row.letters_made_on < today
-            ):
-                return int(row.id)
-    return None
 
 
 def _earlier_day(b: Any, today: dt.date) -> dt.date | None:

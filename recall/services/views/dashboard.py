@@ -254,6 +254,7 @@ def due_options(
             )
             waits = seen.waiting
             went = tuple(sent.get((month, stage), ()))
+            made_on, in_letters = made.get((month, stage), (None, 0))
             if seen.due or waits or planned_id is not None or (with_sent and went):
                 out.append(
                     RunOption(
@@ -265,8 +266,8 @@ def due_options(
                         batch_id=batch[0] if batch else None,
                         batch_status=batch[1] if batch else None,
                         sent=went,
-                        made_on=made.get((month, stage), (None, 0))[0],
-                        in_letters=made.get((month, stage), (None, 0))[1],
+                        made_on=made_on,
+                        in_letters=in_letters,
                     )
                 )
 

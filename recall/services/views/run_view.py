@@ -23,7 +23,6 @@ from recall.services.batches import (
     set_excluded,
 )
 from recall.services.batches.codes import preview_codes
-from recall.services.batches.letters_check import batch_made_on_earlier_day
 from recall.services.catalogue import load_catalogue
 from recall.services.infra.free_text import IdentifyingText, screen_free_text
 from recall.store.batches_repo import earlier_staff_exclusions
@@ -170,13 +169,9 @@ def open_review(
 ) -> Review:
     """Plan (or re-plan, keeping staff's unticks) the batch and return the review list.
 
-    A list whose letters were made on an earlier day and are not recorded as sent yet is
-    shown as it was when they were made, not planned again: it is the list of who got them,
-    to record as sent on the day they went out (or to make again, after asking)."""
+    A list whose letters were made (and are not recorded as sent yet) is not planned again:
+    it is shown as it was when they were made, the list of who got them (see plan_in)."""
     today = today or dt.date.today()
-    made = batch_made_on_earlier_day(db, stage, month, today, practice_id=practice_id)
-    if made is not None:
-        return reopen_review(db, made, today=today)
     plan = plan_batch(db, stage, month, today, today=today, practice_id=practice_id)
     return _review(db, plan, today)
 
